@@ -1,0 +1,79 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Hot Swift code needs a target CPU, or fused multiply-adds and Float16 conversions
+// become library calls (../shared/design/kernels.md). x86-64-v3 (AVX2/FMA/F16C) keeps
+// the binary portable to every x86 machine of the last decade; AVX-512 paths live in
+// the C kernels behind runtime dispatch.
+#if arch(x86_64)
+let hotSwiftSettings: [SwiftSetting] = [.unsafeFlags(["-Xcc", "-march=x86-64-v3"])]
+#else
+let hotSwiftSettings: [SwiftSetting] = []
+#endif
+
+let package = Package(
+    name: "Forge",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "forge", targets: ["forge"]),
+        .library(name: "ForgeGGUF", targets: ["ForgeGGUF"]),
+        .library(name: "ForgeTokenizer", targets: ["ForgeTokenizer"]),
+        .library(name: "ForgeModel", targets: ["ForgeModel"]),
+        .library(name: "ForgeGeneration", targets: ["ForgeGeneration"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+    ],
+    targets: [
+        // File format: GGUF reading (memory-mapped, validated) and writing.
+        .target(name: "ForgeGGUF"),
+        // Jinja2 subset for chat templates; no dependencies.
+        .target(name: "ForgeJinja"),
+        // Tokenizers (byte-level BPE, SentencePiece) and chat-template rendering.
+        .target(name: "ForgeTokenizer", dependencies: ["ForgeGGUF", "ForgeJinja"]),
+        // SIMD kernels: quantized dot products and row loops (see kernels.md for why C).
+        .target(
+            name: "CForgeKernels",
+            cSettings: [.unsafeFlags(["-O3"])]
+        ),
+        // Tensor kernels: dequantization, matrix products, thread pool.
+        .target(
+            name: "ForgeKernels",
+            dependencies: ["ForgeGGUF", "CForgeKernels", .product(name: "Atomics", package: "swift-atomics")],
+            swiftSettings: hotSwiftSettings
+        ),
+        // Architectures, forward pass, KV cache.
+        .target(
+            name: "ForgeModel",
+            dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels"],
+            swiftSettings: hotSwiftSettings
+        ),
+        // Sampling and generation sessions: the Swift API the CLI and server use.
+        .target(
+            name: "ForgeGeneration",
+            dependencies: ["ForgeModel", "ForgeTokenizer"],
+            swiftSettings: hotSwiftSettings
+        ),
+        // The model cache and downloads (`forge pull`).
+        .target(name: "ForgeHub", dependencies: ["ForgeGGUF"]),
+        // Command-line interface; a library so tests can run command lines in-process.
+        .target(
+            name: "ForgeCLI",
+            dependencies: [
+                "ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .executableTarget(name: "forge", dependencies: ["ForgeCLI"]),
+
+        .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

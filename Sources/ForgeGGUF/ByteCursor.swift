@@ -1,0 +1,62 @@
+/// Reads little-endian values from a byte range, checking every read against the end.
+/// Nothing here traps on bad input: every failure is a thrown `GGUFError`.
+struct ByteCursor {
+    let base: UnsafeRawPointer
+    let count: Int
+    private(set) var offset: Int
+
+    init(base: UnsafeRawPointer, count: Int, offset: Int = 0) {
+        self.base = base
+        self.count = count
+        self.offset = offset
+    }
+
+    var remaining: Int { count - offset }
+
+    mutating func skip(_ n: Int, field: String) throws {
+        guard n >= 0, n <= remaining else {
+            throw GGUFError(field: field, offset: offset, reason: "needs \(n) bytes but only \(remaining) remain (file truncated?)")
+        }
+        offset += n
+    }
+
+    mutating func read<T: FixedWidthInteger>(_: T.Type, field: String) throws -> T {
+        let size = MemoryLayout<T>.size
+        guard size <= remaining else {
+            throw GGUFError(field: field, offset: offset, reason: "needs \(size) bytes but only \(remaining) remain (file truncated?)")
+        }
+        let value = T(littleEndian: base.loadUnaligned(fromByteOffset: offset, as: T.self))
+        offset += size
+        return value
+    }
+
+    /// A length or count stored as uint64, checked to be at most `limit`.
+    mutating func readCount(field: String, limit: Int, what: String) throws -> Int {
+        let start = offset
+        let raw = try read(UInt64.self, field: field)
+        guard raw <= UInt64(limit) else {
+            throw GGUFError(field: field, offset: start, reason: "\(what) \(raw) exceeds the limit of \(limit)")
+        }
+        return Int(raw)
+    }
+
+    mutating func readBytes(_ n: Int, field: String) throws -> UnsafeRawBufferPointer {
+        let start = offset
+        try skip(n, field: field)
+        return UnsafeRawBufferPointer(start: base + start, count: n)
+    }
+
+    /// A GGUF string: uint64 byte length, then UTF-8 bytes (no terminator).
+    mutating func readString(field: String, maxLength: Int) throws -> String {
+        let start = offset
+        let length = try readCount(field: field, limit: maxLength, what: "string length")
+        guard length <= remaining else {
+            throw GGUFError(field: field, offset: start, reason: "string length \(length) runs past the end of the file (\(remaining) bytes remain)")
+        }
+        let bytes = try readBytes(length, field: field)
+        guard let string = String(validating: bytes, as: UTF8.self) else {
+            throw GGUFError(field: field, offset: start + 8, reason: "string is not valid UTF-8")
+        }
+        return string
+    }
+}

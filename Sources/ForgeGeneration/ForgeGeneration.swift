@@ -1,0 +1,1 @@
+// The ForgeGeneration module; see README.md, Architecture.

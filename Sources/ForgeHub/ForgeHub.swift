@@ -1,0 +1,1 @@
+// The ForgeHub module; see README.md, Architecture.

@@ -1,0 +1,1 @@
+// The ForgeJinja module; see README.md, Architecture.

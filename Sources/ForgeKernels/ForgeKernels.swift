@@ -1,0 +1,1 @@
+// The ForgeKernels module; see README.md, Architecture.

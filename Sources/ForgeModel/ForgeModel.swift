@@ -1,0 +1,1 @@
+// The ForgeModel module; see README.md, Architecture.

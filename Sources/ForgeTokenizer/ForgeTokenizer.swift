@@ -1,0 +1,1 @@
+// The ForgeTokenizer module; see README.md, Architecture.

@@ -1,0 +1,3 @@
+import ForgeCLI
+
+await Forge.main()
