@@ -4,18 +4,14 @@
 /// spells (" the"). Every byte string that can take part in a merge gets a small integer "symbol",
 /// so merging compares integers, and a merge is looked up by the pair of symbols it joins.
 struct BytePairEncoder: Sendable {
-    private struct Merge: Sendable {
-        let rank: Int32
-        let result: Int32
-    }
-
     /// Symbol of every single byte (all 256 are interned, whether or not a token spells them).
     private let byteSymbols: [Int32]
     private let symbolBytes: [[UInt8]]
     /// The vocabulary token a symbol spells, or -1.
     private let tokenOfSymbol: [Int32]
     private let symbolOfBytes: [ArraySlice<UInt8>: Int32]
-    private let mergeOfPair: [UInt64: Merge]
+    /// (left symbol, right symbol) to (rank, result symbol), both packed in 64 bits.
+    private let mergeOfPair: PairTable
     /// Token whose vocabulary text is exactly this one byte (llama.cpp's last-resort lookup).
     private let singleByteTextToken: [Int32]
     private let ignoreMerges: Bool
@@ -41,8 +37,7 @@ struct BytePairEncoder: Sendable {
             tokenOfSymbol[Int(intern(bytes))] = Int32(id)
         }
 
-        var mergeOfPair: [UInt64: Merge] = [:]
-        mergeOfPair.reserveCapacity(vocabulary.merges.count)
+        var mergeOfPair = PairTable(minimumCapacity: vocabulary.merges.count)
         for (rank, line) in vocabulary.merges.enumerated() {
             let utf8 = Array(line.utf8)
             // llama.cpp splits at the first space after the first byte.
@@ -52,8 +47,8 @@ struct BytePairEncoder: Sendable {
                   !left.isEmpty, !right.isEmpty
             else { continue }
             let key = BytePairEncoder.pairKey(intern(left), intern(right))
-            if mergeOfPair[key] == nil {
-                mergeOfPair[key] = Merge(rank: Int32(rank), result: intern(left + right))
+            if mergeOfPair.value(for: key) == nil {
+                mergeOfPair.insertIfAbsent(key, BytePairEncoder.pairKey(Int32(rank), intern(left + right)))
             }
         }
 
@@ -77,6 +72,21 @@ struct BytePairEncoder: Sendable {
 
     /// Appends the tokens of one pre-tokenized word (its raw bytes) to `output`.
     func encode(word: ArraySlice<UInt8>, scratch: inout BytePairScratch, into output: inout [Int]) {
+        guard word.count > 1 && word.count <= WordCache.maximumWordLength else {
+            merge(word: word, scratch: &scratch, into: &output)
+            return
+        }
+        let hash = WordCache.hash(word)
+        if let cached = scratch.cache.lookup(word, hash: hash) {
+            output += scratch.cache.tokens[cached]
+            return
+        }
+        let start = output.count
+        merge(word: word, scratch: &scratch, into: &output)
+        scratch.cache.insert(word, hash: hash, tokens: output[start...])
+    }
+
+    private func merge(word: ArraySlice<UInt8>, scratch: inout BytePairScratch, into output: inout [Int]) {
         if ignoreMerges, let symbol = symbolOfBytes[word], tokenOfSymbol[Int(symbol)] >= 0 {
             output.append(Int(tokenOfSymbol[Int(symbol)]))
             return
@@ -117,10 +127,10 @@ struct BytePairEncoder: Sendable {
         let right = Int(scratch.next[left])
         let leftSymbol = scratch.symbols[left]
         let rightSymbol = scratch.symbols[right]
-        guard let merge = mergeOfPair[BytePairEncoder.pairKey(leftSymbol, rightSymbol)] else { return }
+        guard let merge = mergeOfPair.value(for: BytePairEncoder.pairKey(leftSymbol, rightSymbol)) else { return }
         scratch.queue.insert(BytePairCandidate(
-            rank: merge.rank, left: Int32(left), right: Int32(right),
-            leftSymbol: leftSymbol, rightSymbol: rightSymbol, result: merge.result))
+            rank: Int32(truncatingIfNeeded: merge >> 32), left: Int32(left), right: Int32(right),
+            leftSymbol: leftSymbol, rightSymbol: rightSymbol, result: Int32(truncatingIfNeeded: merge)))
     }
 
     private func appendTokens(ofSymbol symbol: Int32, into output: inout [Int]) {
@@ -161,6 +171,7 @@ struct BytePairScratch {
     var previous: [Int32] = []
     var next: [Int32] = []
     var queue = PriorityQueue<BytePairCandidate>()
+    var cache = WordCache()
 
     mutating func reset(count: Int) {
         symbols.removeAll(keepingCapacity: true)
