@@ -4,12 +4,11 @@
 /// spells (" the"). Every byte string that can take part in a merge gets a small integer "symbol",
 /// so merging compares integers, and a merge is looked up by the pair of symbols it joins.
 struct BytePairEncoder: Sendable {
-    /// Symbol of every single byte (all 256 are interned, whether or not a token spells them).
-    private let byteSymbols: [Int32]
-    private let symbolBytes: [[UInt8]]
+    /// The byte strings of all symbols; a symbol is its number here. The 256 single bytes come first,
+    /// so a byte's symbol is the byte's value.
+    private let symbols: ByteStringTable
     /// The vocabulary token a symbol spells, or -1.
     private let tokenOfSymbol: [Int32]
-    private let symbolOfBytes: [ArraySlice<UInt8>: Int32]
     /// (left symbol, right symbol) to (rank, result symbol), both packed in 64 bits.
     private let mergeOfPair: PairTable
     /// Token whose vocabulary text is exactly this one byte (llama.cpp's last-resort lookup).
@@ -17,21 +16,15 @@ struct BytePairEncoder: Sendable {
     private let ignoreMerges: Bool
 
     init(vocabulary: Vocabulary) {
-        var symbolOfBytes: [ArraySlice<UInt8>: Int32] = [:]
-        var symbolBytes: [[UInt8]] = []
+        var symbols = ByteStringTable(minimumCapacity: vocabulary.count + vocabulary.merges.count + 256)
         var tokenOfSymbol: [Int32] = []
-        symbolOfBytes.reserveCapacity(vocabulary.count + vocabulary.merges.count + 256)
-
-        func intern(_ bytes: [UInt8]) -> Int32 {
-            if let symbol = symbolOfBytes[bytes[...]] { return symbol }
-            let symbol = Int32(symbolBytes.count)
-            symbolOfBytes[bytes[...]] = symbol
-            symbolBytes.append(bytes)
-            tokenOfSymbol.append(-1)
-            return symbol
+        func intern<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int32 {
+            let symbol = symbols.insert(bytes)
+            if symbol == tokenOfSymbol.count { tokenOfSymbol.append(-1) }
+            return Int32(symbol)
         }
 
-        let byteSymbols = (0..<256).map { intern([UInt8($0)]) }
+        for byte in 0..<256 { _ = intern(CollectionOfOne(UInt8(byte))) }
         for (id, text) in vocabulary.texts.enumerated() {
             guard let bytes = ByteLevelMapping.bytes(ofVocabularyText: text) else { continue }
             tokenOfSymbol[Int(intern(bytes))] = Int32(id)
@@ -57,10 +50,8 @@ struct BytePairEncoder: Sendable {
             singleByteTextToken[Int(bytes[0])] = Int32(id)
         }
 
-        self.byteSymbols = byteSymbols
-        self.symbolBytes = symbolBytes
+        self.symbols = symbols
         self.tokenOfSymbol = tokenOfSymbol
-        self.symbolOfBytes = symbolOfBytes
         self.mergeOfPair = mergeOfPair
         self.singleByteTextToken = singleByteTextToken
         self.ignoreMerges = vocabulary.profile.ignoreMerges
@@ -87,16 +78,17 @@ struct BytePairEncoder: Sendable {
     }
 
     private func merge(word: ArraySlice<UInt8>, scratch: inout BytePairScratch, into output: inout [Int]) {
-        if ignoreMerges, let symbol = symbolOfBytes[word], tokenOfSymbol[Int(symbol)] >= 0 {
-            output.append(Int(tokenOfSymbol[Int(symbol)]))
+        if ignoreMerges, let symbol = symbols.index(of: word), tokenOfSymbol[symbol] >= 0 {
+            output.append(Int(tokenOfSymbol[symbol]))
             return
         }
+        guard !word.isEmpty else { return }
         if word.count == 1 {
-            appendTokens(ofSymbol: byteSymbols[Int(word[word.startIndex])], into: &output)
+            appendTokens(ofSymbol: Int32(word[word.startIndex]), into: &output)
             return
         }
         scratch.reset(count: word.count)
-        for byte in word { scratch.symbols.append(byteSymbols[Int(byte)]) }
+        for byte in word { scratch.symbols.append(Int32(byte)) }
         for index in 0..<(word.count - 1) { pushPair(left: index, scratch: &scratch) }
 
         while let candidate = scratch.queue.popFirst() {
@@ -141,7 +133,7 @@ struct BytePairEncoder: Sendable {
         }
         // llama.cpp looks up every byte of the symbol's byte-level spelling as a one-byte string,
         // which finds only printable ASCII, and drops what it does not find.
-        for byte in symbolBytes[Int(symbol)] {
+        for byte in symbols.bytes(at: Int(symbol)) {
             var spelled: [UInt8] = []
             UnicodeSupport.appendUTF8(ByteLevelMapping.characterOfByte[Int(byte)], to: &spelled)
             for unit in spelled where singleByteTextToken[Int(unit)] >= 0 {

@@ -110,6 +110,9 @@ func words(_ text: String, _ preName: String) throws -> [String] {
         #expect(UnicodeSupport.flags(0x1F355).isOther)  // emoji: symbol
         #expect(UnicodeSupport.flags(0xE0000).contains(.undefined))
         #expect(UnicodeSupport.flags(0xD800).contains(.control))
+        // Assigned in Unicode 15.1 (llama.cpp's tables) and in 16.0 (unassigned to llama.cpp).
+        #expect(UnicodeSupport.flags(0x2EBF0).isLetter)
+        #expect(UnicodeSupport.flags(0x1C89) == .undefined)
     }
 
     @Test func byteLevelMappingIsGPT2s() {
