@@ -92,13 +92,15 @@ struct BytePairEncoder: Sendable {
         for index in 0..<(word.count - 1) { pushPair(left: index, scratch: &scratch) }
 
         while let candidate = scratch.queue.popFirst() {
-            let left = Int(candidate.left)
-            let right = Int(candidate.right)
-            // Skip pairs a previous merge has changed.
-            guard scratch.symbols[left] == candidate.leftSymbol, scratch.next[left] == candidate.right,
-                  scratch.symbols[right] == candidate.rightSymbol
+            let left = candidate.left
+            let leftSymbol = Int32(truncatingIfNeeded: candidate.pair >> 32)
+            let rightSymbol = Int32(truncatingIfNeeded: candidate.pair)
+            // Skip pairs a previous merge has changed: a symbol changes whenever it merges.
+            let right = Int(scratch.next[left])
+            guard scratch.symbols[left] == leftSymbol, right >= 0, scratch.symbols[right] == rightSymbol,
+                  let merge = mergeOfPair.value(for: candidate.pair)
             else { continue }
-            scratch.symbols[left] = candidate.result
+            scratch.symbols[left] = Int32(truncatingIfNeeded: merge)
             scratch.symbols[right] = -1
             let after = scratch.next[right]
             scratch.next[left] = after
@@ -119,10 +121,9 @@ struct BytePairEncoder: Sendable {
         let right = Int(scratch.next[left])
         let leftSymbol = scratch.symbols[left]
         let rightSymbol = scratch.symbols[right]
-        guard let merge = mergeOfPair.value(for: BytePairEncoder.pairKey(leftSymbol, rightSymbol)) else { return }
-        scratch.queue.insert(BytePairCandidate(
-            rank: Int32(truncatingIfNeeded: merge >> 32), left: Int32(left), right: Int32(right),
-            leftSymbol: leftSymbol, rightSymbol: rightSymbol, result: Int32(truncatingIfNeeded: merge)))
+        let pair = BytePairEncoder.pairKey(leftSymbol, rightSymbol)
+        guard let merge = mergeOfPair.value(for: pair) else { return }
+        scratch.queue.insert(BytePairCandidate(order: (merge >> 32) << 32 | UInt64(left), pair: pair))
     }
 
     private func appendTokens(ofSymbol symbol: Int32, into output: inout [Int]) {
@@ -143,18 +144,16 @@ struct BytePairEncoder: Sendable {
     }
 }
 
+/// A pair that may merge: 16 bytes, so that the queue of a long word stays small in cache.
 struct BytePairCandidate: PriorityOrdered {
-    let rank: Int32
-    let left: Int32
-    let right: Int32
-    let leftSymbol: Int32
-    let rightSymbol: Int32
-    let result: Int32
+    /// Rank in the high 32 bits, left position in the low: lowest rank first, leftmost on ties.
+    let order: UInt64
+    /// The left and right symbols when the pair was queued.
+    let pair: UInt64
 
-    /// Lowest rank first; on equal rank, the leftmost pair.
-    @inline(__always) func precedes(_ other: BytePairCandidate) -> Bool {
-        rank != other.rank ? rank < other.rank : left < other.left
-    }
+    var left: Int { Int(order & 0xFFFF_FFFF) }
+
+    @inline(__always) func precedes(_ other: BytePairCandidate) -> Bool { order < other.order }
 }
 
 /// Working memory for merging one word, reused across words and calls.

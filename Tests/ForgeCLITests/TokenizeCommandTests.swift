@@ -78,7 +78,7 @@ private func run(_ arguments: [String]) throws -> String {
 
     @Test func benchmarkReportsThroughput() throws {
         let report = try run(["tokenize", "-m", TinyModel.path, "--benchmark", "2", "ab ab ab"])
-        #expect(report.hasPrefix("8 bytes -> 5 tokens, 2 runs") && report.hasSuffix("MB/s\n"))
+        #expect(report.hasPrefix("8 bytes -> 5 tokens, 2 runs") && report.contains("MB/s"))
     }
 
     @Test func detokenizeAcceptsArgumentsOrTheIdsLine() throws {
