@@ -140,8 +140,10 @@ struct Vocabulary: Sendable {
         switch modelName {
         case "gpt2":
             model = .bytePairEncoding
-            merges = try Vocabulary.metadata { try gguf.optionalStringArray("tokenizer.ggml.merges") } ?? []
-            if gguf.metadata["tokenizer.ggml.merges"] == nil { throw TokenizerError.missingMetadata(key: "tokenizer.ggml.merges") }
+            guard let merges = try Vocabulary.metadata({ try gguf.optionalStringArray("tokenizer.ggml.merges") }) else {
+                throw TokenizerError.missingMetadata(key: "tokenizer.ggml.merges")
+            }
+            self.merges = merges
             let preName = try Vocabulary.metadata { try gguf.optionalString("tokenizer.ggml.pre") } ?? "default"
             guard let profile = PreTokenizerProfile.byName[preName] else {
                 throw TokenizerError.unknownPreTokenizer(preName, known: PreTokenizerProfile.knownNames)
