@@ -56,12 +56,12 @@ public final class GGUFFile: @unchecked Sendable {
     public convenience init(path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw GGUFError(field: "file", offset: nil, reason: "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw GGUFError(field: "file", offset: nil, reason: "\(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw GGUFError(field: "file", offset: nil, reason: "cannot stat \(path): \(String(cString: strerror(errno)))")
+            throw GGUFError(field: "file", offset: nil, reason: "\(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw GGUFError(field: "file", offset: nil, reason: "\(path) is not a regular file")
