@@ -27,6 +27,10 @@ public final class GGUFFile: @unchecked Sendable {
     public static let defaultAlignment = 32
     /// Limits that keep a hostile file from making the reader allocate without bound.
     public enum Limits {
+        /// Real models have at most a few thousand tensors and a few hundred keys; these caps
+        /// keep a file of millions of tiny entries from costing gigabytes of bookkeeping.
+        public static let maxTensorCount = 1 << 20
+        public static let maxKeyValueCount = 1 << 20
         public static let maxStringLength = 64 << 20
         public static let maxKeyLength = 4096
         public static let maxTensorNameLength = 63
@@ -283,6 +287,12 @@ private struct Parser {
         let rawTensorCount = try cursor.read(UInt64.self, field: "tensor_count")
         let kvCountOffset = cursor.offset
         let rawKVCount = try cursor.read(UInt64.self, field: "metadata_kv_count")
+        guard rawTensorCount <= UInt64(Limits.maxTensorCount) else {
+            throw GGUFError(field: "tensor_count", offset: tensorCountOffset, reason: "\(rawTensorCount) tensors exceeds the limit of \(Limits.maxTensorCount)")
+        }
+        guard rawKVCount <= UInt64(Limits.maxKeyValueCount) else {
+            throw GGUFError(field: "metadata_kv_count", offset: kvCountOffset, reason: "\(rawKVCount) key-value pairs exceeds the limit of \(Limits.maxKeyValueCount)")
+        }
         let available = cursor.remaining
         guard rawTensorCount <= UInt64(available / Self.minimumTensorInfoSize) else {
             throw GGUFError(field: "tensor_count", offset: tensorCountOffset, reason: "\(rawTensorCount) tensors cannot fit in the \(available) bytes that follow")
