@@ -22,10 +22,13 @@ public struct GGUFTensor: Sendable, Equatable {
 
 /// A GGUF file, memory-mapped read-only and validated before anything uses it.
 /// No tensor bytes are copied: `data(for:)` points into the mapping, which lives as
-/// long as this object.
+/// long as this object. (A file truncated by another process while mapped can still
+/// fault on access, as with any mapping; the file is checked whole at load.)
 public final class GGUFFile: @unchecked Sendable {
     public static let defaultAlignment = 32
-    /// Limits that keep a hostile file from making the reader allocate without bound.
+    /// Limits that keep a hostile file from making the reader allocate without bound. Every
+    /// count and length is also checked against the bytes that remain before anything is
+    /// reserved, so what the reader allocates is a small multiple of the file's header size.
     public enum Limits {
         /// Real models have at most a few thousand tensors and a few hundred keys; these caps
         /// keep a file of millions of tiny entries from costing gigabytes of bookkeeping.
