@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import ForgeGGUF
 
@@ -36,6 +37,29 @@ import Testing
             b.zeros(16)
             expectRejection(b.bytes, field: "version", offset: 4, reason: "version")
         }
+    }
+
+    @Test func version2ReadsLikeVersion3() throws {
+        var bytes = try syntheticWriter().serialized()
+        let version3 = try GGUFFile(bytes: bytes)
+        bytes[4] = 2
+        let version2 = try GGUFFile(bytes: bytes)
+        #expect(version2.version == 2)
+        #expect(version2.keys == version3.keys)
+        #expect(version2.metadata == version3.metadata)
+        #expect(version2.tensors == version3.tensors)
+    }
+
+    @Test func filesThatCannotBeRead() throws {
+        let directory = try makeTemporaryDirectory()
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let empty = directory + "/empty.gguf"
+        #expect(FileManager.default.createFile(atPath: empty, contents: Data()))
+        #expect(throws: GGUFError(field: "magic", offset: 0, reason: "\(empty) is empty")) { try GGUFFile(path: empty) }
+        #expect(throws: GGUFError(field: "file", offset: nil, reason: "\(directory) is not a regular file")) { try GGUFFile(path: directory) }
+        let missing = directory + "/missing.gguf"
+        let error = #expect(throws: GGUFError.self) { try GGUFFile(path: missing) }
+        #expect(error?.description == "cannot read GGUF file: \(missing): No such file or directory")
     }
 
     @Test func byteSwappedVersion() {
