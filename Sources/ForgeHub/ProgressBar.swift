@@ -98,6 +98,16 @@ public final class ProgressBar: @unchecked Sendable {
         }
     }
 
+    /// Ends a bar drawn in place, so that what is printed next (an error) starts on its own line.
+    public func endLine() {
+        lock.lock()
+        defer { lock.unlock() }
+        if lineOpen {
+            write("\n")
+            lineOpen = false
+        }
+    }
+
     private func emitLine(_ text: String) {
         if lineOpen {
             write("\n")

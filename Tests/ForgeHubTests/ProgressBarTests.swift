@@ -49,6 +49,17 @@ struct ProgressBarTests {
         #expect(lines.dropLast().last == "stored /c/m.gguf (sha256 ab)")
     }
 
+    @Test func endLineClosesAnOpenBarOnly() {
+        let output = Output()
+        let bar = ProgressBar(isTerminal: true, write: output.write)
+        bar.endLine()
+        #expect(output.text.isEmpty)
+        bar.handle(.progress(DownloadProgress(received: 1, total: 2, resumedFrom: 0, elapsed: 1)))
+        bar.endLine()
+        bar.endLine()
+        #expect(output.text.hasSuffix("]  1 B/s  ETA 0:01\n"))
+    }
+
     @Test func plainOutputPrintsALineEveryFewSeconds() {
         let output = Output()
         let bar = ProgressBar(isTerminal: false, write: output.write)
