@@ -30,6 +30,13 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
     private var failure: HubError?
     private var outcome: Outcome?
     private var continuation: CheckedContinuation<Outcome, Error>?
+    /// Shared with the cancellation handler, which may run on any thread, before or after the task starts.
+    private let cancellation = LockedState(Cancellation())
+
+    private struct Cancellation {
+        var cancelled = false
+        var task: URLSessionDataTask?
+    }
 
     init(url: URL, fd: Int32, partialPath: String, startOffset: Int, events: @escaping @Sendable (PullEvent) -> Void) {
         self.url = url
@@ -55,10 +62,23 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 self.continuation = continuation
-                session.dataTask(with: request).resume()
+                let started: Bool = cancellation.withLock {
+                    guard !$0.cancelled else { return false }
+                    $0.task = session.dataTask(with: request)
+                    $0.task?.resume()
+                    return true
+                }
+                if !started {
+                    self.continuation = nil
+                    session.invalidateAndCancel()
+                    continuation.resume(throwing: CancellationError())
+                }
             }
         } onCancel: {
-            session.invalidateAndCancel()
+            cancellation.withLock {
+                $0.cancelled = true
+                $0.task?.cancel()
+            }
         }
     }
 
@@ -162,6 +182,20 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
             done += n
         }
         return nil
+    }
+}
+
+/// A value behind a lock.
+final class LockedState<Value>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var value: Value
+
+    init(_ value: Value) { self.value = value }
+
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
+        lock.lock()
+        defer { lock.unlock() }
+        return body(&value)
     }
 }
 

@@ -310,6 +310,28 @@ struct PullTests {
         #expect(cache.contents == ["tiny.gguf.partial"])
     }
 
+    @Test func cancellingThePullStopsTheTransferAndKeepsThePartialFile() async throws {
+        let cache = try TemporaryCache()
+        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.stallAfter(3000)])
+        defer { server.stop() }
+        let events = EventLog()
+        // A long idle timeout: only the cancellation can end this transfer within the test's time limit.
+        let patient = ModelDownloader(directory: cache.path, idleTimeout: 300)
+        let pull = Task { try await patient.pull(server.url("/tiny.gguf"), events: events.record) }
+        while !events.all.contains(where: { if case .progress(let p) = $0 { p.received == 3000 } else { false } }) {
+            try await Task.sleep(nanoseconds: 10_000_000)
+        }
+
+        pull.cancel()
+        let outcome = await pull.result
+
+        guard case .failure(let error as HubError) = outcome, case .transferIncomplete(_, 3000, _, _, _) = error else {
+            Issue.record("expected an incomplete transfer after 3000 bytes, got \(outcome)")
+            return
+        }
+        #expect(cache.contents == ["tiny.gguf.partial"])
+    }
+
     @Test func argumentsAreCheckedBeforeAnyRequest() async throws {
         let cache = try TemporaryCache()
         let pull = downloader(cache)
