@@ -8,9 +8,9 @@ import FoundationNetworking
 /// those already present. URLSession follows redirects (Hugging Face `resolve` URLs redirect to
 /// a CDN) and keeps the Range header on the way.
 final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-    enum Outcome: Equatable {
-        /// The body was received whole.
-        case complete
+    enum Outcome {
+        /// The body was received whole; the hasher has seen every byte of the file.
+        case complete(SHA256)
         /// 416: the server cannot send bytes from the partial file's size on; carries the
         /// remote size when the server gave it.
         case rangeNotSatisfiable(remoteSize: Int?)
@@ -26,6 +26,7 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
     private var written: Int
     private var resumedFrom: Int
     private var total: Int?
+    private var hasher: SHA256
     private var startTime = DispatchTime.now()
     private var failure: HubError?
     private var outcome: Outcome?
@@ -38,12 +39,16 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
         var task: URLSessionDataTask?
     }
 
-    init(url: URL, fd: Int32, partialPath: String, startOffset: Int, events: @escaping @Sendable (PullEvent) -> Void) {
+    init(
+        url: URL, fd: Int32, partialPath: String, startOffset: Int, hasher: SHA256,
+        events: @escaping @Sendable (PullEvent) -> Void
+    ) {
         self.url = url
         self.fd = fd
         self.partialPath = partialPath
         self.written = startOffset
         self.resumedFrom = startOffset
+        self.hasher = hasher
         self.events = events
     }
 
@@ -113,6 +118,7 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
                 events(.restarted(reason: "the server does not support resuming; downloading from the start"))
                 written = 0
                 resumedFrom = 0
+                hasher = SHA256()
             }
             total = http.expectedContentLength >= 0 ? Int(http.expectedContentLength) : nil
         case 416 where written > 0:
@@ -129,7 +135,10 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
 
     func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
         guard failure == nil else { return }
-        let error = data.withUnsafeBytes { writeAll($0, at: written) }
+        let error: String? = data.withUnsafeBytes { bytes in
+            hasher.update(bytes)
+            return writeAll(bytes, at: written)
+        }
         if let error {
             failure = .fileSystem("writing \(partialPath): \(error)")
             return dataTask.cancel()
@@ -153,7 +162,7 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
         } else if let total, written != total {
             result = .failure(incomplete(reason: "the connection closed early"))
         } else {
-            result = .success(.complete)
+            result = .success(.complete(hasher))
         }
         continuation?.resume(with: result)
         continuation = nil

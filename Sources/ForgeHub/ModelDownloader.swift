@@ -24,8 +24,10 @@ public struct PullResult: Sendable, Equatable {
 /// Downloads GGUF files into the model cache.
 ///
 /// Bytes go to `NAME.gguf.partial` in the cache; an interrupted pull is resumed from there with
-/// an HTTP Range request. The file gets its final name only once it is complete, has the expected
-/// SHA-256 (when one is given) and parses as GGUF. A file that fails either check is removed.
+/// an HTTP Range request. The SHA-256 is computed as bytes arrive (bytes kept from an earlier pull
+/// are read back first), so checking it adds no pass over a multi-gigabyte file. The file gets its
+/// final name only once it is complete, has the expected SHA-256 (when one is given) and parses as
+/// GGUF. A file that fails either check is removed.
 public struct ModelDownloader: Sendable {
     public var directory: String
     /// Seconds without receiving data before a transfer is abandoned (the partial file is kept).
@@ -82,15 +84,19 @@ public struct ModelDownloader: Sendable {
     ) async throws -> PullResult {
         events(.started(url: url.absoluteString, destination: finalPath, resumingFrom: try fileSize(fd)))
         var restarted = false
+        var digest: [UInt8]
         while true {
             let start = try fileSize(fd)
-            let transfer = HTTPRangeTransfer(url: url, fd: fd, partialPath: partialPath, startOffset: start, events: events)
+            // The checksum is computed as the bytes arrive; bytes kept from before are read back first.
+            var hasher = SHA256()
+            try hasher.update(fileDescriptor: fd, length: start)
+            let transfer = HTTPRangeTransfer(url: url, fd: fd, partialPath: partialPath, startOffset: start, hasher: hasher, events: events)
             switch try await transfer.run(idleTimeout: idleTimeout) {
-            case .complete:
-                break
+            case .complete(let received):
+                digest = received.finalize()
             case .rangeNotSatisfiable(let remoteSize) where remoteSize == start:
                 // The previous pull received every byte but stopped before verifying.
-                break
+                digest = hasher.finalize()
             case .rangeNotSatisfiable(let remoteSize):
                 guard !restarted else {
                     throw HubError.badResume(url: url.absoluteString, reason: "the server refuses every range, even from byte 0")
@@ -110,7 +116,7 @@ public struct ModelDownloader: Sendable {
         }
         events(.verifying(path: partialPath))
         let name = (finalPath as NSString).lastPathComponent
-        let actual = SHA256.hex(try SHA256.hash(fileDescriptor: fd))
+        let actual = SHA256.hex(digest)
         if let expected, actual != expected {
             unlink(partialPath)
             throw HubError.checksumMismatch(name: name, expected: expected, actual: actual)

@@ -93,9 +93,15 @@ public struct SHA256: Sendable {
         return String(decoding: text, as: UTF8.self)
     }
 
-    /// Hashes the first `length` bytes of an open file (the whole file when nil), reading with `pread`.
-    public static func hash(fileDescriptor fd: Int32, length: Int? = nil) throws(HubError) -> [UInt8] {
+    /// The digest of a whole open file, read with `pread`.
+    public static func hash(fileDescriptor fd: Int32) throws(HubError) -> [UInt8] {
         var hasher = SHA256()
+        try hasher.update(fileDescriptor: fd)
+        return hasher.finalize()
+    }
+
+    /// Feeds the first `length` bytes of an open file (all of it when nil), read with `pread`.
+    public mutating func update(fileDescriptor fd: Int32, length: Int? = nil) throws(HubError) {
         let chunk = 4 << 20
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: chunk, alignment: 64)
         defer { buffer.deallocate() }
@@ -111,10 +117,9 @@ public struct SHA256: Sendable {
                 if length == nil { break }
                 throw HubError.fileSystem("file ended at byte \(offset) while computing its checksum")
             }
-            hasher.update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
+            update(UnsafeRawBufferPointer(rebasing: buffer[0..<n]))
             offset += n
         }
-        return hasher.finalize()
     }
 
     private mutating func compress(blocks: UnsafeRawPointer, count: Int) {

@@ -145,6 +145,25 @@ struct PullTests {
         #expect(events.restarts.isEmpty)
     }
 
+    @Test func corruptedPartialFileFailsTheChecksumAfterResuming() async throws {
+        let cache = try TemporaryCache()
+        var corrupted = Array(modelBytes.prefix(100_000))
+        corrupted[99_000] ^= 0xFF
+        _ = FileManager.default.createFile(atPath: cache.path + "/tiny.gguf.partial", contents: Data(corrupted))
+        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        defer { server.stop() }
+
+        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256) }
+
+        guard case .checksumMismatch(_, modelSHA256, let actual) = error else {
+            Issue.record("expected a checksum mismatch, got \(String(describing: error))")
+            return
+        }
+        #expect(actual == SHA256.hex(SHA256.hash(corrupted + modelBytes[100_000...])))
+        #expect(server.requests.map(\.range) == ["bytes=100000-"])
+        #expect(cache.contents.isEmpty)
+    }
+
     @Test func resumeFollowsARedirectAndKeepsTheRange() async throws {
         let cache = try TemporaryCache()
         let server = try LoopbackHTTPServer(
