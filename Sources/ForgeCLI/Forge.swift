@@ -7,6 +7,7 @@ public struct Forge: AsyncParsableCommand {
         abstract: "Run GGUF language models on the CPU.",
         subcommands: [
             Inspect.self,
+            PullCommand.self,
         ]
     )
 
