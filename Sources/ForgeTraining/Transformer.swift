@@ -81,8 +81,8 @@ final class SequenceWorkspace<T: TrainingScalar>: @unchecked Sendable {
 public struct Transformer<T: TrainingScalar>: Sendable {
     public let configuration: TransformerConfiguration
     public let layout: ParameterLayout
-    private let cosines: [T]
-    private let sines: [T]
+    let cosines: [T]
+    let sines: [T]
 
     public init(configuration: TransformerConfiguration) throws {
         try configuration.validate()
