@@ -42,7 +42,7 @@ enum Fixture {
 struct TrainerTests {
     @Test func validationLossFallsWellBelowTheUnigramBaseline() throws {
         let corpus = try Fixture.corpus()
-        let options = TrainingOptions(batchSize: 8, steps: 150, learningRate: 3e-3, warmupSteps: 10, seed: 7, validationFraction: 0.1)
+        let options = TrainingOptions(batchSize: 8, steps: 300, learningRate: 5e-3, warmupSteps: 10, seed: 7, validationFraction: 0.1)
         let trainer = try Trainer(configuration: Fixture.tinyConfiguration, options: options, corpus: corpus, threads: 2)
         let initial = trainer.validationLoss()
         // A fresh model is close to uniform over the vocabulary.
@@ -50,7 +50,7 @@ struct TrainerTests {
         try trainer.run()
         let final = trainer.validationLoss()
         let baseline = corpus.unigramEntropy
-        #expect(final < 0.6 * baseline, "validation loss \(final) vs unigram baseline \(baseline)")
+        #expect(final < 0.5 * baseline, "validation loss \(final) vs unigram baseline \(baseline)")
     }
 
     @Test func resumingContinuesBitForBit() throws {
