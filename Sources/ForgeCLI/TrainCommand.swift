@@ -31,7 +31,7 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: .customLong("rope-base"), help: "RoPE frequency base.") var ropeBase = 10_000.0
     @Flag(name: .customLong("tie-embeddings"), help: "Reuse the token embedding as the output matrix.") var tieEmbeddings = false
     @Option(help: "Sequences per step.") var batch = 16
-    @Option(help: "Optimizer steps.") var steps = 1000
+    @Option(help: "Optimizer steps (default 1000).") var steps: Int?
     @Option(help: "Peak learning rate.") var lr = 3e-4
     @Option(help: "Linear warm-up steps (default: min(100, steps/10)).") var warmup: Int?
     @Option(name: .customLong("weight-decay"), help: "AdamW decoupled weight decay (matrices only).") var weightDecay = 0.1
@@ -57,7 +57,7 @@ public struct TrainCommand: ParsableCommand {
         let trainer: Trainer
         if let resume {
             var saved = try Checkpoint(path: resume)
-            if saved.options.steps < steps { saved.options.steps = steps }
+            if let steps { saved.options.steps = max(saved.options.steps, steps) }
             let corpus = try TrainingCorpus.load(
                 path: data, vocabulary: vocabulary, validationFraction: saved.options.validationFraction,
                 contextLength: saved.configuration.contextLength)
@@ -69,7 +69,7 @@ public struct TrainCommand: ParsableCommand {
                 ropeFrequencyBase: ropeBase, tiedOutput: tieEmbeddings)
             try configuration.validate()
             let options = TrainingOptions(
-                batchSize: batch, steps: steps, learningRate: lr, warmupSteps: warmup, weightDecay: weightDecay,
+                batchSize: batch, steps: steps ?? 1000, learningRate: lr, warmupSteps: warmup, weightDecay: weightDecay,
                 gradientClip: clip, seed: seed, validationFraction: valFraction, validationInterval: valEvery)
             try options.validate()
             let corpus = try TrainingCorpus.load(
@@ -102,7 +102,9 @@ public struct TrainCommand: ParsableCommand {
         }
         progress.finish()
         try trainer.export(to: out, vocabulary: vocabulary, weightType: weightType)
-        print("wrote \(out): validation loss \(lastValidation.map(Self.format) ?? "n/a") nats/token")
+        print(
+            "wrote \(out): \(trainer.model.layout.count) parameters, KV cache \(c.keyValueCacheBytesPerToken) bytes/token (f16), "
+                + "validation loss \(lastValidation.map(Self.format) ?? "n/a") nats/token")
     }
 
     static var processorCount: Int { max(1, Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))) }

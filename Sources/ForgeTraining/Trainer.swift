@@ -61,6 +61,16 @@ public final class Trainer {
         if let bad = ([corpus.beginningOfSequence] + corpus.training + corpus.validation).first(where: { $0 < 0 || Int($0) >= configuration.vocabularySize }) {
             throw TrainingError("token id \(bad) is outside the model's vocabulary of \(configuration.vocabularySize)")
         }
+        let workers = min(threads, options.batchSize)
+        let scalars = model.layout.count * (3 + workers) + 2 * options.batchSize * configuration.contextLength
+            + workers * SequenceWorkspace<Float>.scalarCount(configuration: configuration, capacity: configuration.contextLength)
+        let neededBytes = Double(scalars) * Double(MemoryLayout<Float>.size)
+        let physicalBytes = Double(sysconf(Int32(_SC_PHYS_PAGES))) * Double(sysconf(Int32(_SC_PAGESIZE)))
+        guard physicalBytes <= 0 || neededBytes < physicalBytes * 0.9 else {
+            throw TrainingError(
+                "training needs about \(Int(neededBytes / 1e6)) MB, more than this machine's memory; "
+                    + "shrink the model, --context, --batch or -t")
+        }
         self.model = model
         self.options = options
         self.corpus = corpus
@@ -70,7 +80,6 @@ public final class Trainer {
         parameters = FixedBuffer(count: count, repeating: 0)
         firstMoment = FixedBuffer(count: count, repeating: 0)
         secondMoment = FixedBuffer(count: count, repeating: 0)
-        let workers = min(threads, options.batchSize)
         workerGradients = (0..<workers).map { _ in FixedBuffer(count: count, repeating: 0) }
         workspaces = (0..<workers).map { _ in model.makeWorkspace() }
         let context = configuration.contextLength

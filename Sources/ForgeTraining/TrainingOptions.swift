@@ -40,7 +40,7 @@ public struct TrainingOptions: Equatable, Sendable {
     }
 
     public func validate() throws {
-        guard batchSize >= 1 else { throw TrainingError("--batch must be at least 1, got \(batchSize)") }
+        guard (1...(1 << 20)).contains(batchSize) else { throw TrainingError("--batch must be in 1...\(1 << 20), got \(batchSize)") }
         guard steps >= 1 else { throw TrainingError("--steps must be at least 1, got \(steps)") }
         guard learningRate > 0, learningRate.isFinite else { throw TrainingError("--lr must be positive, got \(learningRate)") }
         guard warmupSteps >= 0 else { throw TrainingError("--warmup must not be negative, got \(warmupSteps)") }

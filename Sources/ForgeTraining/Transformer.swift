@@ -36,15 +36,21 @@ final class SequenceWorkspace<T: TrainingScalar>: @unchecked Sendable {
     let gradHidden, gradGate, gradUp, gradLogits, scoreScratch: UnsafeMutablePointer<T>
     private let storage: FixedBuffer<T>
 
+    static func scalarCount(configuration c: TransformerConfiguration, capacity n: Int) -> Int {
+        let dim = c.embeddingLength
+        let kv = c.keyValueDimension
+        let ffn = c.feedForwardLength
+        let perLayer = n * (6 * dim + 2 * kv + 3 * ffn + 2) + c.headCount * n * n
+        return c.layerCount * perLayer + n * (2 * dim + 1 + 2 * c.vocabularySize)
+            + n * (4 * dim + 2 * kv + 3 * ffn) + n
+    }
+
     init(configuration c: TransformerConfiguration, capacity n: Int) {
         capacity = n
         let dim = c.embeddingLength
         let kv = c.keyValueDimension
         let ffn = c.feedForwardLength
-        let perLayer = n * (6 * dim + 2 * kv + 3 * ffn + 2) + c.headCount * n * n
-        let total = c.layerCount * perLayer + n * (2 * dim + 1 + 2 * c.vocabularySize)
-            + n * (4 * dim + 2 * kv + 3 * ffn) + n
-        storage = FixedBuffer(count: total, repeating: 0)
+        storage = FixedBuffer(count: Self.scalarCount(configuration: c, capacity: n), repeating: 0)
         var cursor = storage.pointer
         func take(_ count: Int) -> UnsafeMutablePointer<T> {
             defer { cursor += count }

@@ -46,6 +46,14 @@ public struct TransformerConfiguration: Equatable, Sendable {
         for (name, value) in positive where value < 1 {
             throw TrainingError("\(name) must be at least 1, got \(value)")
         }
+        // Bounds far above any CPU-trainable model, low enough that no size computed from them overflows.
+        let limits: [(String, Int, Int)] = [
+            ("vocabulary size", vocabularySize, 1 << 20), ("layers", layerCount, 1 << 10), ("dim", embeddingLength, 1 << 16),
+            ("ffn", feedForwardLength, 1 << 18), ("context", contextLength, 1 << 16),
+        ]
+        for (name, value, limit) in limits where value > limit {
+            throw TrainingError("\(name) \(value) is larger than the supported \(limit)")
+        }
         guard embeddingLength % headCount == 0 else {
             throw TrainingError("dim \(embeddingLength) is not divisible by heads \(headCount)")
         }

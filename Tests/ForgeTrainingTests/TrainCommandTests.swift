@@ -63,6 +63,8 @@ struct TrainCommandTests {
         Self.expectRejection(["--data", data, "--out", out] + Self.tinyModel + ["--batch", "0"], mentioning: "--batch", out: out)
         Self.expectRejection(["--data", data, "--out", out, "--dim", "30", "--heads", "4"], mentioning: "not divisible by heads", out: out)
         Self.expectRejection(["--data", data, "--out", out, "--resume", directory.file("none.ckpt")] + Self.tinyModel, mentioning: "cannot read checkpoint", out: out)
+        Self.expectRejection(["--data", data, "--out", out, "--dim", "1048576", "--heads", "1", "--kv-heads", "1"], mentioning: "larger than the supported", out: out)
+        Self.expectRejection(["--data", data, "--out", out, "--layers", "1000", "--dim", "8192", "--heads", "1", "--kv-heads", "1", "--ffn", "32768", "--context", "64"], mentioning: "more than this machine's memory", out: out)
     }
 
     @Test func trainsExportsAndLogs() throws {
@@ -85,5 +87,28 @@ struct TrainCommandTests {
         let (configuration, parameters) = try LlamaGGUF.read(GGUFFile(path: out))
         #expect(configuration.keyValueHeadCount == 2)
         #expect(parameters == checkpoint.parameters)
+    }
+
+    @Test func resumeThroughTheCommandLineMatchesAnUninterruptedRun() throws {
+        let directory = try TemporaryDirectory()
+        let data = try Fixture.lighthousePath
+        try Self.run(["--data", data, "--out", directory.file("straight.gguf"), "--steps", "4"] + Self.tinyModel)
+
+        // The same run as the command line builds it, stopped after two of its four steps.
+        let configuration = TransformerConfiguration(
+            vocabularySize: 258, layerCount: 1, embeddingLength: 16, headCount: 4, keyValueHeadCount: 2,
+            feedForwardLength: 24, contextLength: 16)
+        let options = TrainingOptions(batchSize: 2, steps: 4)
+        let corpus = try TrainingCorpus.load(path: data, vocabulary: .bytes, validationFraction: 0.05, contextLength: 16)
+        let half = try Trainer(configuration: configuration, options: options, corpus: corpus, threads: 2)
+        _ = half.trainStep()
+        _ = half.trainStep()
+        try half.saveCheckpoint(to: directory.file("half.ckpt"))
+
+        try Self.run(["--data", data, "--out", directory.file("resumed.gguf"), "--resume", directory.file("half.ckpt"), "-t", "2"])
+        let straight = try LlamaGGUF.read(GGUFFile(path: directory.file("straight.gguf")))
+        let resumed = try LlamaGGUF.read(GGUFFile(path: directory.file("resumed.gguf")))
+        #expect(resumed.parameters == straight.parameters)
+        #expect(resumed.parameters != half.parameterValues)
     }
 }
