@@ -12,6 +12,14 @@ public protocol TrainingScalar: BinaryFloatingPoint, BitwiseCopyable, Sendable {
     static func logarithm(_ x: Self) -> Self
     /// The sum of `a[i] * b[i]` for `i` in `0..<count`.
     static func dot(_ a: UnsafePointer<Self>, _ b: UnsafePointer<Self>, count: Int) -> Self
+    /// `output[t][j] (+)= Σᵢ weight[j][i] · input[t][i]`; see LinearKernels.swift.
+    static func linearForward(
+        input: UnsafePointer<Self>, weight: UnsafePointer<Self>, output: UnsafeMutablePointer<Self>,
+        positions: Int, inputs: Int, outputs: Int, accumulating: Bool)
+    static func linearBackward(
+        input: UnsafePointer<Self>, weight: UnsafePointer<Self>, gradOutput: UnsafePointer<Self>,
+        gradInput: UnsafeMutablePointer<Self>, gradWeight: UnsafeMutablePointer<Self>,
+        positions: Int, inputs: Int, outputs: Int)
 }
 
 extension Float: TrainingScalar {

@@ -60,27 +60,11 @@ enum TransformerOps {
 
     // MARK: Linear: y[t][j] = Σᵢ W[j][i] x[t][i], W stored as `outputs` rows of `inputs`
 
-    /// Rows of X processed per pass over W: a tile of X stays in L1 while W streams once per tile.
-    private static let positionTile = 8
-
     static func linear<T: TrainingScalar>(
         input: UnsafePointer<T>, weight: UnsafePointer<T>, output: UnsafeMutablePointer<T>,
         positions: Int, inputs: Int, outputs: Int, accumulating: Bool = false
     ) {
-        for tileStart in stride(from: 0, to: positions, by: positionTile) {
-            let tileEnd = min(tileStart + positionTile, positions)
-            for j in 0..<outputs {
-                let row = weight + j * inputs
-                for t in tileStart..<tileEnd {
-                    let value = T.dot(row, input + t * inputs, count: inputs)
-                    if accumulating {
-                        output[t * outputs + j] += value
-                    } else {
-                        output[t * outputs + j] = value
-                    }
-                }
-            }
-        }
+        T.linearForward(input: input, weight: weight, output: output, positions: positions, inputs: inputs, outputs: outputs, accumulating: accumulating)
     }
 
     static func linearBackward<T: TrainingScalar>(
@@ -88,18 +72,7 @@ enum TransformerOps {
         gradInput: UnsafeMutablePointer<T>, gradWeight: UnsafeMutablePointer<T>,
         positions: Int, inputs: Int, outputs: Int
     ) {
-        for tileStart in stride(from: 0, to: positions, by: positionTile) {
-            let tileEnd = min(tileStart + positionTile, positions)
-            for j in 0..<outputs {
-                let row = weight + j * inputs
-                let gradRow = gradWeight + j * inputs
-                for t in tileStart..<tileEnd {
-                    let dy = gradOutput[t * outputs + j]
-                    accumulate(dy, row, into: gradInput + t * inputs, count: inputs)
-                    accumulate(dy, input + t * inputs, into: gradRow, count: inputs)
-                }
-            }
-        }
+        T.linearBackward(input: input, weight: weight, gradOutput: gradOutput, gradInput: gradInput, gradWeight: gradWeight, positions: positions, inputs: inputs, outputs: outputs)
     }
 
     // MARK: RoPE, NORM style: pairs (2i, 2i+1) of each head turn by pos · base^(-2i/headDim)
