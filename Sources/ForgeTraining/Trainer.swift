@@ -1,3 +1,8 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 import Dispatch
 
 /// Trains a `Transformer<Float>` on a corpus. Every buffer (parameters, AdamW moments, one
@@ -212,9 +217,3 @@ public final class Trainer {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif
