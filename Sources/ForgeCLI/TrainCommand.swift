@@ -90,7 +90,7 @@ public struct TrainCommand: ParsableCommand {
                 + "\(c.headCount) heads / \(c.keyValueHeadCount) KV heads, ffn \(c.feedForwardLength), context \(c.contextLength); "
                 + "\(trainer.corpus.training.count) training and \(trainer.corpus.validation.count) validation tokens; "
                 + "unigram baseline \(Self.format(trainer.corpus.unigramEntropy)) nats\n")
-        let progress = ProgressBar()
+        let progress = TrainingProgress()
         var lastValidation: Double?
         try trainer.run(checkpointEvery: checkpointEvery, checkpointPath: checkpoint ?? out + ".ckpt") { event in
             if let value = event.validationLoss { lastValidation = value }
@@ -129,7 +129,7 @@ public struct TrainCommand: ParsableCommand {
 }
 
 /// One line on stderr redrawn in place on a terminal; on a pipe, a line per validation.
-final class ProgressBar {
+final class TrainingProgress {
     private let interactive = isatty(2) != 0
     private let width = 24
 
