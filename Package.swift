@@ -55,13 +55,19 @@ let package = Package(
             dependencies: ["ForgeModel", "ForgeTokenizer"],
             swiftSettings: hotSwiftSettings
         ),
+        // Training small llama-architecture models from scratch and exporting them to GGUF.
+        .target(
+            name: "ForgeTraining",
+            dependencies: ["ForgeGGUF", "ForgeTokenizer"],
+            swiftSettings: hotSwiftSettings
+        ),
         // The model cache and downloads (`forge pull`).
         .target(name: "ForgeHub", dependencies: ["ForgeGGUF"]),
         // Command-line interface; a library so tests can run command lines in-process.
         .target(
             name: "ForgeCLI",
             dependencies: [
-                "ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub",
+                "ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -75,6 +81,7 @@ let package = Package(
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
+        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF"]),
     ],
     swiftLanguageModes: [.v6]

@@ -10,6 +10,7 @@ public struct Forge: AsyncParsableCommand {
             PullCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            TrainCommand.self,
         ]
     )
 
