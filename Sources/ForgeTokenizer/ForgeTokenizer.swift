@@ -1,1 +1,0 @@
-// The ForgeTokenizer module; see README.md, Architecture.
