@@ -111,6 +111,10 @@ extension Renderer {
             return .double((number * scale).rounded(rule) / scale)
         case "attr":
             guard case .string(let attribute) = argument(0, "name") ?? .none else { throw error("attr needs a name") }
+            // Python attributes only: a dict's keys are items, not attributes.
+            if case .dict = value, !Methods.dict.contains(attribute) {
+                return .undefined(hint: "'dict object' has no attribute '\(attribute)'")
+            }
             return try self.attribute(attribute, of: value)
         case "map":
             return .list(try elements().map { try mapElement($0, arguments) })

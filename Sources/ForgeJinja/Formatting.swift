@@ -46,6 +46,7 @@ extension Renderer {
                 }
                 index += 1
             }
+            if spec.align == nil { spec.align = ">" }
             spec.width = readNumber(scalars, &index)
             if index < scalars.count, scalars[index] == "." {
                 index += 1
@@ -230,7 +231,7 @@ extension Renderer {
         let length = text.unicodeScalars.count
         guard let width = spec.width, width > length else { return text }
         let padding = width - length
-        if spec.zeroPad, numeric, spec.align == nil {
+        if spec.zeroPad, numeric, spec.align != "<", spec.align != "^" {
             let hasSign = text.first == "-" || text.first == "+" || text.first == " "
             let sign = hasSign ? String(text.prefix(1)) : ""
             return sign + String(repeating: "0", count: padding) + text.dropFirst(hasSign ? 1 : 0)

@@ -158,7 +158,7 @@ final class Renderer {
             for (name, element) in zip(names, elements) { scope.set(name, element) }
         case .attribute(let objectName, let attribute):
             guard case .namespace(let namespace) = scope.lookup(objectName) ?? .none else {
-                throw error("cannot assign attribute '\(attribute)' on '\(objectName)': only namespace() objects can be changed")
+                throw error("cannot assign attribute on non-namespace object")
             }
             namespace.attributes[attribute] = value
         }
@@ -197,9 +197,7 @@ final class Renderer {
             _ = try execute(loop.otherwise, in: scope)
             return
         }
-        let depth0: Int
-        if case .loop(let outer) = scope.lookup("loop") ?? .none { depth0 = outer.depth0 + 1 } else { depth0 = 0 }
-        let state = LoopState(items: items, depth0: depth0)
+        let state = LoopState(items: items)
         for (index, item) in items.enumerated() {
             try countIterations(1)
             state.index0 = index

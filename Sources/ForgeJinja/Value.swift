@@ -222,12 +222,8 @@ final class Box {
 final class LoopState {
     let items: [Value]
     var index0 = 0
-    let depth0: Int
 
-    init(items: [Value], depth0: Int) {
-        self.items = items
-        self.depth0 = depth0
-    }
+    init(items: [Value]) { self.items = items }
 
     func attribute(_ name: String) -> Value? {
         let length = items.count
@@ -239,8 +235,9 @@ final class LoopState {
         case "first": return .bool(index0 == 0)
         case "last": return .bool(index0 == length - 1)
         case "length": return .int(length)
-        case "depth0": return .int(depth0)
-        case "depth": return .int(depth0 + 1)
+        // Only recursive loops, which Forge does not support, nest depth.
+        case "depth0": return .int(0)
+        case "depth": return .int(1)
         case "previtem": return index0 > 0 ? items[index0 - 1] : .undefined(hint: "there is no previous item")
         case "nextitem": return index0 + 1 < length ? items[index0 + 1] : .undefined(hint: "there is no next item")
         default: return nil
