@@ -77,3 +77,7 @@ extension JinjaValue: ExpressibleByStringLiteral, ExpressibleByIntegerLiteral, E
     public init(dictionaryLiteral elements: (String, JinjaValue)...) { self = .object(JinjaObject(elements)) }
     public init(nilLiteral: ()) { self = .null }
 }
+
+extension JinjaObject: ExpressibleByDictionaryLiteral {
+    public init(dictionaryLiteral elements: (String, JinjaValue)...) { self.init(elements) }
+}
