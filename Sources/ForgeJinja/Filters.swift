@@ -68,8 +68,7 @@ extension Renderer {
             let count = argument(2, "count")?.integerValue
             return .string(pythonReplace(value.text, old.text, new.text, count: count))
         case "tojson":
-            let indent = argument(0, "indent")
-            return .string(try toJSON(value, indent: indent))
+            return .string(try toJSON(value, arguments))
         case "items":
             switch value {
             case .undefined: return .list([])
@@ -171,17 +170,28 @@ extension Renderer {
         }
     }
 
-    /// `tojson` as Hugging Face defines it: `json.dumps(value, ensure_ascii=False, indent=indent)`.
-    func toJSON(_ value: Value, indent: Value?) throws -> String {
+    /// `tojson` as Hugging Face defines it:
+    /// `tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False)` calling `json.dumps`.
+    func toJSON(_ value: Value, _ arguments: CallArguments) throws -> String {
         guard let data = value.jinjaValue() else {
             throw error("Object of type \(value.typeName) is not JSON serializable")
         }
-        var width: Int?
-        if let indent, !indent.isNone {
-            guard let integer = indent.integerValue else { throw error("tojson indent must be an integer") }
-            width = integer
+        var indent: Int?
+        if let width = arguments.value(1, "indent"), !width.isNone {
+            guard let integer = width.integerValue else { throw error("tojson indent must be an integer") }
+            indent = integer
         }
-        return data.jsonString(indent: width)
+        var format = JSONFormat(
+            indent: indent, sortKeys: arguments.value(3, "sort_keys")?.isTruthy ?? false,
+            ensureASCII: arguments.value(0, "ensure_ascii")?.isTruthy ?? false)
+        if let separators = arguments.value(2, "separators"), !separators.isNone {
+            guard let pair = separators.iterationElements(), pair.count == 2,
+                case .string(let item) = pair[0], case .string(let key) = pair[1]
+            else { throw error("tojson separators must be a pair of strings") }
+            format.itemSeparator = item
+            format.keySeparator = key
+        }
+        return data.jsonString(format)
     }
 
     /// `a.b.0` style paths used by `map(attribute=)`, `selectattr`, `sort(attribute=)`.

@@ -23,78 +23,110 @@ extension JinjaValue {
 
     /// `json.dumps(value, ensure_ascii=False)`, or with `indent` as `json.dumps(..., indent=indent)`.
     public func jsonString(indent: Int? = nil) -> String {
-        var output = ""
-        writeJSON(self, indent: indent, level: 0, to: &output)
-        return output
+        jsonString(JSONFormat(indent: indent))
+    }
+
+    public func jsonString(_ format: JSONFormat) -> String {
+        var writer = JSONWriter(format: format)
+        writer.write(self, level: 0)
+        return writer.output
     }
 }
 
-private func writeJSON(_ value: JinjaValue, indent: Int?, level: Int, to output: inout String) {
-    switch value {
-    case .null: output += "null"
-    case .bool(let b): output += b ? "true" : "false"
-    case .int(let i): output += String(i)
-    case .double(let d):
-        if d.isNaN {
-            output += "NaN"
-        } else if d.isInfinite {
-            output += d < 0 ? "-Infinity" : "Infinity"
-        } else {
-            output += pythonFloatRepr(d)
-        }
-    case .string(let s): writeJSONString(s, to: &output)
-    case .array(let elements):
-        guard !elements.isEmpty else { output += "[]"; return }
-        output += "["
-        for (index, element) in elements.enumerated() {
-            if index > 0 { output += indent == nil ? ", " : "," }
-            writeNewline(indent: indent, level: level + 1, to: &output)
-            writeJSON(element, indent: indent, level: level + 1, to: &output)
-        }
-        writeNewline(indent: indent, level: level, to: &output)
-        output += "]"
-    case .object(let object):
-        guard object.count > 0 else { output += "{}"; return }
-        output += "{"
-        for (index, pair) in object.pairs.enumerated() {
-            if index > 0 { output += indent == nil ? ", " : "," }
-            writeNewline(indent: indent, level: level + 1, to: &output)
-            writeJSONString(pair.key, to: &output)
-            output += ": "
-            writeJSON(pair.value, indent: indent, level: level + 1, to: &output)
-        }
-        writeNewline(indent: indent, level: level, to: &output)
-        output += "}"
+/// The options of Python's `json.dumps` that templates pass to `tojson`.
+public struct JSONFormat: Sendable, Equatable {
+    public var indent: Int?
+    /// Between items and between a key and its value; Python's default depends on `indent`.
+    public var itemSeparator: String
+    public var keySeparator: String
+    public var sortKeys: Bool
+    public var ensureASCII: Bool
+
+    public init(indent: Int? = nil, itemSeparator: String? = nil, keySeparator: String = ": ", sortKeys: Bool = false, ensureASCII: Bool = false) {
+        self.indent = indent
+        self.itemSeparator = itemSeparator ?? (indent == nil ? ", " : ",")
+        self.keySeparator = keySeparator
+        self.sortKeys = sortKeys
+        self.ensureASCII = ensureASCII
     }
 }
 
-private func writeNewline(indent: Int?, level: Int, to output: inout String) {
-    guard let indent else { return }
-    output += "\n"
-    output += String(repeating: " ", count: max(0, indent) * level)
-}
+private struct JSONWriter {
+    let format: JSONFormat
+    var output = ""
 
-/// Python's JSON string escaping with `ensure_ascii=False`: only quote, backslash and C0 controls.
-private func writeJSONString(_ string: String, to output: inout String) {
-    output += "\""
-    for scalar in string.unicodeScalars {
-        switch scalar {
-        case "\"": output += "\\\""
-        case "\\": output += "\\\\"
-        case "\n": output += "\\n"
-        case "\r": output += "\\r"
-        case "\t": output += "\\t"
-        case "\u{08}": output += "\\b"
-        case "\u{0C}": output += "\\f"
-        default:
-            if scalar.value < 0x20 {
-                output += "\\u" + hex(scalar.value, digits: 4)
+    init(format: JSONFormat) { self.format = format }
+
+    mutating func write(_ value: JinjaValue, level: Int) {
+        switch value {
+        case .null: output += "null"
+        case .bool(let b): output += b ? "true" : "false"
+        case .int(let i): output += String(i)
+        case .double(let d):
+            if d.isNaN {
+                output += "NaN"
+            } else if d.isInfinite {
+                output += d < 0 ? "-Infinity" : "Infinity"
             } else {
-                output.unicodeScalars.append(scalar)
+                output += pythonFloatRepr(d)
+            }
+        case .string(let s): writeString(s)
+        case .array(let elements):
+            guard !elements.isEmpty else { output += "[]"; return }
+            output += "["
+            for (index, element) in elements.enumerated() {
+                if index > 0 { output += format.itemSeparator }
+                writeNewline(level: level + 1)
+                write(element, level: level + 1)
+            }
+            writeNewline(level: level)
+            output += "]"
+        case .object(let object):
+            guard object.count > 0 else { output += "{}"; return }
+            output += "{"
+            var pairs = object.pairs
+            if format.sortKeys { pairs.sort { compareScalars($0.key, $1.key) < 0 } }
+            for (index, pair) in pairs.enumerated() {
+                if index > 0 { output += format.itemSeparator }
+                writeNewline(level: level + 1)
+                writeString(pair.key)
+                output += format.keySeparator
+                write(pair.value, level: level + 1)
+            }
+            writeNewline(level: level)
+            output += "}"
+        }
+    }
+
+    mutating func writeNewline(level: Int) {
+        guard let indent = format.indent else { return }
+        output += "\n"
+        output += String(repeating: " ", count: max(0, indent) * level)
+    }
+
+    /// Python's JSON string escaping: quote, backslash and C0 controls, and everything past ASCII
+    /// (as UTF-16 escapes) when `ensure_ascii` is on.
+    mutating func writeString(_ string: String) {
+        output += "\""
+        for scalar in string.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case "\u{08}": output += "\\b"
+            case "\u{0C}": output += "\\f"
+            default:
+                if scalar.value < 0x20 || (format.ensureASCII && scalar.value > 0x7E) {
+                    for unit in String(scalar).utf16 { output += "\\u" + hex(UInt32(unit), digits: 4) }
+                } else {
+                    output.unicodeScalars.append(scalar)
+                }
             }
         }
+        output += "\""
     }
-    output += "\""
 }
 
 private struct JSONParser {

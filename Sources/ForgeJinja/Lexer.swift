@@ -90,7 +90,10 @@ struct Lexer {
                 endConsumedNewline = try lexTagBody(kind: .variable)
             case .block:
                 if let rawEnd = rawBlockEnd() {
-                    position = rawEnd
+                    advanceLines(to: rawEnd)
+                    if source[rawEnd - 3] == "-" {
+                        while position < source.count, isWhitespace(source[position]) { advanceLines(to: position + 1) }
+                    }
                     endConsumedNewline = try lexRawBody()
                 } else {
                     tokens.append(Token(kind: .blockBegin, line: line))
@@ -218,10 +221,12 @@ struct Lexer {
         throw JinjaError(.syntax, "missing '{% endraw %}' for this raw block", line: startLine)
     }
 
-    /// Lexes expression tokens up to the tag's closing delimiter.
+    /// Lexes expression tokens up to the tag's closing delimiter; like jinja2, a delimiter inside open
+    /// brackets (`{{ {'a': {'b': 1}} }}`) does not close the tag.
     private mutating func lexTagBody(kind: TagKind) throws -> Bool {
         let startLine = line
         let closer: String = kind == .variable ? "}}" : "%}"
+        var openBrackets = 0
         while true {
             while position < source.count, isWhitespace(source[position]) {
                 if source[position] == "\n" { line += 1 }
@@ -230,13 +235,18 @@ struct Lexer {
             guard position < source.count else {
                 throw JinjaError(.syntax, "missing '\(closer)' to close the tag", line: startLine)
             }
-            for sign in ["-", "+", ""] where matches(sign + closer, at: position) {
+            for sign in ["-", "+", ""] where openBrackets == 0 && matches(sign + closer, at: position) {
                 if sign == "+", kind == .variable { continue }
                 position += sign.unicodeScalars.count + 2
                 tokens.append(Token(kind: kind == .variable ? .variableEnd : .blockEnd, line: line))
                 return finishTag(kind: kind, sign: sign.unicodeScalars.first)
             }
             try lexExpressionToken()
+            switch tokens.last?.kind {
+            case .op("("), .op("["), .op("{"): openBrackets += 1
+            case .op(")"), .op("]"), .op("}"): openBrackets = max(0, openBrackets - 1)
+            default: break
+            }
         }
     }
 

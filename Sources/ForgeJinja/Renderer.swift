@@ -353,20 +353,20 @@ final class Renderer {
             if let index = key.integerValue {
                 let position = index < 0 ? index + elements.count : index
                 if elements.indices.contains(position) { return elements[position] }
-                return .undefined(hint: "'\(value.typeName) object' has no element \(index)")
+                return .undefined(hint: "\(value.typeName) object has no element \(key.repr)")
             }
         case (.string(let string), _):
             if let index = key.integerValue {
                 let scalars = Array(string.unicodeScalars)
                 let position = index < 0 ? index + scalars.count : index
                 if scalars.indices.contains(position) { return .string(String(scalars[position])) }
-                return .undefined(hint: "'str object' has no element \(index)")
+                return .undefined(hint: "str object has no element \(key.repr)")
             }
         default:
             break
         }
         if case .string(let name) = key { return try attribute(name, of: value) }
-        return .undefined(hint: "'\(value.typeName) object' has no element \(key.repr)")
+        return .undefined(hint: "\(value.isNone ? "None" : value.typeName + " object") has no element \(key.repr)")
     }
 
     private func slice(_ value: Value, start: Value?, stop: Value?, step: Value?) throws -> Value {

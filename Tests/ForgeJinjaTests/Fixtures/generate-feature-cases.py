@@ -86,6 +86,14 @@ CASES = [
     ("filter selectattr map", "{{ msgs | selectattr('role', 'equalto', 'user') | map(attribute='content') | join(',') }} {{ msgs | rejectattr('role', 'eq', 'user') | list | length }} {{ msgs | selectattr('flag') | map(attribute='role') | list }}", {"msgs": [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b", "flag": True}, {"role": "user", "content": "c"}]}),
     ("filter select reject map filter", "{{ [1, 2, 3, 4] | select('odd') | list }} {{ [1, 2, 3, 4] | reject('odd') | list }} {{ ['a', 'b'] | map('upper') | list }} {{ [0, 1, ''] | select | list }}", {}),
     ("filter map default", "{{ l | map(attribute='x', default='?') | list }}", {"l": [{"x": 1}, {}]}),
+    ("markup-free macro concatenation", "{% macro m() %}<b>{% endmacro %}{{ m() + '<i>' }}", {}),
+    ("trim on none and numbers", "[{{ none | trim }}][{{ 5 | trim }}]", {}),
+    ("list index past end is undefined", "[{{ l[5] }}]{{ l[5] is defined }}", {"l": [1]}),
+    ("error attribute of missing list element", "{{ l[0]['role'] }}", {"l": []}),
+    ("error attribute of none is undefined then used", "{{ x.y + 1 }}", {"x": None}),
+    ("lstrip with tabs and trim with -", "\t {% if true -%}   \n x{%- endif %}\n", {}),
+    ("comment between tags", "{% for x in [1, 2] %}\n  {# note #}\n  {{ x }}\n{% endfor %}\n", {}),
+    ("raw with whitespace control", "a  {%- raw -%}  {{ x }}  {%- endraw -%}  b", {}),
     ("filter numeric", "{{ -3 | abs }} {{ '42' | int }} {{ '4.7' | int }} {{ 'x' | int(7) }} {{ 3 | float }} {{ '2.5' | float }} {{ 2.5 | round }} {{ 3.14159 | round(2) }} {{ 2.1 | round(0, 'ceil') }} {{ [3, 1, 2] | sum }} {{ [3, 1, 2] | max }} {{ [3, 1, 2] | min }}", {}),
     ("filter sort unique dictsort", "{{ [3, 1, 2] | sort }} {{ ['b', 'A', 'c'] | sort }} {{ [3, 1, 2] | sort(reverse=true) }} {{ users | sort(attribute='age') | map(attribute='n') | list }} {{ ['a', 'A', 'b'] | unique | list }} {{ {'b': 1, 'a': 2} | dictsort }}", {"users": [{"n": "x", "age": 3}, {"n": "y", "age": 1}]}),
     ("filter indent", "{{ 'a\nb\n\nc' | indent(2) }}|{{ 'a\nb' | indent(2, true) }}", {}),
@@ -93,7 +101,9 @@ CASES = [
     ("filter escape and safe", "{{ '<a href=\"x\">&\\'' | e }} {{ '<b>' | safe }}", {}),
     ("tojson basics", "{{ x | tojson }}", {"x": {"s": "é 日本 🙂 \"q\" \\ \n\t\u0001\u007f\u2028", "i": 1, "f": 1.0, "g": 0.1, "big": 1e100, "neg": -2.5e-7, "t": True, "n": None, "l": [], "o": {}}}),
     ("tojson indent", "{{ x | tojson(indent=2) }}", {"x": {"a": [1, {"b": []}, {}], "c": "d", "e": [[]]}}),
-    ("tojson indent positional", "{{ x | tojson(4) }}", {"x": [1, [2, 3]]}),
+    ("tojson first positional is ensure_ascii", "{{ x | tojson(true) }}", {"x": ["é🙂\u007f", 1]}),
+    ("tojson separators and sort_keys", "{{ x | tojson(separators=(',', ':'), sort_keys=true) }} {{ x | tojson(indent=1, separators=(';', '=')) }}", {"x": {"b": [1, 2], "a": None}}),
+    ("nested braces inside a tag", "{{ {'a': {'b': 1}} }}{% set d = {'x': {'y': 2}} %}{{ d.x.y }}", {}),
     ("tojson key order kept", "{{ x | tojson }}", {"x": {"z": 1, "a": 2, "m": {"y": 1, "b": 2}}}),
     ("tojson of template values", "{{ {'a': [1, 2.0, none, true]} | tojson }} {{ (1, 2) | tojson }} {{ 'str' | tojson }} {{ 3 | tojson }}", {}),
     ("string methods", "{{ s.startswith('He') }}{{ s.endswith('!') }}{{ s.startswith(('x', 'H')) }} {{ s.split(' ') }} {{ '  a  b '.split() }} {{ 'a,b,c'.split(',', 1) }} {{ 'a,b,c'.rsplit(',', 1) }} {{ s.upper() }} {{ s.lower() }} {{ 'xxaxx'.strip('x') }} {{ '  a '.lstrip() }}| {{ ' a  '.rstrip() }}| {{ s.replace('l', 'L') }} {{ s.find('o') }} {{ s.count('l') }} {{ '-'.join(['a', 'b']) }} {{ 'abc'.title() }} {{ '12'.isdigit() }}", {"s": "Hello world!"}),
@@ -144,8 +154,9 @@ def main():
     def raise_exception(message):
         raise jinja2.exceptions.TemplateError(message)
 
-    def tojson(value, indent=None):
-        return json.dumps(value, ensure_ascii=False, indent=indent)
+    # Hugging Face's definition (transformers.utils.chat_template_utils).
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys)
 
     def strftime_now(fmt):
         return datetime.datetime(2026, 11, 21, 12, 0).strftime(fmt)
