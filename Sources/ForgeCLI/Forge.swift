@@ -6,6 +6,7 @@ public struct Forge: AsyncParsableCommand {
         commandName: "forge",
         abstract: "Run GGUF language models on the CPU.",
         subcommands: [
+            TemplateCommand.self,
         ]
     )
 
