@@ -284,7 +284,7 @@ public final class Evaluator: @unchecked Sendable {
         // llama.cpp's CPU flash attention rounds Q to f16 and accumulates V in f16 for batches
         // under 64 queries (decode, short prompts) and works in f32 for larger ones; doing the
         // same keeps Forge's tokens equal to its tokens.
-        let halfPrecision = cache.type == .f16 && batch.count < 64
+        let halfPrecision = cache.type == .f16 && batch.count < 64 && getenv("FORGE_F32ATT") == nil
         compute.parallelFor(batch.count * heads) { range in
             for item in range {
                 let t = item / heads, h = item % heads
