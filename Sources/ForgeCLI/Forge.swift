@@ -7,6 +7,10 @@ public struct Forge: AsyncParsableCommand {
         abstract: "Run GGUF language models on the CPU.",
         subcommands: [
             TemplateCommand.self,
+            Inspect.self,
+            PullCommand.self,
+            TokenizeCommand.self,
+            DetokenizeCommand.self,
         ]
     )
 

@@ -4,45 +4,33 @@
 /// spells (" the"). Every byte string that can take part in a merge gets a small integer "symbol",
 /// so merging compares integers, and a merge is looked up by the pair of symbols it joins.
 struct BytePairEncoder: Sendable {
-    private struct Merge: Sendable {
-        let rank: Int32
-        let result: Int32
-    }
-
-    /// Symbol of every single byte (all 256 are interned, whether or not a token spells them).
-    private let byteSymbols: [Int32]
-    private let symbolBytes: [[UInt8]]
+    /// The byte strings of all symbols; a symbol is its number here. The 256 single bytes come first,
+    /// so a byte's symbol is the byte's value.
+    private let symbols: ByteStringTable
     /// The vocabulary token a symbol spells, or -1.
     private let tokenOfSymbol: [Int32]
-    private let symbolOfBytes: [ArraySlice<UInt8>: Int32]
-    private let mergeOfPair: [UInt64: Merge]
+    /// (left symbol, right symbol) to (rank, result symbol), both packed in 64 bits.
+    private let mergeOfPair: PairTable
     /// Token whose vocabulary text is exactly this one byte (llama.cpp's last-resort lookup).
     private let singleByteTextToken: [Int32]
     private let ignoreMerges: Bool
 
     init(vocabulary: Vocabulary) {
-        var symbolOfBytes: [ArraySlice<UInt8>: Int32] = [:]
-        var symbolBytes: [[UInt8]] = []
+        var symbols = ByteStringTable(minimumCapacity: vocabulary.count + vocabulary.merges.count + 256)
         var tokenOfSymbol: [Int32] = []
-        symbolOfBytes.reserveCapacity(vocabulary.count + vocabulary.merges.count + 256)
-
-        func intern(_ bytes: [UInt8]) -> Int32 {
-            if let symbol = symbolOfBytes[bytes[...]] { return symbol }
-            let symbol = Int32(symbolBytes.count)
-            symbolOfBytes[bytes[...]] = symbol
-            symbolBytes.append(bytes)
-            tokenOfSymbol.append(-1)
-            return symbol
+        func intern<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int32 {
+            let symbol = symbols.insert(bytes)
+            if symbol == tokenOfSymbol.count { tokenOfSymbol.append(-1) }
+            return Int32(symbol)
         }
 
-        let byteSymbols = (0..<256).map { intern([UInt8($0)]) }
+        for byte in 0..<256 { _ = intern(CollectionOfOne(UInt8(byte))) }
         for (id, text) in vocabulary.texts.enumerated() {
             guard let bytes = ByteLevelMapping.bytes(ofVocabularyText: text) else { continue }
             tokenOfSymbol[Int(intern(bytes))] = Int32(id)
         }
 
-        var mergeOfPair: [UInt64: Merge] = [:]
-        mergeOfPair.reserveCapacity(vocabulary.merges.count)
+        var mergeOfPair = PairTable(minimumCapacity: vocabulary.merges.count)
         for (rank, line) in vocabulary.merges.enumerated() {
             let utf8 = Array(line.utf8)
             // llama.cpp splits at the first space after the first byte.
@@ -52,8 +40,8 @@ struct BytePairEncoder: Sendable {
                   !left.isEmpty, !right.isEmpty
             else { continue }
             let key = BytePairEncoder.pairKey(intern(left), intern(right))
-            if mergeOfPair[key] == nil {
-                mergeOfPair[key] = Merge(rank: Int32(rank), result: intern(left + right))
+            if mergeOfPair.value(for: key) == nil {
+                mergeOfPair.insertIfAbsent(key, BytePairEncoder.pairKey(Int32(rank), intern(left + right)))
             }
         }
 
@@ -62,10 +50,8 @@ struct BytePairEncoder: Sendable {
             singleByteTextToken[Int(bytes[0])] = Int32(id)
         }
 
-        self.byteSymbols = byteSymbols
-        self.symbolBytes = symbolBytes
+        self.symbols = symbols
         self.tokenOfSymbol = tokenOfSymbol
-        self.symbolOfBytes = symbolOfBytes
         self.mergeOfPair = mergeOfPair
         self.singleByteTextToken = singleByteTextToken
         self.ignoreMerges = vocabulary.profile.ignoreMerges
@@ -77,26 +63,44 @@ struct BytePairEncoder: Sendable {
 
     /// Appends the tokens of one pre-tokenized word (its raw bytes) to `output`.
     func encode(word: ArraySlice<UInt8>, scratch: inout BytePairScratch, into output: inout [Int]) {
-        if ignoreMerges, let symbol = symbolOfBytes[word], tokenOfSymbol[Int(symbol)] >= 0 {
-            output.append(Int(tokenOfSymbol[Int(symbol)]))
+        guard word.count > 1 && word.count <= WordCache.maximumWordLength else {
+            merge(word: word, scratch: &scratch, into: &output)
             return
         }
+        let hash = WordCache.hash(word)
+        if let cached = scratch.cache.lookup(word, hash: hash) {
+            output += scratch.cache.tokens[cached]
+            return
+        }
+        let start = output.count
+        merge(word: word, scratch: &scratch, into: &output)
+        scratch.cache.insert(word, hash: hash, tokens: output[start...])
+    }
+
+    private func merge(word: ArraySlice<UInt8>, scratch: inout BytePairScratch, into output: inout [Int]) {
+        if ignoreMerges, let symbol = symbols.index(of: word), tokenOfSymbol[symbol] >= 0 {
+            output.append(Int(tokenOfSymbol[symbol]))
+            return
+        }
+        guard !word.isEmpty else { return }
         if word.count == 1 {
-            appendTokens(ofSymbol: byteSymbols[Int(word[word.startIndex])], into: &output)
+            appendTokens(ofSymbol: Int32(word[word.startIndex]), into: &output)
             return
         }
         scratch.reset(count: word.count)
-        for byte in word { scratch.symbols.append(byteSymbols[Int(byte)]) }
+        for byte in word { scratch.symbols.append(Int32(byte)) }
         for index in 0..<(word.count - 1) { pushPair(left: index, scratch: &scratch) }
 
         while let candidate = scratch.queue.popFirst() {
-            let left = Int(candidate.left)
-            let right = Int(candidate.right)
-            // Skip pairs a previous merge has changed.
-            guard scratch.symbols[left] == candidate.leftSymbol, scratch.next[left] == candidate.right,
-                  scratch.symbols[right] == candidate.rightSymbol
+            let left = candidate.left
+            let leftSymbol = Int32(truncatingIfNeeded: candidate.pair >> 32)
+            let rightSymbol = Int32(truncatingIfNeeded: candidate.pair)
+            // Skip pairs a previous merge has changed: a symbol changes whenever it merges.
+            let right = Int(scratch.next[left])
+            guard scratch.symbols[left] == leftSymbol, right >= 0, scratch.symbols[right] == rightSymbol,
+                  let merge = mergeOfPair.value(for: candidate.pair)
             else { continue }
-            scratch.symbols[left] = candidate.result
+            scratch.symbols[left] = Int32(truncatingIfNeeded: merge)
             scratch.symbols[right] = -1
             let after = scratch.next[right]
             scratch.next[left] = after
@@ -117,10 +121,9 @@ struct BytePairEncoder: Sendable {
         let right = Int(scratch.next[left])
         let leftSymbol = scratch.symbols[left]
         let rightSymbol = scratch.symbols[right]
-        guard let merge = mergeOfPair[BytePairEncoder.pairKey(leftSymbol, rightSymbol)] else { return }
-        scratch.queue.insert(BytePairCandidate(
-            rank: merge.rank, left: Int32(left), right: Int32(right),
-            leftSymbol: leftSymbol, rightSymbol: rightSymbol, result: merge.result))
+        let pair = BytePairEncoder.pairKey(leftSymbol, rightSymbol)
+        guard let merge = mergeOfPair.value(for: pair) else { return }
+        scratch.queue.insert(BytePairCandidate(order: (merge >> 32) << 32 | UInt64(left), pair: pair))
     }
 
     private func appendTokens(ofSymbol symbol: Int32, into output: inout [Int]) {
@@ -131,7 +134,7 @@ struct BytePairEncoder: Sendable {
         }
         // llama.cpp looks up every byte of the symbol's byte-level spelling as a one-byte string,
         // which finds only printable ASCII, and drops what it does not find.
-        for byte in symbolBytes[Int(symbol)] {
+        for byte in symbols.bytes(at: Int(symbol)) {
             var spelled: [UInt8] = []
             UnicodeSupport.appendUTF8(ByteLevelMapping.characterOfByte[Int(byte)], to: &spelled)
             for unit in spelled where singleByteTextToken[Int(unit)] >= 0 {
@@ -141,18 +144,16 @@ struct BytePairEncoder: Sendable {
     }
 }
 
+/// A pair that may merge: 16 bytes, so that the queue of a long word stays small in cache.
 struct BytePairCandidate: PriorityOrdered {
-    let rank: Int32
-    let left: Int32
-    let right: Int32
-    let leftSymbol: Int32
-    let rightSymbol: Int32
-    let result: Int32
+    /// Rank in the high 32 bits, left position in the low: lowest rank first, leftmost on ties.
+    let order: UInt64
+    /// The left and right symbols when the pair was queued.
+    let pair: UInt64
 
-    /// Lowest rank first; on equal rank, the leftmost pair.
-    @inline(__always) func precedes(_ other: BytePairCandidate) -> Bool {
-        rank != other.rank ? rank < other.rank : left < other.left
-    }
+    var left: Int { Int(order & 0xFFFF_FFFF) }
+
+    @inline(__always) func precedes(_ other: BytePairCandidate) -> Bool { order < other.order }
 }
 
 /// Working memory for merging one word, reused across words and calls.
@@ -161,6 +162,7 @@ struct BytePairScratch {
     var previous: [Int32] = []
     var next: [Int32] = []
     var queue = PriorityQueue<BytePairCandidate>()
+    var cache = WordCache()
 
     mutating func reset(count: Int) {
         symbols.removeAll(keepingCapacity: true)

@@ -12,31 +12,36 @@ struct PriorityQueue<Element: PriorityOrdered> {
 
     mutating func insert(_ item: Element) {
         items.append(item)
-        var child = items.count - 1
-        while child > 0 {
-            let parent = (child - 1) / 2
-            guard items[child].precedes(items[parent]) else { break }
-            items.swapAt(child, parent)
-            child = parent
+        items.withUnsafeMutableBufferPointer { heap in
+            var child = heap.count - 1
+            while child > 0 {
+                let parent = (child - 1) / 2
+                guard item.precedes(heap[parent]) else { break }
+                heap[child] = heap[parent]
+                child = parent
+            }
+            heap[child] = item
         }
     }
 
     mutating func popFirst() -> Element? {
         guard let last = items.popLast() else { return nil }
         guard !items.isEmpty else { return last }
-        let first = items[0]
-        items[0] = last
-        var parent = 0
-        let count = items.count
-        while true {
-            let left = 2 * parent + 1
-            guard left < count else { break }
-            var preferred = left
-            if left + 1 < count && items[left + 1].precedes(items[left]) { preferred = left + 1 }
-            guard items[preferred].precedes(items[parent]) else { break }
-            items.swapAt(preferred, parent)
-            parent = preferred
+        return items.withUnsafeMutableBufferPointer { heap in
+            let first = heap[0]
+            let count = heap.count
+            var parent = 0
+            while true {
+                let left = 2 * parent + 1
+                guard left < count else { break }
+                var preferred = left
+                if left + 1 < count && heap[left + 1].precedes(heap[left]) { preferred = left + 1 }
+                guard heap[preferred].precedes(last) else { break }
+                heap[parent] = heap[preferred]
+                parent = preferred
+            }
+            heap[parent] = last
+            return first
         }
-        return first
     }
 }

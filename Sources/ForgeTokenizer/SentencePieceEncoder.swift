@@ -3,23 +3,34 @@
 /// token with the highest score (leftmost on ties), and spell what is left over with `<0xNN>`
 /// byte tokens.
 struct SentencePieceEncoder: Sendable {
-    private let tokenOfText: [ArraySlice<UInt8>: Int32]
+    private let texts: ByteStringTable
+    /// The token of each text in `texts` (the last of duplicates, as in llama.cpp).
+    private let tokenOfText: [Int32]
     private let scores: [Float]
     private let byteTokens: [Int32]
     private let unknownID: Int32?
 
     init(vocabulary: Vocabulary) {
-        var tokenOfText: [ArraySlice<UInt8>: Int32] = [:]
-        tokenOfText.reserveCapacity(vocabulary.count)
-        for (id, bytes) in vocabulary.textBytes.enumerated() { tokenOfText[bytes[...]] = Int32(id) }
+        var texts = ByteStringTable(minimumCapacity: vocabulary.count)
+        var tokenOfText: [Int32] = []
+        for (id, bytes) in vocabulary.textBytes.enumerated() {
+            let index = texts.insert(bytes)
+            if index == tokenOfText.count { tokenOfText.append(Int32(id)) } else { tokenOfText[index] = Int32(id) }
+        }
         let hexDigits = Array("0123456789ABCDEF".utf8)
         byteTokens = (0..<256).map { byte in
             let spelled: [UInt8] = [0x3C, 0x30, 0x78, hexDigits[byte >> 4], hexDigits[byte & 15], 0x3E]  // <0xNN>
-            return tokenOfText[spelled[...]] ?? tokenOfText[[UInt8(byte)][...]] ?? -1
+            let index = texts.index(of: spelled) ?? texts.index(of: CollectionOfOne(UInt8(byte)))
+            return index.map { tokenOfText[$0] } ?? -1
         }
+        self.texts = texts
         self.tokenOfText = tokenOfText
         scores = vocabulary.scores
         unknownID = vocabulary.unknownID
+    }
+
+    private func token<Bytes: Collection<UInt8>>(of bytes: Bytes) -> Int32? {
+        texts.index(of: bytes).map { tokenOfText[$0] }
     }
 
     /// Spaces become U+2581 ("▁") before merging, as SentencePiece writes them in its vocabulary.
@@ -68,7 +79,7 @@ struct SentencePieceEncoder: Sendable {
             guard left >= 0, right >= 0 else { return }
             let start = symbols[left].start
             let size = symbols[left].length + symbols[right].length
-            guard let token = tokenOfText[text[start..<(start + size)]] else { return }
+            guard let token = token(of: text[start..<(start + size)]) else { return }
             queue.insert(Candidate(left: left, right: right, score: scores[Int(token)], size: size))
         }
         for index in 1..<symbols.count { tryPair(index - 1, index) }
@@ -91,7 +102,7 @@ struct SentencePieceEncoder: Sendable {
         while index >= 0 {
             let symbol = symbols[index]
             let piece = text[symbol.start..<(symbol.start + symbol.length)]
-            if let token = tokenOfText[piece] {
+            if let token = token(of: piece) {
                 output.append(Int(token))
             } else {
                 // llama.cpp throws when a byte has no token at all; Forge uses the unknown token.

@@ -38,7 +38,8 @@ public struct StreamingDecoder: Sendable {
     /// of it (0 when the bytes end on a character boundary or with bytes that can never be valid).
     static func incompleteSuffixLength(_ bytes: [UInt8]) -> Int {
         let count = bytes.count
-        for back in 1...min(3, max(count, 1)) where back <= count {
+        guard count > 0 else { return 0 }
+        for back in 1...min(3, count) {
             let byte = bytes[count - back]
             if byte & 0xC0 == 0x80 { continue }
             let needed: Int

@@ -254,7 +254,7 @@ public final class Tokenizer: Sendable {
     private static func byteLevelDecode(_ text: String) -> [UInt8] {
         var bytes: [UInt8] = []
         for scalar in text.unicodeScalars {
-            if let byte = ByteLevelMapping.byteOfCharacter[scalar.value] {
+            if let byte = ByteLevelMapping.byte(ofCharacter: scalar.value) {
                 bytes.append(byte)
             } else {
                 var utf8: [UInt8] = []

@@ -50,7 +50,7 @@ enum UnicodeSupport {
     private static func computeFlags(_ cpt: UInt32) -> CodepointFlags {
         var flags: CodepointFlags
         if let scalar = Unicode.Scalar(cpt) {
-            flags = categoryFlags(scalar.properties.generalCategory)
+            flags = isAssignedInLlamaCppTables(scalar) ? categoryFlags(scalar.properties.generalCategory) : .undefined
         } else if cpt < 0x110000 {
             flags = .control  // surrogates: category Cs
         } else {
@@ -58,6 +58,13 @@ enum UnicodeSupport {
         }
         if isWhitespace(cpt) { flags.insert(.whitespace) }
         return flags
+    }
+
+    /// llama.cpp's tables were generated from Unicode 15.1; Swift's may be newer. Characters assigned
+    /// later are unassigned (category Cn) to llama.cpp, and so to Forge.
+    private static func isAssignedInLlamaCppTables(_ scalar: Unicode.Scalar) -> Bool {
+        guard let age = scalar.properties.age else { return false }
+        return age.major < 15 || (age.major == 15 && age.minor <= 1)
     }
 
     private static func categoryFlags(_ category: Unicode.GeneralCategory) -> CodepointFlags {
@@ -176,11 +183,18 @@ enum ByteLevelMapping {
         return table
     }()
 
-    static let byteOfCharacter: [UInt32: UInt8] = {
-        var map: [UInt32: UInt8] = [:]
-        for (byte, character) in characterOfByte.enumerated() { map[character] = UInt8(byte) }
-        return map
+    /// The byte each mapped character stands for (-1 for other characters), indexed by code point.
+    private static let byteOfCharacterTable: [Int16] = {
+        var table = [Int16](repeating: -1, count: 512)
+        for (byte, character) in characterOfByte.enumerated() { table[Int(character)] = Int16(byte) }
+        return table
     }()
+
+    @inline(__always) static func byte(ofCharacter character: UInt32) -> UInt8? {
+        guard character < 512 else { return nil }
+        let byte = byteOfCharacterTable[Int(character)]
+        return byte >= 0 ? UInt8(byte) : nil
+    }
 
     /// The raw bytes a vocabulary string spells, or nil when it contains a character outside the
     /// mapping (such a string can never come out of byte-level BPE).
@@ -188,7 +202,7 @@ enum ByteLevelMapping {
         var result: [UInt8] = []
         result.reserveCapacity(text.utf8.count)
         for scalar in text.unicodeScalars {
-            guard let byte = byteOfCharacter[scalar.value] else { return nil }
+            guard let byte = byte(ofCharacter: scalar.value) else { return nil }
             result.append(byte)
         }
         return result

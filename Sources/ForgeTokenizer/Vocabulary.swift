@@ -140,8 +140,10 @@ struct Vocabulary: Sendable {
         switch modelName {
         case "gpt2":
             model = .bytePairEncoding
-            merges = try Vocabulary.metadata { try gguf.optionalStringArray("tokenizer.ggml.merges") } ?? []
-            if gguf.metadata["tokenizer.ggml.merges"] == nil { throw TokenizerError.missingMetadata(key: "tokenizer.ggml.merges") }
+            guard let merges = try Vocabulary.metadata({ try gguf.optionalStringArray("tokenizer.ggml.merges") }) else {
+                throw TokenizerError.missingMetadata(key: "tokenizer.ggml.merges")
+            }
+            self.merges = merges
             let preName = try Vocabulary.metadata { try gguf.optionalString("tokenizer.ggml.pre") } ?? "default"
             guard let profile = PreTokenizerProfile.byName[preName] else {
                 throw TokenizerError.unknownPreTokenizer(preName, known: PreTokenizerProfile.knownNames)
@@ -293,18 +295,24 @@ struct Vocabulary: Sendable {
     }
 }
 
-/// Text-to-id lookup with llama.cpp's rule that a later duplicate text wins.
+/// Finds tokens by their exact text, for the handful of texts llama.cpp looks for (a later
+/// duplicate text wins, as in llama.cpp's map). Only tokens that start like one of those texts are
+/// indexed, which keeps this cheap for large vocabularies.
 private struct TokenTextLookup {
+    private static let candidateFirstScalars: Set<Unicode.Scalar> = ["<", "_", "[", "\u{2581}"]
     private let idOfText: [String: Int32]
 
     init(_ tokens: [String]) {
         var map: [String: Int32] = [:]
-        map.reserveCapacity(tokens.count)
-        for (index, text) in tokens.enumerated() { map[text] = Int32(index) }
+        for (index, text) in tokens.enumerated() {
+            if let first = text.unicodeScalars.first, TokenTextLookup.candidateFirstScalars.contains(first) {
+                map[text] = Int32(index)
+            }
+        }
         idOfText = map
     }
 
-    /// The ids of the texts present, lowest id first.
+    /// The ids of the texts present, lowest id first. Every text must start with a candidate character.
     func ids(of texts: [String]) -> [Int32] {
         texts.compactMap { idOfText[$0] }.sorted()
     }
