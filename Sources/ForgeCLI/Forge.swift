@@ -11,6 +11,11 @@ public struct Forge: AsyncParsableCommand {
             PullCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
+            GenerateCommand.self,
+            ChatCommand.self,
+            LogitsCommand.self,
+            PerplexityCommand.self,
+            QuantizeCommand.self,
         ]
     )
 

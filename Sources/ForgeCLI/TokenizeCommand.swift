@@ -71,7 +71,7 @@ public struct TokenizeCommand: ParsableCommand {
         case .pieces:
             return ids.map { "\($0)\t\(tokenizer.tokenPiece($0))\n" }.joined()
         case .json:
-            let pieces = ids.map { JSONText.quoted(tokenizer.tokenPiece($0)) }
+            let pieces = ids.map { JSONText.string(tokenizer.tokenPiece($0)) }
             return "{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "], \"pieces\": ["
                 + pieces.joined(separator: ", ") + "]}\n"
         }
@@ -101,30 +101,5 @@ public struct TokenizeCommand: ParsableCommand {
         var time = timespec()
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
-    }
-}
-
-/// JSON string literals as Python's `json.dumps(ensure_ascii=False)` writes them.
-enum JSONText {
-    static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            default:
-                if scalar.value < 0x20 {
-                    result += String(format: "\\u%04x", scalar.value)
-                } else {
-                    result.unicodeScalars.append(scalar)
-                }
-            }
-        }
-        return result + "\""
     }
 }
