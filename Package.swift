@@ -17,6 +17,7 @@ let package = Package(
     products: [
         .executable(name: "forge", targets: ["forge"]),
         .library(name: "ForgeGGUF", targets: ["ForgeGGUF"]),
+        .library(name: "ForgeJinja", targets: ["ForgeJinja"]),
         .library(name: "ForgeTokenizer", targets: ["ForgeTokenizer"]),
         .library(name: "ForgeModel", targets: ["ForgeModel"]),
         .library(name: "ForgeGeneration", targets: ["ForgeGeneration"]),
@@ -67,7 +68,7 @@ let package = Package(
         .target(
             name: "ForgeCLI",
             dependencies: [
-                "ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining",
+                "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -77,7 +78,7 @@ let package = Package(
 
         .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),

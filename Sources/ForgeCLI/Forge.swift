@@ -6,11 +6,17 @@ public struct Forge: AsyncParsableCommand {
         commandName: "forge",
         abstract: "Run GGUF language models on the CPU.",
         subcommands: [
+            TemplateCommand.self,
             Inspect.self,
             PullCommand.self,
             TokenizeCommand.self,
             DetokenizeCommand.self,
             TrainCommand.self,
+            GenerateCommand.self,
+            ChatCommand.self,
+            LogitsCommand.self,
+            PerplexityCommand.self,
+            QuantizeCommand.self,
         ]
     )
 

@@ -148,18 +148,18 @@ struct InspectReport {
         var out = "{\n  \"metadata\": {"
         for (index, key) in file.keys.enumerated() {
             out += index == 0 ? "\n" : ",\n"
-            out += "    " + Self.jsonString(key) + ": " + jsonValue(file.metadata[key])
+            out += "    " + Self.JSONText.string(key) + ": " + jsonValue(file.metadata[key])
         }
         out += file.keys.isEmpty ? "},\n" : "\n  },\n"
         out += "  \"tensors\": ["
         for (index, tensor) in file.tensors.enumerated() {
             out += index == 0 ? "\n" : ",\n"
             let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
-            out += "    {\"name\": \(Self.jsonString(tensor.name)), \"type\": \"\(tensor.type.name)\", \"shape\": \(shape), "
+            out += "    {\"name\": \(Self.JSONText.string(tensor.name)), \"type\": \"\(tensor.type.name)\", \"shape\": \(shape), "
             out += "\"offset\": \(file.dataOffset + tensor.offset), \"bytes\": \(tensor.byteCount)}"
         }
         out += file.tensors.isEmpty ? "],\n" : "\n  ],\n"
-        let types = typeCounts.map { "\(Self.jsonString($0.name)): \($0.count)" }.joined(separator: ", ")
+        let types = typeCounts.map { "\(Self.JSONText.string($0.name)): \($0.count)" }.joined(separator: ", ")
         out += "  \"totals\": {\"tensors\": \(file.tensors.count), \"bytes\": \(tensorBytes), \"parameters\": \(parameterCount), \"types\": {\(types)}}\n"
         out += "}\n"
         return out
@@ -168,7 +168,7 @@ struct InspectReport {
     private func jsonValue(_ value: GGUFValue?) -> String {
         guard let value else { return "null" }
         switch value {
-        case .string(let string): return Self.jsonString(string)
+        case .string(let string): return Self.JSONText.string(string)
         case .array(let array): return jsonArray(array)
         default: return Self.scalarJSON(value)
         }
@@ -192,37 +192,19 @@ struct InspectReport {
         case .int32(let v): String(v)
         case .uint64(let v): String(v)
         case .int64(let v): String(v)
-        case .float32(let v): v.isFinite ? "\(v)" : jsonString("\(v)")
-        case .float64(let v): v.isFinite ? "\(v)" : jsonString("\(v)")
+        case .float32(let v): v.isFinite ? "\(v)" : JSONText.string("\(v)")
+        case .float64(let v): v.isFinite ? "\(v)" : JSONText.string("\(v)")
         case .bool(let v): v ? "true" : "false"
-        case .string(let v): jsonString(v)
+        case .string(let v): JSONText.string(v)
         case .array: "null"
         }
     }
 
     /// A JSON string literal: quotes, backslashes and control characters escaped.
-    static func jsonString(_ string: String) -> String {
-        var out = "\""
-        for scalar in string.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F:
-                let hex = String(scalar.value, radix: 16)
-                out += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
-
     // MARK: Formatting
 
     /// Text in quotes with escapes, so that tokens like "\n" or "Ġ" stay visible.
-    private static func quoted(_ string: String) -> String { jsonString(string) }
+    private static func quoted(_ string: String) -> String { JSONText.string(string) }
 
     static func humanBytes(_ bytes: Int) -> String {
         let units = ["bytes", "KiB", "MiB", "GiB", "TiB"]

@@ -1,33 +1,24 @@
 import ArgumentParser
-import Foundation
 import ForgeGGUF
+import ForgeHub
 
-/// The model a command works on: `-m/--model PATH`, or the default model in the model cache.
+/// The model a command works on: `-m/--model`, a path or a name in the model cache, or the
+/// default model (Qwen2.5-Coder-0.5B-Instruct Q4_K_M) in the cache.
 public struct ModelOptions: ParsableArguments {
     @Option(name: [.short, .customLong("model")], help: ArgumentHelp(
-        "Path to a GGUF model file (default: the Qwen2.5-Coder-0.5B-Instruct Q4_K_M file in the model cache).",
-        valueName: "PATH"))
+        "A GGUF file: a path, or a name in the model cache (default: \(ModelCache.defaultModelName)).",
+        valueName: "MODEL"))
     public var model: String?
 
     public init() {}
 
-    /// The models directory: $FORGE_MODELS, or ~/.cache/forge/models.
-    public static var cacheDirectory: String {
-        ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-    }
-
-    public static let defaultModelFile = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-
     /// The model file's path; a missing file is a clear error.
     public func resolvedPath() throws -> String {
-        let path = model ?? ModelOptions.cacheDirectory + "/" + ModelOptions.defaultModelFile
-        guard FileManager.default.fileExists(atPath: path) else {
-            if model == nil {
-                throw ValidationError("no model given and the default model \(path) is absent (run scripts/fetch-models, or pass -m PATH)")
-            }
-            throw ValidationError("model file \(path) does not exist")
+        do {
+            return try ModelCache.resolve(model)
+        } catch {
+            throw ValidationError(error.description)
         }
-        return path
     }
 
     public func openFile() throws -> GGUFFile {

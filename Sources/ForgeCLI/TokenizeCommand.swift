@@ -71,7 +71,7 @@ public struct TokenizeCommand: ParsableCommand {
         case .pieces:
             return ids.map { "\($0)\t\(tokenizer.tokenPiece($0))\n" }.joined()
         case .json:
-            let pieces = ids.map { InspectReport.jsonString(tokenizer.tokenPiece($0)) }
+            let pieces = ids.map { JSONText.string(tokenizer.tokenPiece($0)) }
             return "{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "], \"pieces\": ["
                 + pieces.joined(separator: ", ") + "]}\n"
         }

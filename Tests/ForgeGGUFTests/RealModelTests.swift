@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import ForgeGGUF
+import ForgeGGUF
 
 /// The real models from scripts/fetch-models, in $FORGE_MODELS or ~/.cache/forge/models.
 enum RealModels {

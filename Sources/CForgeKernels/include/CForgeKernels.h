@@ -1,5 +1,88 @@
 #ifndef CFORGE_KERNELS_H
 #define CFORGE_KERNELS_H
+// Quantized dot products, (de)quantizers, the matrix-product row loops and the thread pool.
+// Swift (ForgeKernels) is the only caller; types are named by their GGUF/ggml type ids.
 #include <stddef.h>
 #include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum {
+    FORGE_TYPE_F32 = 0, FORGE_TYPE_F16 = 1, FORGE_TYPE_Q4_0 = 2, FORGE_TYPE_Q4_1 = 3,
+    FORGE_TYPE_Q5_0 = 6, FORGE_TYPE_Q5_1 = 7, FORGE_TYPE_Q8_0 = 8, FORGE_TYPE_Q8_1 = 9,
+    FORGE_TYPE_Q2_K = 10, FORGE_TYPE_Q3_K = 11, FORGE_TYPE_Q4_K = 12, FORGE_TYPE_Q5_K = 13,
+    FORGE_TYPE_Q6_K = 14, FORGE_TYPE_Q8_K = 15, FORGE_TYPE_IQ4_NL = 20, FORGE_TYPE_BF16 = 30,
+    FORGE_TYPE_LIMIT = 40
+};
+
+/// Instruction-set variants of the kernels. Every variant computes the same integer sums; only
+/// the order of float additions differs.
+typedef enum {
+    FORGE_ISA_GENERIC = 0,
+    FORGE_ISA_AVX2 = 1,   // avx2 + fma + f16c
+    FORGE_ISA_AVX512 = 2, // avx512f/bw/vl + vnni
+} forge_isa;
+
+/// Whether this build has `isa` and the running CPU supports it.
+int forge_isa_supported(forge_isa isa);
+/// The fastest supported variant.
+forge_isa forge_isa_best(void);
+
+/// Elements per block and bytes per block of a type, or 0 for a type these kernels do not know.
+int64_t forge_type_block_size(uint32_t type);
+int64_t forge_type_block_bytes(uint32_t type);
+
+/// The activation format a weight type is multiplied with (llama.cpp's vec_dot_type), or -1
+/// when the kernels cannot compute with the weight type.
+int32_t forge_activation_type(uint32_t weight_type);
+
+/// `count` values (a whole number of blocks) decoded to f32. Returns 0, or -1 for an unknown type.
+int forge_dequantize(uint32_t type, const void *source, float *destination, int64_t count);
+
+/// `count` values encoded byte for byte like ggml's reference quantizers. Returns 0, or -1 when
+/// the type has no quantizer here.
+int forge_quantize_reference(uint32_t type, const float *source, void *destination, int64_t count);
+
+/// `count` activations encoded the way llama.cpp's x86 CPU backend does before a dot product
+/// (its Q8_0/Q8_1 differ from the reference quantizers in rounding). Returns 0 or -1.
+int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count);
+
+/// Σ weights·activations over `count` values: one weight row (type `weight_type`) against one
+/// activation row already in `forge_activation_type(weight_type)`. NaN for an unknown type.
+float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations);
+
+/// A persistent pool of worker threads; the thread calling `forge_pool_run` takes part too.
+typedef struct forge_pool forge_pool;
+typedef void (*forge_range_body)(void *context, int64_t begin, int64_t end);
+
+/// A pool of `thread_count` participants (thread_count - 1 workers). NULL if threads cannot be made.
+forge_pool *forge_pool_create(int thread_count);
+/// Stops and joins the workers.
+void forge_pool_destroy(forge_pool *pool);
+int forge_pool_thread_count(const forge_pool *pool);
+/// Runs body over 0..<count in contiguous chunks of at least `grain` items (a multiple of it
+/// except the last), claimed dynamically by all participants; returns when every chunk is done.
+/// A call made while the pool is busy (from a body, or from another thread), or with a NULL
+/// pool, runs inline.
+void forge_pool_run(forge_pool *pool, int64_t count, int64_t grain, forge_range_body body, void *context);
+
+/// Activation scratch for matrix products: grown on demand, reused between calls.
+typedef struct forge_scratch {
+    void *bytes;
+    size_t capacity;
+} forge_scratch;
+void forge_scratch_release(forge_scratch *scratch);
+
+/// output[t * rows + r] = Σ_c W[r, c] · input[t * columns + c] for t in 0..<tokens.
+/// The activations are first converted to forge_activation_type(weight_type) into `scratch`.
+/// Returns 0, -1 for a type the kernels cannot compute with, -2 when scratch cannot be allocated.
+int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32_t weight_type,
+                 int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
+                 const float *input, float *output, int64_t tokens);
+
+#ifdef __cplusplus
+}
+#endif
 #endif

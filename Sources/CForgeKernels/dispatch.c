@@ -1,0 +1,100 @@
+// Type geometry, the choice of kernel variant, and the entry points that take a variant.
+#include <math.h>
+#include "formats.h"
+
+int64_t forge_type_block_size(uint32_t type) {
+    switch (type) {
+    case FORGE_TYPE_F32: case FORGE_TYPE_F16: case FORGE_TYPE_BF16: return 1;
+    case FORGE_TYPE_Q4_0: case FORGE_TYPE_Q4_1: case FORGE_TYPE_Q5_0: case FORGE_TYPE_Q5_1:
+    case FORGE_TYPE_Q8_0: case FORGE_TYPE_Q8_1: case FORGE_TYPE_IQ4_NL: return QK;
+    case FORGE_TYPE_Q2_K: case FORGE_TYPE_Q3_K: case FORGE_TYPE_Q4_K: case FORGE_TYPE_Q5_K:
+    case FORGE_TYPE_Q6_K: case FORGE_TYPE_Q8_K: return QK_K;
+    default: return 0;
+    }
+}
+
+int64_t forge_type_block_bytes(uint32_t type) {
+    switch (type) {
+    case FORGE_TYPE_F32: return 4;
+    case FORGE_TYPE_F16: case FORGE_TYPE_BF16: return 2;
+    case FORGE_TYPE_Q4_0: return sizeof(block_q4_0);
+    case FORGE_TYPE_Q4_1: return sizeof(block_q4_1);
+    case FORGE_TYPE_Q5_0: return sizeof(block_q5_0);
+    case FORGE_TYPE_Q5_1: return sizeof(block_q5_1);
+    case FORGE_TYPE_Q8_0: return sizeof(block_q8_0);
+    case FORGE_TYPE_Q8_1: return sizeof(block_q8_1);
+    case FORGE_TYPE_IQ4_NL: return sizeof(block_iq4_nl);
+    case FORGE_TYPE_Q2_K: return sizeof(block_q2_K);
+    case FORGE_TYPE_Q3_K: return sizeof(block_q3_K);
+    case FORGE_TYPE_Q4_K: return sizeof(block_q4_K);
+    case FORGE_TYPE_Q5_K: return sizeof(block_q5_K);
+    case FORGE_TYPE_Q6_K: return sizeof(block_q6_K);
+    case FORGE_TYPE_Q8_K: return sizeof(block_q8_K);
+    default: return 0;
+    }
+}
+
+int32_t forge_activation_type(uint32_t weight_type) {
+    switch (weight_type) {
+    case FORGE_TYPE_F32: case FORGE_TYPE_F16: case FORGE_TYPE_BF16: return (int32_t)weight_type;
+    case FORGE_TYPE_Q4_0: case FORGE_TYPE_Q5_0: case FORGE_TYPE_Q8_0: case FORGE_TYPE_IQ4_NL: return FORGE_TYPE_Q8_0;
+    case FORGE_TYPE_Q4_1: case FORGE_TYPE_Q5_1: return FORGE_TYPE_Q8_1;
+    case FORGE_TYPE_Q2_K: case FORGE_TYPE_Q3_K: case FORGE_TYPE_Q4_K: case FORGE_TYPE_Q5_K: case FORGE_TYPE_Q6_K:
+        return FORGE_TYPE_Q8_K;
+    default: return -1;
+    }
+}
+
+int forge_isa_supported(forge_isa isa) {
+    switch (isa) {
+    case FORGE_ISA_GENERIC: return 1;
+#if defined(__x86_64__)
+    case FORGE_ISA_AVX2:
+        return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && __builtin_cpu_supports("f16c");
+    case FORGE_ISA_AVX512:
+        return forge_isa_supported(FORGE_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
+               __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
+               __builtin_cpu_supports("avx512vnni");
+#endif
+    default: return 0;
+    }
+}
+
+forge_isa forge_isa_best(void) {
+    if (forge_isa_supported(FORGE_ISA_AVX512)) return FORGE_ISA_AVX512;
+    if (forge_isa_supported(FORGE_ISA_AVX2)) return FORGE_ISA_AVX2;
+    return FORGE_ISA_GENERIC;
+}
+
+static const forge_kernel_table *table_for(forge_isa isa) {
+#if defined(__x86_64__)
+    if (isa == FORGE_ISA_AVX512) return &forge_avx512_kernels;
+    if (isa == FORGE_ISA_AVX2) return &forge_avx2_kernels;
+#endif
+    (void)isa;
+    return &forge_generic_kernels;
+}
+
+forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_dot_fn chosen = table_for(isa)->dot[weight_type];
+    return chosen ? chosen : forge_generic_kernels.dot[weight_type];
+}
+
+forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type) {
+    if (activation_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_quantize_fn chosen = table_for(isa)->quantize[activation_type];
+    return chosen ? chosen : forge_generic_kernels.quantize[activation_type];
+}
+
+int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count) {
+    const forge_quantize_fn quantize = forge_select_quantize(isa, type);
+    if (!quantize) return -1;
+    quantize(source, destination, count);
+    return 0;
+}
+
+float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations) {
+    const forge_dot_fn dot = forge_select_dot(isa, weight_type);
+    return dot ? dot(count, weights, activations) : NAN;
+}

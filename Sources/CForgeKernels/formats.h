@@ -1,0 +1,150 @@
+#ifndef FORGE_FORMATS_H
+#define FORGE_FORMATS_H
+// Block layouts of the ggml tensor formats (byte-compatible with GGUF files) and the scalar
+// helpers every kernel variant shares. Structs are packed because weight rows come straight
+// from the mapped file, where a row may start at any even offset.
+#include <stdint.h>
+#include <string.h>
+#include "CForgeKernels.h"
+
+#define QK 32    // values per block of the 32-value formats
+#define QK_K 256 // values per super-block of the K formats
+
+#define PACKED __attribute__((packed))
+
+// Scales are IEEE half (f16) bit patterns unless noted.
+
+// Q4_0: value = d · (q − 8), q a 4-bit nibble. Byte j holds value j (low nibble) and j+16 (high).
+typedef struct PACKED { uint16_t d; uint8_t qs[QK / 2]; } block_q4_0;
+// Q4_1: value = d · q + m.
+typedef struct PACKED { uint16_t d; uint16_t m; uint8_t qs[QK / 2]; } block_q4_1;
+// Q5_0: value = d · (q − 16); the fifth bit of value j is bit j of the little-endian qh word.
+typedef struct PACKED { uint16_t d; uint8_t qh[4]; uint8_t qs[QK / 2]; } block_q5_0;
+// Q5_1: value = d · q + m, bits as Q5_0.
+typedef struct PACKED { uint16_t d; uint16_t m; uint8_t qh[4]; uint8_t qs[QK / 2]; } block_q5_1;
+// Q8_0: value = d · q, q signed.
+typedef struct PACKED { uint16_t d; int8_t qs[QK]; } block_q8_0;
+// Q8_1: as Q8_0 plus s = d · Σq, which folds the Q4_1/Q5_1 offset into one product per block.
+typedef struct PACKED { uint16_t d; uint16_t s; int8_t qs[QK]; } block_q8_1;
+
+// Q2_K: 16 sub-blocks of 16; scales[i] has a 4-bit scale (low) and 4-bit min (high):
+// value = d · scale · q − dmin · min, q 2 bits. Bytes qs[0..31] serve the first 128 values,
+// bit pair 2k of byte l holding value 32k + l (l < 32 indexes qs within each 128-half).
+typedef struct PACKED { uint8_t scales[QK_K / 16]; uint8_t qs[QK_K / 4]; uint16_t d; uint16_t dmin; } block_q2_K;
+// Q3_K: value = d · (scale − 32) · (q − 4·!h), q 2 low bits laid out as Q2_K, h the bit from hmask
+// (bit k of hmask[l] belongs to value 32k + l); 16 six-bit scales packed in 12 bytes.
+typedef struct PACKED { uint8_t hmask[QK_K / 8]; uint8_t qs[QK_K / 4]; uint8_t scales[12]; uint16_t d; } block_q3_K;
+// Q4_K: 8 sub-blocks of 32; value = d · scale · q − dmin · min with 6-bit scale/min pairs packed
+// in 12 bytes. Each 32 bytes of qs hold 64 values: low nibbles first, then high nibbles.
+typedef struct PACKED { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qs[QK_K / 2]; } block_q4_K;
+// Q5_K: as Q4_K plus a fifth bit: bit k of qh[l] belongs to value 32k + l.
+typedef struct PACKED { uint16_t d; uint16_t dmin; uint8_t scales[12]; uint8_t qh[QK_K / 8]; uint8_t qs[QK_K / 2]; } block_q5_K;
+// Q6_K: 16 sub-blocks of 16; value = d · scale · (q − 32), q = 4 bits of ql and 2 bits of qh,
+// signed 8-bit scales. Per 128 values: ql[0..63] and qh[0..31] (see the dequantizer for the order).
+typedef struct PACKED { uint8_t ql[QK_K / 2]; uint8_t qh[QK_K / 4]; int8_t scales[QK_K / 16]; uint16_t d; } block_q6_K;
+// Q8_K: the activation format of the K types; d is f32, bsums[i] is the sum of qs over the 16
+// values of sub-block i (lets the K dot products apply the per-sub-block minimum in one step).
+typedef struct PACKED { float d; int8_t qs[QK_K]; int16_t bsums[QK_K / 16]; } block_q8_K;
+// IQ4_NL: value = d · kvalues_iq4nl[q], a non-linear 4-bit code; nibble order as Q4_0.
+typedef struct PACKED { uint16_t d; uint8_t qs[QK / 2]; } block_iq4_nl;
+
+extern const int8_t kvalues_iq4nl[16];
+
+static inline uint32_t float_bits(float value) { uint32_t bits; memcpy(&bits, &value, 4); return bits; }
+static inline float bits_float(uint32_t bits) { float value; memcpy(&value, &bits, 4); return value; }
+
+// Exact f16 → f32 without branches on the common path: the f16 exponent and mantissa are
+// shifted into f32 position and rebased by a power-of-two multiply; subnormals are rebuilt
+// by subtracting a bias from a constructed float.
+static inline float f16_to_f32(uint16_t half) {
+    const uint32_t shifted = (uint32_t)half << 17; // exponent+mantissa at the top, sign dropped
+    const uint32_t sign = (uint32_t)(half & 0x8000) << 16;
+    float magnitude;
+    if (shifted >= (1u << 27)) {
+        // normal, infinity or NaN: 2^-112 moves the exponent bias from 15 to 127 (and 31 → 255
+        // because the pre-bias exponent 0xE0 overflows to infinity only for f16 inf/NaN).
+        magnitude = bits_float((shifted >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    } else {
+        magnitude = bits_float((shifted >> 17) | (126u << 23)) - 0.5f;
+    }
+    return bits_float(sign | float_bits(magnitude));
+}
+
+// f32 → f16 rounding to nearest even, as ggml_fp32_to_fp16 (NaN becomes a quiet NaN).
+static inline uint16_t f32_to_f16(float value) {
+    const uint32_t bits = float_bits(value);
+    const uint16_t sign = (uint16_t)((bits >> 16) & 0x8000);
+    const uint32_t magnitude = bits & 0x7fffffffu;
+    if (magnitude > 0x7f800000u) return sign | 0x7e00;
+    if (magnitude >= 0x477ff000u) return sign | 0x7c00; // 65520 and up round to infinity
+    if (magnitude >= 0x38800000u) {                    // normal in f16
+        const uint32_t rebased = magnitude - 0x38000000u; // exponent bias 127 → 15
+        return sign | (uint16_t)((rebased + 0x0fffu + ((rebased >> 13) & 1)) >> 13);
+    }
+    const int shift = 126 - (int)(magnitude >> 23); // subnormal: units of 2^-24
+    if (shift > 24) return sign;
+    const uint32_t mantissa = (magnitude & 0x7fffffu) | 0x800000u;
+    uint32_t quotient = mantissa >> shift;
+    const uint32_t remainder = mantissa & ((1u << shift) - 1);
+    const uint32_t half_unit = 1u << (shift - 1);
+    if (remainder > half_unit || (remainder == half_unit && (quotient & 1))) quotient += 1;
+    return sign | (uint16_t)quotient;
+}
+
+static inline float bf16_to_f32(uint16_t value) { return bits_float((uint32_t)value << 16); }
+
+// f32 → bf16 rounding to nearest even, as ggml_compute_fp32_to_bf16.
+static inline uint16_t f32_to_bf16(float value) {
+    const uint32_t bits = float_bits(value);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((bits >> 16) | 64);
+    return (uint16_t)((bits + 0x7fffu + ((bits >> 16) & 1)) >> 16);
+}
+
+// The 6-bit scale and min of sub-block j (0..7) of a Q4_K/Q5_K block: j < 4 are stored in the
+// low 6 bits of bytes j and j+4; the others split over a nibble of bytes j+4 and the top two bits
+// of bytes j−4 (scale) and j (min).
+static inline void k4_scale_min(int j, const uint8_t *packed, uint8_t *scale, uint8_t *min) {
+    if (j < 4) {
+        *scale = packed[j] & 63;
+        *min = packed[j + 4] & 63;
+    } else {
+        *scale = (uint8_t)((packed[j + 4] & 0x0f) | ((packed[j - 4] >> 6) << 4));
+        *min = (uint8_t)((packed[j + 4] >> 4) | ((packed[j] >> 6) << 4));
+    }
+}
+
+// The sixteen 6-bit Q3_K scales (still offset by 32): low nibbles in bytes 0..7, high two bits in 8..11.
+static inline void q3k_scales(const uint8_t *packed, int8_t scales[16]) {
+    for (int j = 0; j < 16; ++j) {
+        const int low = j < 8 ? packed[j] & 0x0f : packed[j - 8] >> 4;
+        const int high = (packed[8 + (j % 4)] >> (2 * (j / 4))) & 3;
+        scales[j] = (int8_t)(low | (high << 4));
+    }
+}
+
+// Q5_0/Q5_1 fifth bits as a word (bit j ↔ value j).
+static inline uint32_t q5_high_bits(const uint8_t qh[4]) {
+    return (uint32_t)qh[0] | ((uint32_t)qh[1] << 8) | ((uint32_t)qh[2] << 16) | ((uint32_t)qh[3] << 24);
+}
+
+typedef float (*forge_dot_fn)(int64_t count, const void *weights, const void *activations);
+typedef void (*forge_quantize_fn)(const float *source, void *destination, int64_t count);
+
+// One instruction-set variant: dot products indexed by weight type, activation quantizers by
+// activation type. A NULL entry falls back to the generic table.
+typedef struct {
+    forge_dot_fn dot[FORGE_TYPE_LIMIT];
+    forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
+} forge_kernel_table;
+
+extern const forge_kernel_table forge_generic_kernels;
+#if defined(__x86_64__)
+extern const forge_kernel_table forge_avx2_kernels;
+extern const forge_kernel_table forge_avx512_kernels;
+#endif
+
+/// The entry for `type` in the variant `isa`, falling back to generic.
+forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
+forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
+
+#endif

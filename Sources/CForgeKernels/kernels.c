@@ -1,1 +1,0 @@
-#include "CForgeKernels.h"

@@ -1,0 +1,93 @@
+// Matrix products of a weight matrix (rows of blocks, straight from the file) with a batch of
+// f32 activation rows. The activations are converted once per call to the weight type's
+// activation format; rows are then split across the pool.
+#include <stdlib.h>
+#include "formats.h"
+
+typedef struct {
+    forge_dot_fn dot;
+    forge_quantize_fn quantize;
+    const uint8_t *weights;
+    size_t weight_row_bytes;
+    const float *input;
+    int64_t columns;
+    const uint8_t *activations;
+    size_t activation_row_bytes;
+    float *output;
+    int64_t rows;
+    int64_t tokens;
+} matmul_job;
+
+enum {
+    ROW_GRAIN = 4,   // rows per claimable unit
+    ROW_PANEL = 16,  // rows whose weights stay cached while every token passes over them
+};
+
+static void quantize_tokens(void *context, int64_t begin, int64_t end) {
+    const matmul_job *job = context;
+    for (int64_t t = begin; t < end; ++t) {
+        job->quantize(job->input + t * job->columns, (uint8_t *)job->activations + t * job->activation_row_bytes,
+                      job->columns);
+    }
+}
+
+static void multiply_rows(void *context, int64_t begin, int64_t end) {
+    const matmul_job *job = context;
+    for (int64_t panel = begin; panel < end; panel += ROW_PANEL) {
+        const int64_t panel_end = panel + ROW_PANEL < end ? panel + ROW_PANEL : end;
+        for (int64_t t = 0; t < job->tokens; ++t) {
+            const uint8_t *activation = job->activations + t * job->activation_row_bytes;
+            float *output = job->output + t * job->rows;
+            for (int64_t r = panel; r < panel_end; ++r) {
+                output[r] = job->dot(job->columns, job->weights + r * job->weight_row_bytes, activation);
+            }
+        }
+    }
+}
+
+static int reserve(forge_scratch *scratch, size_t bytes) {
+    if (scratch->capacity >= bytes) return 0;
+    const size_t rounded = (bytes + 63) / 64 * 64;
+    void *grown = aligned_alloc(64, rounded);
+    if (!grown) return -1;
+    free(scratch->bytes);
+    scratch->bytes = grown;
+    scratch->capacity = rounded;
+    return 0;
+}
+
+void forge_scratch_release(forge_scratch *scratch) {
+    free(scratch->bytes);
+    scratch->bytes = NULL;
+    scratch->capacity = 0;
+}
+
+int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32_t weight_type,
+                 int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
+                 const float *input, float *output, int64_t tokens) {
+    const int32_t activation_type = forge_activation_type(weight_type);
+    if (activation_type < 0) return -1;
+    if (rows <= 0 || tokens <= 0) return 0;
+    matmul_job job = {
+        .dot = forge_select_dot(isa, weight_type),
+        .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
+        .weights = weights,
+        .weight_row_bytes = weight_row_bytes,
+        .input = input,
+        .columns = columns,
+        .activation_row_bytes = (size_t)(columns / forge_type_block_size((uint32_t)activation_type) *
+                                         forge_type_block_bytes((uint32_t)activation_type)),
+        .output = output,
+        .rows = rows,
+        .tokens = tokens,
+    };
+    if (activation_type == FORGE_TYPE_F32) {
+        job.activations = (const uint8_t *)input;
+    } else {
+        if (reserve(scratch, job.activation_row_bytes * (size_t)tokens) != 0) return -2;
+        job.activations = scratch->bytes;
+        forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
+    }
+    forge_pool_run(pool, rows, ROW_GRAIN, multiply_rows, &job);
+    return 0;
+}

@@ -1,0 +1,144 @@
+import ArgumentParser
+import Foundation
+import ForgeGeneration
+import ForgeJinja
+import ForgeTokenizer
+
+/// `forge generate`: continue a prompt, streaming the text as it is produced.
+public struct GenerateCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "generate",
+        abstract: "Generate text from a prompt.",
+        discussion: """
+            Special-token text in the prompt (<|im_start|>, …) is parsed as special tokens, as llama.cpp \
+            does; --no-special turns that off. --chat wraps the prompt in the model's chat template. \
+            Statistics go to stderr; --json prints one JSON object at the end instead of streaming.
+            """)
+
+    @OptionGroup public var modelOptions: ModelOptions
+    @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var sampling: SamplingOptions
+
+    @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
+    public var prompt: String?
+
+    @Option(name: .customShort("f"), help: ArgumentHelp("Read the prompt from this file, byte for byte.", valueName: "FILE"))
+    public var file: String?
+
+    @Option(name: [.customShort("n"), .customLong("n-predict")], help: "Tokens to generate (-1: until an end token or the end of the context).")
+    public var count: Int = -1
+
+    @Flag(help: "Wrap the prompt in the model's chat template as a user message.")
+    public var chat = false
+
+    @Option(help: "A system message for --chat.")
+    public var system: String?
+
+    @Option(name: .customLong("chat-template"), help: "A built-in template for models without one (chatml, llama3, mistral, …).")
+    public var chatTemplate: String?
+
+    @Flag(name: .customLong("no-special"), help: "Tokenize special-token text in the prompt as plain text.")
+    public var noSpecial = false
+
+    @Option(name: .customLong("stop"), help: "Stop when this text appears (repeatable); it is not printed.")
+    public var stop: [String] = []
+
+    @Flag(help: "Print one JSON object at the end: prompt_ids, output_ids, text, finish_reason, timings.")
+    public var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        if (prompt == nil) == (file == nil) { throw ValidationError("give either -p PROMPT or -f FILE") }
+        if count < -1 { throw ValidationError("-n must be -1 or more") }
+        if system != nil && !chat { throw ValidationError("--system needs --chat") }
+    }
+
+    public func run() throws {
+        let loadStart = ContinuousClock.now
+        let model = try LanguageModel(path: modelOptions.resolvedPath())
+        let loadSeconds = seconds(since: loadStart)
+        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
+        if runtime.verbose { Diagnostics.describe(model: model, session: session) }
+
+        var text = try readPrompt()
+        if chat {
+            var messages: [(String, String)] = []
+            if let system { messages.append(("system", system)) }
+            messages.append(("user", text))
+            text = try PromptFormatter(model: model, builtIn: chatTemplate).render(messages: messages)
+        }
+        let promptIDs = model.tokenize(text, parseSpecial: !noSpecial)
+        var parameters = GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters(), stopStrings: stop)
+        parameters.showSpecialTokens = false
+        let result = try session.generate(prompt: promptIDs, parameters: parameters) { piece in
+            if !json { StandardStreams.write(piece.text) }
+            return true
+        }
+        if json {
+            StandardStreams.write(GenerateReport(promptIDs: promptIDs, result: result, loadSeconds: loadSeconds).json + "\n")
+        } else {
+            StandardStreams.write("\n")
+            StandardStreams.error(Diagnostics.timings(result, loadSeconds: loadSeconds))
+        }
+    }
+
+    private func readPrompt() throws -> String {
+        if let prompt { return prompt }
+        guard let file, let data = FileManager.default.contents(atPath: file) else {
+            throw ValidationError("cannot read \(file ?? "")")
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+func seconds(since start: ContinuousClock.Instant) -> Double {
+    let duration = ContinuousClock.now - start
+    return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+}
+
+/// Renders conversations with the model's template, or a named built-in one.
+struct PromptFormatter {
+    let model: LanguageModel
+    let template: ChatTemplate
+
+    init(model: LanguageModel, builtIn: String?) throws {
+        self.model = model
+        if let builtIn {
+            template = try ChatTemplate(builtIn: builtIn)
+        } else if let own = model.chatTemplate {
+            template = own
+        } else {
+            throw ValidationError("the model has no chat template; choose one with --chat-template (\(ChatTemplate.builtInNames.joined(separator: ", ")))")
+        }
+    }
+
+    func render(messages: [(role: String, content: String)], addGenerationPrompt: Bool = true) throws -> String {
+        let list = JinjaValue.array(messages.map { message in
+            var object = JinjaObject()
+            object["role"] = .string(message.role)
+            object["content"] = .string(message.content)
+            return .object(object)
+        })
+        return try template.render(messages: list, addGenerationPrompt: addGenerationPrompt, bosToken: model.bosText, eosToken: model.eosText)
+    }
+}
+
+/// The `--json` report of `forge generate`.
+struct GenerateReport {
+    let promptIDs: [Int]
+    let result: GenerationResult
+    let loadSeconds: Double
+
+    var json: String {
+        func rate(_ n: Int, _ s: Double) -> Double { s > 0 ? Double(n) / s : 0 }
+        let generated = result.outputTokens.count
+        return """
+            {"prompt_ids":\(JSONText.array(promptIDs)),"output_ids":\(JSONText.array(result.outputTokens)),\
+            "text":\(JSONText.string(result.text)),"finish_reason":"\(result.finishReason.rawValue)",\
+            "timings":{"load_seconds":\(loadSeconds),"prompt_tokens":\(promptIDs.count),"prompt_seconds":\(result.promptSeconds),\
+            "prompt_tokens_per_second":\(rate(promptIDs.count, result.promptSeconds)),"generated_tokens":\(generated),\
+            "generation_seconds":\(result.generationSeconds),"generation_tokens_per_second":\(rate(generated, result.generationSeconds))}}
+            """
+    }
+}

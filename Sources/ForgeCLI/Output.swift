@@ -1,0 +1,67 @@
+import Foundation
+import ForgeGeneration
+
+/// Unbuffered writes to stdout and stderr, so streamed text appears as it is produced.
+enum StandardStreams {
+    static func write(_ text: String) {
+        FileHandle.standardOutput.write(Data(text.utf8))
+    }
+
+    static func error(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}
+
+/// Minimal JSON encoding for the reports the CLI prints (stable key order).
+enum JSONText {
+    /// A JSON string literal as Python's `json.dumps(ensure_ascii=False)` writes it.
+    static func string(_ value: String) -> String {
+        var out = "\""
+        for scalar in value.unicodeScalars {
+            switch scalar {
+            case "\"": out += "\\\""
+            case "\\": out += "\\\\"
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            case "\u{08}": out += "\\b"
+            case "\u{0C}": out += "\\f"
+            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
+            default: out.unicodeScalars.append(scalar)
+            }
+        }
+        return out + "\""
+    }
+
+    static func array(_ values: [Int]) -> String {
+        "[" + values.map(String.init).joined(separator: ",") + "]"
+    }
+}
+
+/// What `--verbose` and the end-of-run statistics print on stderr.
+enum Diagnostics {
+    static func describe(model: LanguageModel, session: GenerationSession) {
+        let c = model.configuration
+        let cache = session.cache
+        StandardStreams.error("""
+            model: \(model.path)
+            architecture \(c.architecture): \(c.layerCount) layers, embedding \(c.embeddingLength), FFN \(c.feedForwardLength), \
+            \(c.headCount) query heads / \(c.kvHeadCount) KV heads, head dim \(c.keyLength), vocabulary \(c.vocabularySize)
+            KV cache: \(cache.type.rawValue), \(cache.contextSize) positions × \(cache.layerCount) layers × \(c.kvHeadCount) KV heads × \(c.keyLength) = \
+            \(String(format: "%.2f", Double(cache.byteCount) / 1_048_576)) MiB
+            threads: \(session.evaluator.threadCount)
+
+            """)
+    }
+
+    static func timings(_ result: GenerationResult, loadSeconds: Double) -> String {
+        func rate(_ n: Int, _ s: Double) -> String { String(format: "%.2f", s > 0 ? Double(n) / s : 0) }
+        let evaluated = result.promptTokens - result.cachedPromptTokens
+        return """
+            load: \(String(format: "%.3f", loadSeconds)) s
+            prompt: \(result.promptTokens) tokens (\(evaluated) evaluated) in \(String(format: "%.3f", result.promptSeconds)) s, \(rate(evaluated, result.promptSeconds)) tokens/s
+            generated: \(result.outputTokens.count) tokens in \(String(format: "%.3f", result.generationSeconds)) s, \(rate(result.outputTokens.count, result.generationSeconds)) tokens/s (\(result.finishReason.rawValue))
+
+            """
+    }
+}

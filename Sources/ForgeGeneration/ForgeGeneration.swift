@@ -1,1 +1,0 @@
-// The ForgeGeneration module; see README.md, Architecture.

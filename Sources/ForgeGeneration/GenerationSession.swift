@@ -1,0 +1,245 @@
+import Atomics
+import ForgeModel
+import ForgeTokenizer
+
+/// Why generation ended.
+public enum FinishReason: String, Sendable {
+    /// An end-of-generation token or a stop string.
+    case stop
+    /// The token limit or the end of the context.
+    case length
+    /// The caller cancelled.
+    case cancelled
+}
+
+/// What to generate: the limits and the sampling.
+public struct GenerationParameters: Sendable {
+    /// At most this many new tokens; nil runs until a stop or the end of the context.
+    public var maxTokens: Int?
+    public var sampling: SamplingParameters
+    /// Text that ends generation; it is not included in the output.
+    public var stopStrings: [String]
+    /// Whether special tokens (control tokens) appear in the text.
+    public var showSpecialTokens: Bool
+
+    public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = [], showSpecialTokens: Bool = false) {
+        self.maxTokens = maxTokens
+        self.sampling = sampling
+        self.stopStrings = stopStrings
+        self.showSpecialTokens = showSpecialTokens
+    }
+}
+
+/// One generated token and the text it completes (empty while a character or a possible stop
+/// string is still incomplete).
+public struct GeneratedPiece: Sendable {
+    public var tokenID: Int
+    public var text: String
+}
+
+/// The outcome of one `generate` call.
+public struct GenerationResult: Sendable {
+    public var promptTokens: Int
+    /// Prompt tokens whose KV entries were reused from the previous call.
+    public var cachedPromptTokens: Int
+    /// Every token produced, including an end-of-generation token when one was sampled.
+    public var outputTokens: [Int]
+    public var text: String
+    public var finishReason: FinishReason
+    public var promptSeconds: Double
+    public var generationSeconds: Double
+}
+
+/// One conversation: a KV cache at the model's KV head count, the tokens it holds, and the
+/// buffers to run the model. Successive calls reuse the cached prefix they share, so a chat
+/// only processes each turn's new tokens. Not for concurrent use.
+public final class GenerationSession: @unchecked Sendable {
+    public let model: LanguageModel
+    public let cache: KVCache
+    public let evaluator: Evaluator
+    /// The tokens whose keys and values are in the cache, in order.
+    public private(set) var tokens: [Int] = []
+    private let cancelled = ManagedAtomic<Bool>(false)
+
+    /// - Parameters:
+    ///   - contextSize: positions the cache holds; capped by the model's training context.
+    public init(model: LanguageModel, contextSize: Int = 4096, threadCount: Int = 2, cacheType: KVCacheType = .f16, batchSize: Int = 512) throws {
+        self.model = model
+        let context = min(contextSize, model.trainingContextLength)
+        cache = try KVCache(configuration: model.configuration, contextSize: context, type: cacheType)
+        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: min(batchSize, context), threadCount: threadCount)
+    }
+
+    public var contextSize: Int { cache.contextSize }
+
+    /// Forgets the conversation.
+    public func reset() { tokens.removeAll() }
+
+    /// Asks a running `generate` (on another thread) to stop after the current step.
+    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+
+    /// Makes the cache hold exactly `prompt`, evaluating only what differs from what it holds,
+    /// and returns how many tokens were reused. Leaves the last prompt token's logits ready.
+    @discardableResult
+    public func ingest(_ prompt: [Int]) throws -> Int {
+        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
+        guard prompt.count <= contextSize else {
+            throw GenerationError.promptTooLong(promptTokens: prompt.count, contextSize: contextSize)
+        }
+        let vocabulary = model.configuration.vocabularySize
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabulary }) {
+            throw GenerationError.tokenOutOfVocabulary(id: bad, vocabularySize: vocabulary)
+        }
+        var common = zip(tokens, prompt).prefix { $0 == $1 }.count
+        // The last prompt token is always evaluated again, so its logits are fresh.
+        common = min(common, prompt.count - 1)
+        tokens = Array(prompt[..<common])
+        var start = common
+        while start < prompt.count {
+            let end = min(start + evaluator.maxBatchSize, prompt.count)
+            try evaluator.evaluate(Batch(tokens: Array(prompt[start..<end]), startingAt: start), cache: cache)
+            tokens.append(contentsOf: prompt[start..<end])
+            start = end
+        }
+        lastRow = (prompt.count - 1 - common) % evaluator.maxBatchSize
+        return common
+    }
+
+    /// The row of the last evaluated batch that holds the newest token's state.
+    private var lastRow = 0
+
+    /// Logits after the last ingested or generated token.
+    public func currentLogits() throws -> UnsafeBufferPointer<Float> {
+        try evaluator.logits(row: lastRow)
+    }
+
+    /// Feeds the prompt, then samples until an end-of-generation token, a stop string, the token
+    /// limit or the end of the context. `onPiece` sees each token as it comes; returning false
+    /// cancels.
+    public func generate(prompt: [Int], parameters: GenerationParameters, onPiece: (GeneratedPiece) throws -> Bool = { _ in true }) throws -> GenerationResult {
+        try parameters.sampling.validate()
+        if let maxTokens = parameters.maxTokens, maxTokens < 0 {
+            throw GenerationError.invalidParameter("the token limit must be 0 or more, is \(maxTokens)")
+        }
+        cancelled.store(false, ordering: .relaxed)
+        let clock = ContinuousClock()
+        let promptStart = clock.now
+        let reused = try ingest(prompt)
+        let promptSeconds = Self.seconds(clock.now - promptStart)
+
+        var sampler = Sampler(parameters: parameters.sampling)
+        var decoder = StreamingDecoder(tokenizer: model.tokenizer, showSpecial: parameters.showSpecialTokens)
+        var stops = StopStringMatcher(stopStrings: parameters.stopStrings)
+        var output: [Int] = []
+        var text = ""
+        var finish = FinishReason.length
+        let generationStart = clock.now
+        let limit = parameters.maxTokens ?? Int.max
+
+        generation: while output.count < limit {
+            if cancelled.load(ordering: .relaxed) {
+                finish = .cancelled
+                break
+            }
+            let next = sampler.sample(logits: try currentLogits(), history: tokens)
+            output.append(next)
+            if model.tokenizer.isEndOfGeneration(next) {
+                finish = .stop
+                let tail = stops.finish()
+                text += tail
+                _ = try onPiece(GeneratedPiece(tokenID: next, text: tail))
+                break
+            }
+            let (visible, stopped) = stops.feed(decoder.append(next))
+            text += visible
+            guard try onPiece(GeneratedPiece(tokenID: next, text: visible)) else {
+                finish = .cancelled
+                break
+            }
+            if stopped {
+                finish = .stop
+                break generation
+            }
+            if tokens.count >= contextSize || output.count >= limit {
+                break
+            }
+            try evaluator.evaluate(Batch(tokens: [next], startingAt: tokens.count), cache: cache)
+            tokens.append(next)
+            lastRow = 0
+        }
+        if finish != .stop {
+            let tail = stops.finish(decoder.flush())
+            text += tail
+            if !tail.isEmpty { _ = try onPiece(GeneratedPiece(tokenID: -1, text: tail)) }
+        }
+        return GenerationResult(
+            promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: output, text: text,
+            finishReason: finish, promptSeconds: promptSeconds, generationSeconds: Self.seconds(clock.now - generationStart)
+        )
+    }
+
+    /// Streams the pieces of `generate` as they come; cancelling the consuming task stops generation
+    /// within one step.
+    public func stream(prompt: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GeneratedPiece, Error> {
+        AsyncThrowingStream { continuation in
+            let thread = GenerationThread {
+                do {
+                    _ = try self.generate(prompt: prompt, parameters: parameters) { piece in
+                        continuation.yield(piece)
+                        return true
+                    }
+                    continuation.finish()
+                } catch {
+                    continuation.finish(throwing: error)
+                }
+            }
+            continuation.onTermination = { _ in self.cancel() }
+            thread.start()
+        }
+    }
+
+    private static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    }
+}
+
+/// Holds back text that could be the start of a stop string, and cuts the output at the first
+/// complete one.
+struct StopStringMatcher {
+    let stopStrings: [String]
+    private var pending = ""
+
+    init(stopStrings: [String]) {
+        self.stopStrings = stopStrings.filter { !$0.isEmpty }
+    }
+
+    /// Returns the text that is now safe to show, and whether a stop string was completed.
+    mutating func feed(_ text: String) -> (String, Bool) {
+        guard !stopStrings.isEmpty else { return (text, false) }
+        pending += text
+        if let match = stopStrings.compactMap({ pending.range(of: $0) }).min(by: { $0.lowerBound < $1.lowerBound }) {
+            let visible = String(pending[..<match.lowerBound])
+            pending = ""
+            return (visible, true)
+        }
+        // Keep the longest suffix that is a prefix of some stop string.
+        var keep = 0
+        for stop in stopStrings {
+            for length in stride(from: min(stop.count, pending.count), to: 0, by: -1) where pending.hasSuffix(stop.prefix(length)) {
+                keep = max(keep, length)
+                break
+            }
+        }
+        let visible = String(pending.dropLast(keep))
+        pending = String(pending.suffix(keep))
+        return (visible, false)
+    }
+
+    /// Releases what was held back (generation ended without completing a stop string).
+    mutating func finish(_ text: String = "") -> String {
+        let (visible, stopped) = feed(text)
+        if stopped { return visible }
+        defer { pending = "" }
+        return visible + pending
+    }
+}

@@ -1,0 +1,154 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Chooses tokens from logits, in llama.cpp's default order: logit bias, penalties, top-k,
+/// top-p, min-p, temperature, then a draw from the softmax. Owns its random state and its
+/// candidate buffer (allocated once for the vocabulary).
+public struct Sampler: Sendable {
+    public let parameters: SamplingParameters
+    private var random: SplitMix64
+    private var candidates: [Candidate] = []
+
+    struct Candidate {
+        var id: Int
+        var logit: Float
+    }
+
+    public init(parameters: SamplingParameters) {
+        self.parameters = parameters
+        random = SplitMix64(seed: parameters.seed ?? UInt64.random(in: .min ... .max))
+    }
+
+    /// Picks the next token. `history` is the sequence so far (for the penalties).
+    public mutating func sample(logits: UnsafeBufferPointer<Float>, history: [Int]) -> Int {
+        let p = parameters
+        if p.isGreedy && p.logitBias.isEmpty && !penaltiesActive {
+            return Sampler.argmax(logits)
+        }
+        candidates.removeAll(keepingCapacity: true)
+        candidates.reserveCapacity(logits.count)
+        for (id, logit) in logits.enumerated() { candidates.append(Candidate(id: id, logit: logit)) }
+        for (id, bias) in p.logitBias where id >= 0 && id < candidates.count { candidates[id].logit += bias }
+        applyPenalties(history: history)
+        if p.isGreedy {
+            var best = 0
+            for i in candidates.indices where candidates[i].logit > candidates[best].logit { best = i }
+            return candidates[best].id
+        }
+        if p.topK > 0 && p.topK < candidates.count {
+            keepTop(p.topK)
+        } else {
+            candidates.sort(by: Sampler.higher)
+        }
+        applyTopP()
+        applyMinP()
+        for i in candidates.indices { candidates[i].logit /= p.temperature }
+        return draw()
+    }
+
+    /// The highest logit, ties to the lowest id (the references' rule).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>) -> Int {
+        var best = 0
+        var bestValue = -Float.infinity
+        for i in 0..<logits.count where logits[i] > bestValue {
+            bestValue = logits[i]
+            best = i
+        }
+        return best
+    }
+
+    private var penaltiesActive: Bool {
+        parameters.penaltyWindow != 0 && (parameters.repeatPenalty != 1 || parameters.presencePenalty != 0 || parameters.frequencyPenalty != 0)
+    }
+
+    private mutating func applyPenalties(history: [Int]) {
+        guard penaltiesActive else { return }
+        let window = parameters.penaltyWindow < 0 ? history.count : min(parameters.penaltyWindow, history.count)
+        var counts: [Int: Int] = [:]
+        for id in history.suffix(window) { counts[id, default: 0] += 1 }
+        for (id, count) in counts where id >= 0 && id < candidates.count {
+            var logit = candidates[id].logit
+            logit = logit > 0 ? logit / parameters.repeatPenalty : logit * parameters.repeatPenalty
+            logit -= Float(count) * parameters.frequencyPenalty + parameters.presencePenalty
+            candidates[id].logit = logit
+        }
+    }
+
+    private static func higher(_ a: Candidate, _ b: Candidate) -> Bool {
+        a.logit > b.logit || (a.logit == b.logit && a.id < b.id)
+    }
+
+    /// Keeps the k best candidates, sorted best first, without sorting the whole vocabulary.
+    private mutating func keepTop(_ k: Int) {
+        var heap: [Candidate] = []
+        heap.reserveCapacity(k)
+        // A running list of the best k, kept sorted; k is small (tens) next to the vocabulary.
+        for candidate in candidates {
+            if heap.count == k {
+                guard let worst = heap.last, Sampler.higher(candidate, worst) else { continue }
+                heap.removeLast()
+            }
+            var index = heap.count
+            while index > 0 && Sampler.higher(candidate, heap[index - 1]) { index -= 1 }
+            heap.insert(candidate, at: index)
+        }
+        candidates = heap
+    }
+
+    private func probabilities() -> [Double] {
+        guard let maximum = candidates.first?.logit else { return [] }
+        let exps = candidates.map { Double(expf($0.logit - maximum)) }
+        let total = exps.reduce(0, +)
+        return exps.map { $0 / total }
+    }
+
+    private mutating func applyTopP() {
+        guard parameters.topP < 1, candidates.count > 1 else { return }
+        var cumulative = 0.0
+        var keep = candidates.count
+        for (i, probability) in probabilities().enumerated() {
+            cumulative += probability
+            if cumulative >= Double(parameters.topP) {
+                keep = i + 1
+                break
+            }
+        }
+        candidates.removeLast(candidates.count - max(1, keep))
+    }
+
+    private mutating func applyMinP() {
+        guard parameters.minP > 0, let best = candidates.first?.logit, candidates.count > 1 else { return }
+        let threshold = best + logf(parameters.minP)
+        let keep = candidates.firstIndex { $0.logit < threshold } ?? candidates.count
+        candidates.removeLast(candidates.count - max(1, keep))
+    }
+
+    private mutating func draw() -> Int {
+        let probabilities = probabilities()
+        let target = Double(random.next() >> 11) / Double(1 << 53)
+        var cumulative = 0.0
+        for (i, probability) in probabilities.enumerated() {
+            cumulative += probability
+            if target < cumulative { return candidates[i].id }
+        }
+        return candidates.last?.id ?? 0
+    }
+}
+
+/// A small, fast, seedable generator: the same seed gives the same samples on every platform.
+struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

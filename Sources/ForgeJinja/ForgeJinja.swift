@@ -1,1 +1,0 @@
-// The ForgeJinja module; see README.md, Architecture.

@@ -1,1 +1,0 @@
-// The ForgeKernels module; see README.md, Architecture.

@@ -1,0 +1,37 @@
+import CForgeKernels
+
+/// The instruction-set variant of the C kernels. All variants compute the same integer sums;
+/// only the order of float additions differs.
+public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
+    case generic
+    case avx2
+    case avx512
+
+    /// Whether this build has the variant and the running CPU can execute it.
+    public var isSupported: Bool { forge_isa_supported(isa) != 0 }
+
+    /// The fastest supported variant, the one a context uses by default.
+    public static let best: KernelVariant = {
+        switch forge_isa_best() {
+        case FORGE_ISA_AVX512: .avx512
+        case FORGE_ISA_AVX2: .avx2
+        default: .generic
+        }
+    }()
+
+    public var description: String {
+        switch self {
+        case .generic: "generic"
+        case .avx2: "AVX2"
+        case .avx512: "AVX-512"
+        }
+    }
+
+    var isa: forge_isa {
+        switch self {
+        case .generic: FORGE_ISA_GENERIC
+        case .avx2: FORGE_ISA_AVX2
+        case .avx512: FORGE_ISA_AVX512
+        }
+    }
+}

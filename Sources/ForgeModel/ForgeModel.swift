@@ -1,1 +1,0 @@
-// The ForgeModel module; see README.md, Architecture.

@@ -1,0 +1,116 @@
+import ForgeGGUF
+
+/// How RoPE pairs the dimensions it rotates.
+public enum RoPEStyle: Sendable {
+    /// Adjacent pairs (2i, 2i+1): llama.cpp's LLAMA_ROPE_TYPE_NORM (Llama, Mistral, SmolLM).
+    case normal
+    /// Pairs offset by half the rotary dimension (i, i + d/2): LLAMA_ROPE_TYPE_NEOX (Qwen2).
+    case neox
+}
+
+/// The hyperparameters of a decoder-only transformer, read from `{arch}.*` GGUF keys.
+public struct ModelConfiguration: Sendable, Equatable {
+    public var architecture: String
+    public var layerCount: Int
+    public var embeddingLength: Int
+    public var feedForwardLength: Int
+    public var headCount: Int
+    public var kvHeadCount: Int
+    public var keyLength: Int
+    public var valueLength: Int
+    public var rmsEpsilon: Float
+    public var ropeFrequencyBase: Float
+    public var ropeDimensionCount: Int
+    /// Position scale from `rope.scaling.type` = linear (1 / factor); 1 when unscaled.
+    public var ropeFrequencyScale: Float
+    public var contextLength: Int
+    public var vocabularySize: Int
+
+    /// Query heads that share one KV head.
+    public var groupSize: Int { headCount / kvHeadCount }
+    public var queryWidth: Int { headCount * keyLength }
+    public var kvWidth: Int { kvHeadCount * keyLength }
+
+    /// Reads and validates the configuration of architecture `arch`.
+    /// Defaults, as llama.cpp's: head_count_kv = head_count; key/value length = embedding / heads;
+    /// rope.dimension_count = key length; freq_base 10000; context 2048; epsilon 1e-5.
+    public init(gguf: GGUFFile, architecture arch: String) throws {
+        func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
+        architecture = arch
+        layerCount = try gguf.integer(key("block_count"))
+        embeddingLength = try gguf.integer(key("embedding_length"))
+        feedForwardLength = try gguf.integer(key("feed_forward_length"))
+        headCount = try gguf.integer(key("attention.head_count"))
+        kvHeadCount = try gguf.optionalInteger(key("attention.head_count_kv")) ?? headCount
+        let derivedHeadLength = headCount > 0 ? embeddingLength / headCount : 0
+        keyLength = try gguf.optionalInteger(key("attention.key_length")) ?? derivedHeadLength
+        valueLength = try gguf.optionalInteger(key("attention.value_length")) ?? derivedHeadLength
+        rmsEpsilon = Float(try gguf.optionalFloat(key("attention.layer_norm_rms_epsilon")) ?? 1e-5)
+        ropeFrequencyBase = Float(try gguf.optionalFloat(key("rope.freq_base")) ?? 10_000)
+        ropeDimensionCount = try gguf.optionalInteger(key("rope.dimension_count")) ?? keyLength
+        contextLength = try gguf.optionalInteger(key("context_length")) ?? 2048
+        ropeFrequencyScale = 1
+        switch try gguf.optionalString(key("rope.scaling.type")) {
+        case nil, "none":
+            break
+        case "linear":
+            let factor = try gguf.optionalFloat(key("rope.scaling.factor")) ?? 1
+            guard factor > 0 else { throw ModelError("\(key("rope.scaling.factor")) must be positive, is \(factor)") }
+            ropeFrequencyScale = Float(1 / factor)
+        case let other?:
+            throw ModelError("\(key("rope.scaling.type")) '\(other)' is not supported (none and linear are)")
+        }
+        if let factor = try gguf.optionalFloat(key("rope.scale_linear")), factor > 0 {
+            ropeFrequencyScale = Float(1 / factor)
+        }
+        let tokens = try gguf.optionalStringArray("tokenizer.ggml.tokens")
+        vocabularySize = try gguf.optionalInteger(key("vocab_size")) ?? tokens?.count ?? 0
+        try validate()
+    }
+
+    public init(
+        architecture: String, layerCount: Int, embeddingLength: Int, feedForwardLength: Int, headCount: Int,
+        kvHeadCount: Int, keyLength: Int, valueLength: Int, rmsEpsilon: Float, ropeFrequencyBase: Float,
+        ropeDimensionCount: Int, ropeFrequencyScale: Float = 1, contextLength: Int, vocabularySize: Int
+    ) throws {
+        self.architecture = architecture
+        self.layerCount = layerCount
+        self.embeddingLength = embeddingLength
+        self.feedForwardLength = feedForwardLength
+        self.headCount = headCount
+        self.kvHeadCount = kvHeadCount
+        self.keyLength = keyLength
+        self.valueLength = valueLength
+        self.rmsEpsilon = rmsEpsilon
+        self.ropeFrequencyBase = ropeFrequencyBase
+        self.ropeDimensionCount = ropeDimensionCount
+        self.ropeFrequencyScale = ropeFrequencyScale
+        self.contextLength = contextLength
+        self.vocabularySize = vocabularySize
+        try validate()
+    }
+
+    private func validate() throws {
+        let positive: [(String, Int)] = [
+            ("block_count", layerCount), ("embedding_length", embeddingLength),
+            ("feed_forward_length", feedForwardLength), ("attention.head_count", headCount),
+            ("attention.head_count_kv", kvHeadCount), ("attention.key_length", keyLength),
+            ("attention.value_length", valueLength), ("context_length", contextLength), ("vocabulary size", vocabularySize),
+        ]
+        for (name, value) in positive where value <= 0 {
+            throw ModelError("\(architecture).\(name) must be positive, is \(value)")
+        }
+        guard headCount % kvHeadCount == 0 else {
+            throw ModelError("\(architecture): head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
+        }
+        guard keyLength == valueLength else {
+            throw ModelError("\(architecture): key_length \(keyLength) != value_length \(valueLength) is not supported")
+        }
+        guard ropeDimensionCount > 0, ropeDimensionCount <= keyLength, ropeDimensionCount % 2 == 0 else {
+            throw ModelError("\(architecture).rope.dimension_count \(ropeDimensionCount) must be even and at most the head size \(keyLength)")
+        }
+        guard rmsEpsilon > 0, rmsEpsilon.isFinite, ropeFrequencyBase > 0, ropeFrequencyBase.isFinite else {
+            throw ModelError("\(architecture): layer_norm_rms_epsilon and rope.freq_base must be positive")
+        }
+    }
+}

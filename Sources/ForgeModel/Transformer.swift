@@ -1,0 +1,305 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+import ForgeGGUF
+import ForgeKernels
+
+/// A model's weights and configuration, loaded from a GGUF file. Immutable and shared:
+/// any number of `Evaluator`s (each with its own buffers) can run it at once.
+public final class Transformer: @unchecked Sendable {
+    public let configuration: ModelConfiguration
+    public let architecture: Architecture
+    public let file: GGUFFile
+    let weights: ModelWeights
+
+    public init(gguf: GGUFFile) throws {
+        architecture = try Architecture.of(gguf)
+        configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name)
+        weights = try ModelWeights(gguf: gguf, configuration: configuration, architecture: architecture)
+        file = gguf
+    }
+
+    public var outputIsTied: Bool { weights.outputIsTied }
+
+    /// Parameters in the weight tensors (the tied head counted once).
+    public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
+}
+
+/// A batch of tokens to run together: each token's position in its sequence and the KV-cache
+/// slot that sequence owns. A prompt is one slot with consecutive positions; a decoding step of
+/// several sequences is one token per slot.
+public struct Batch: Sendable {
+    public var tokens: [Int]
+    public var positions: [Int]
+    public var slots: [Int]
+
+    public init(tokens: [Int], positions: [Int], slots: [Int]) {
+        self.tokens = tokens
+        self.positions = positions
+        self.slots = slots
+    }
+
+    /// Consecutive tokens of one sequence starting at `position`.
+    public init(tokens: [Int], startingAt position: Int, slot: Int = 0) {
+        self.init(tokens: tokens, positions: Array(position..<position + tokens.count), slots: Array(repeating: slot, count: tokens.count))
+    }
+
+    public var count: Int { tokens.count }
+}
+
+/// Runs the forward pass. Owns every activation buffer, allocated once for `maxBatchSize`
+/// tokens, so nothing allocates per token. Not for concurrent use: one per thread of control.
+public final class Evaluator: @unchecked Sendable {
+    public let transformer: Transformer
+    public let maxBatchSize: Int
+    /// Rows of logits one `logits(rows:)` call can return.
+    public let maxLogitRows: Int
+    let compute: ComputeContext
+
+    private let x: UnsafeMutablePointer<Float>          // (batch, dim) residual stream
+    private let normed: UnsafeMutablePointer<Float>     // (batch, dim) normalized input to a projection
+    private let q: UnsafeMutablePointer<Float>          // (batch, n_head * head_dim)
+    private let k: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
+    private let v: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
+    private let attention: UnsafeMutablePointer<Float>  // (batch, n_head * head_dim)
+    private let gate: UnsafeMutablePointer<Float>       // (batch, ffn)
+    private let up: UnsafeMutablePointer<Float>         // (batch, ffn)
+    private let ropeTable: UnsafeMutablePointer<Float>  // (batch, rot_dim) cos/sin pairs
+    private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
+    private var evaluatedCount = 0
+
+    public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
+        let c = transformer.configuration
+        self.transformer = transformer
+        self.maxBatchSize = max(1, maxBatchSize)
+        self.maxLogitRows = max(1, maxLogitRows)
+        compute = ComputeContext(threadCount: max(1, threadCount))
+        let b = self.maxBatchSize
+        func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
+            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
+            p.initialize(repeating: 0, count: count)
+            return p
+        }
+        x = buffer(b * c.embeddingLength)
+        normed = buffer(b * max(c.embeddingLength, c.queryWidth))
+        q = buffer(b * c.queryWidth)
+        k = buffer(b * c.kvWidth)
+        v = buffer(b * c.kvWidth)
+        attention = buffer(b * c.queryWidth)
+        gate = buffer(b * c.feedForwardLength)
+        up = buffer(b * c.feedForwardLength)
+        ropeTable = buffer(b * c.ropeDimensionCount)
+        logitBuffer = buffer(self.maxLogitRows * c.vocabularySize)
+    }
+
+    deinit {
+        for p in [x, normed, q, k, v, attention, gate, up, ropeTable, logitBuffer] { p.deallocate() }
+    }
+
+    public var threadCount: Int { compute.threadCount }
+
+    /// Runs `batch` through every layer, writing its keys and values into `cache`, and leaves the
+    /// final normalized hidden states for `logits(rows:)`. Checks the batch before computing.
+    public func evaluate(_ batch: Batch, cache: KVCache) throws {
+        let c = transformer.configuration
+        let n = batch.count
+        guard n > 0, n <= maxBatchSize else {
+            throw ModelError("batch of \(n) tokens (1 to \(maxBatchSize) allowed)")
+        }
+        guard batch.positions.count == n, batch.slots.count == n else {
+            throw ModelError("batch positions and slots must have one entry per token")
+        }
+        guard cache.layerCount == c.layerCount, cache.rowWidth == c.kvWidth else {
+            throw ModelError("KV cache was made for another model")
+        }
+        for i in 0..<n {
+            guard batch.tokens[i] >= 0, batch.tokens[i] < c.vocabularySize else {
+                throw ModelError("token id \(batch.tokens[i]) is outside the vocabulary (0..<\(c.vocabularySize))")
+            }
+            guard batch.positions[i] >= 0, batch.positions[i] < cache.contextSize else {
+                throw ModelError("position \(batch.positions[i]) is past the context size \(cache.contextSize)")
+            }
+            guard batch.slots[i] >= 0, batch.slots[i] < cache.slotCount else {
+                throw ModelError("slot \(batch.slots[i]) does not exist (the cache has \(cache.slotCount))")
+            }
+        }
+        evaluatedCount = 0
+        let w = transformer.weights
+        let dim = c.embeddingLength
+
+        for t in 0..<n {
+            let row = w.tokenEmbedding.data + batch.tokens[t] * w.tokenEmbedding.bytesPerRow
+            try Quantization.dequantize(w.tokenEmbedding.type, from: row, to: x + t * dim, count: dim)
+        }
+        fillRoPETable(batch)
+
+        for (layerIndex, layer) in w.layers.enumerated() {
+            rmsNorm(x, weight: layer.attentionNorm, into: normed, rows: n)
+            compute.matmul(layer.query, input: normed, output: q, tokens: n)
+            compute.matmul(layer.key, input: normed, output: k, tokens: n)
+            compute.matmul(layer.value, input: normed, output: v, tokens: n)
+            if let bias = layer.queryBias { addRowwise(bias, to: q, rows: n) }
+            if let bias = layer.keyBias { addRowwise(bias, to: k, rows: n) }
+            if let bias = layer.valueBias { addRowwise(bias, to: v, rows: n) }
+            applyRoPE(q, heads: c.headCount, rows: n)
+            applyRoPE(k, heads: c.kvHeadCount, rows: n)
+            storeKeysAndValues(batch, layer: layerIndex, cache: cache)
+            attend(batch, layer: layerIndex, cache: cache)
+            compute.matmul(layer.attentionOutput, input: attention, output: normed, tokens: n)
+            add(normed, to: x, count: n * dim)
+
+            rmsNorm(x, weight: layer.feedForwardNorm, into: normed, rows: n)
+            compute.matmul(layer.gate, input: normed, output: gate, tokens: n)
+            compute.matmul(layer.up, input: normed, output: up, tokens: n)
+            swiGLU(gate: gate, up: up, count: n * c.feedForwardLength)
+            compute.matmul(layer.down, input: gate, output: normed, tokens: n)
+            add(normed, to: x, count: n * dim)
+        }
+        rmsNorm(x, weight: w.outputNorm, into: normed, rows: n)
+        evaluatedCount = n
+    }
+
+    /// Logits for rows `rows` of the last evaluated batch, row after row (`rows.count × vocab`).
+    /// The buffer is overwritten by the next call.
+    public func logits(rows: Range<Int>) throws -> UnsafeBufferPointer<Float> {
+        guard rows.lowerBound >= 0, rows.upperBound <= evaluatedCount, !rows.isEmpty, rows.count <= maxLogitRows else {
+            throw ModelError("logit rows \(rows) not available (last batch had \(evaluatedCount) tokens, at most \(maxLogitRows) rows per call)")
+        }
+        let c = transformer.configuration
+        compute.matmul(transformer.weights.output, input: normed + rows.lowerBound * c.embeddingLength, output: logitBuffer, tokens: rows.count)
+        return UnsafeBufferPointer(start: logitBuffer, count: rows.count * c.vocabularySize)
+    }
+
+    /// Logits of one row of the last evaluated batch.
+    public func logits(row: Int) throws -> UnsafeBufferPointer<Float> {
+        try logits(rows: row..<row + 1)
+    }
+
+    // MARK: - Operations
+
+    /// y = x / sqrt(mean(x²) + ε) ⊙ weight, row by row. The sum of squares is accumulated in
+    /// double as llama.cpp does, so the scale matches it to the last bit more often.
+    private func rmsNorm(_ input: UnsafeMutablePointer<Float>, weight: [Float], into output: UnsafeMutablePointer<Float>, rows: Int) {
+        let dim = transformer.configuration.embeddingLength
+        let epsilon = transformer.configuration.rmsEpsilon
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<rows {
+                let src = input + r * dim, dst = output + r * dim
+                var sum: Double = 0
+                for i in 0..<dim { sum += Double(src[i] * src[i]) }
+                let mean = Float(sum / Double(dim))
+                let scale = 1 / (mean + epsilon).squareRoot()
+                for i in 0..<dim { dst[i] = (src[i] * scale) * w[i] }
+            }
+        }
+    }
+
+    private func addRowwise(_ bias: [Float], to matrix: UnsafeMutablePointer<Float>, rows: Int) {
+        bias.withUnsafeBufferPointer { b in
+            for r in 0..<rows {
+                let row = matrix + r * b.count
+                for i in 0..<b.count { row[i] += b[i] }
+            }
+        }
+    }
+
+    private func add(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count { destination[i] += source[i] }
+    }
+
+    /// gate ← silu(gate) ⊙ up.
+    private func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, count: Int) {
+        for i in 0..<count {
+            let g = gate[i]
+            gate[i] = g / (1 + expf(-g)) * up[i]
+        }
+    }
+
+    /// cos/sin of every rotated pair for every token, computed as ggml does: θ starts at the
+    /// position and is multiplied by base^(-2/d) per pair, in f32, so the angles match it exactly.
+    private func fillRoPETable(_ batch: Batch) {
+        let c = transformer.configuration
+        let rotated = c.ropeDimensionCount
+        let thetaScale = powf(c.ropeFrequencyBase, -2 / Float(rotated))
+        let factors = transformer.weights.ropeFrequencyFactors
+        for t in 0..<batch.count {
+            let table = ropeTable + t * rotated
+            var theta = Float(batch.positions[t])
+            for pair in 0..<rotated / 2 {
+                let factor = factors?[pair] ?? 1
+                let angle = c.ropeFrequencyScale * (theta / factor)
+                table[2 * pair] = cosf(angle)
+                table[2 * pair + 1] = sinf(angle)
+                theta *= thetaScale
+            }
+        }
+    }
+
+    private func applyRoPE(_ vectors: UnsafeMutablePointer<Float>, heads: Int, rows: Int) {
+        let c = transformer.configuration
+        let headDim = c.keyLength, rotated = c.ropeDimensionCount
+        for t in 0..<rows {
+            let table = ropeTable + t * rotated
+            for h in 0..<heads {
+                let head = vectors + (t * heads + h) * headDim
+                for pair in 0..<rotated / 2 {
+                    let cosine = table[2 * pair], sine = table[2 * pair + 1]
+                    let (i, j) = transformer.architecture.ropeStyle == .normal ? (2 * pair, 2 * pair + 1) : (pair, pair + rotated / 2)
+                    let x0 = head[i], x1 = head[j]
+                    head[i] = x0 * cosine - x1 * sine
+                    head[j] = x0 * sine + x1 * cosine
+                }
+            }
+        }
+    }
+
+    private func storeKeysAndValues(_ batch: Batch, layer: Int, cache: KVCache) {
+        let width = cache.rowWidth
+        for t in 0..<batch.count {
+            let offset = batch.positions[t] * cache.rowBytes
+            let keyRow = cache.base(layer: layer, slot: batch.slots[t], values: false) + offset
+            let valueRow = cache.base(layer: layer, slot: batch.slots[t], values: true) + offset
+            switch cache.type {
+            case .f16:
+                let kd = keyRow.assumingMemoryBound(to: Float16.self), vd = valueRow.assumingMemoryBound(to: Float16.self)
+                for i in 0..<width {
+                    kd[i] = Float16(k[t * width + i])
+                    vd[i] = Float16(v[t * width + i])
+                }
+            case .f32:
+                keyRow.assumingMemoryBound(to: Float.self).update(from: k + t * width, count: width)
+                valueRow.assumingMemoryBound(to: Float.self).update(from: v + t * width, count: width)
+            }
+        }
+    }
+
+    /// Grouped-query attention: query head h reads KV head h / (n_head / n_head_kv) straight
+    /// from the cache, positions 0...p of its own slot (causal).
+    private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
+        let c = transformer.configuration
+        let headDim = c.keyLength, heads = c.headCount, group = c.groupSize
+        let scale = 1 / Float(headDim).squareRoot()
+        // llama.cpp's CPU flash attention rounds Q to f16 and accumulates V in f16 for batches
+        // under 64 queries (decode, short prompts) and works in f32 for larger ones; doing the
+        // same keeps Forge's tokens equal to its tokens.
+        let halfPrecision = cache.type == .f16 && batch.count < 64 && getenv("FORGE_F32ATT") == nil
+        compute.parallelFor(batch.count * heads) { range in
+            for item in range {
+                let t = item / heads, h = item % heads
+                let kvHead = h / group
+                let keys = cache.base(layer: layer, slot: batch.slots[t], values: false) + kvHead * headDim * cache.type.elementSize
+                let values = cache.base(layer: layer, slot: batch.slots[t], values: true) + kvHead * headDim * cache.type.elementSize
+                let query = q + (t * heads + h) * headDim
+                let output = attention + (t * heads + h) * headDim
+                let length = batch.positions[t] + 1
+                if halfPrecision {
+                    Attention.halfPrecision(query: query, keys: keys, values: values, rowBytes: cache.rowBytes, length: length, headDim: headDim, scale: scale, output: output)
+                } else {
+                    Attention.singlePrecision(query: query, keys: keys, values: values, type: cache.type, rowBytes: cache.rowBytes, length: length, headDim: headDim, scale: scale, output: output)
+                }
+            }
+        }
+    }
+}

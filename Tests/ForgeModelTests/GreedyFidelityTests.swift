@@ -1,0 +1,60 @@
+import Foundation
+import Testing
+import ForgeGGUF
+import ForgeModel
+import ForgeGeneration
+import ForgeTokenizer
+
+/// Greedy continuations against llama.cpp's, by the acceptance rule of the inference issue:
+/// equal over the prefix before llama.cpp's first near-tie (top-2 margin < 0.1), and where Forge
+/// first differs, llama.cpp's own margin at that step was under 0.5 logit.
+@Suite struct GreedyFidelityTests {
+    static let available = RealModels.all.filter { RealModels.path($0 + ".gguf") != nil }
+
+    @Test(arguments: available)
+    func greedyTokensMatchLlamaCpp(model: String) throws {
+        let reference = try ReferenceData.json("greedy-\(model).json")
+        let file = try GGUFFile(path: RealModels.path(model + ".gguf")!)
+        let transformer = try Transformer(gguf: file)
+        let evaluator = Evaluator(transformer: transformer, threadCount: 2)
+        let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
+        var fullMatches = 0
+        let prompts = reference["prompts"] as? [[String: Any]] ?? []
+        for prompt in prompts {
+            let name = prompt["name"] as? String ?? "?"
+            let ids = prompt["prompt_ids"] as? [Int] ?? []
+            let expected = prompt["output_ids"] as? [Int] ?? []
+            let margins = (prompt["step_top2"] as? [[String: Any]] ?? []).map { $0["margin"] as? Double ?? 0 }
+            let safePrefix = prompt["steps_before_first_margin_below_0.1"] as? Int ?? 0
+            let cache = try KVCache(configuration: transformer.configuration, contextSize: max(512, ids.count + 72))
+            var produced: [Int] = []
+            var position = 0
+            var start = 0
+            while start < ids.count {
+                let end = min(start + evaluator.maxBatchSize, ids.count)
+                try evaluator.evaluate(Batch(tokens: Array(ids[start..<end]), startingAt: start), cache: cache)
+                position = end
+                start = end
+            }
+            var row = (ids.count - 1) % evaluator.maxBatchSize
+            while produced.count < expected.count {
+                let next = Sampler.argmax(try evaluator.logits(row: row))
+                produced.append(next)
+                if endOfGeneration.contains(next) { break }
+                try evaluator.evaluate(Batch(tokens: [next], startingAt: position), cache: cache)
+                position += 1
+                row = 0
+            }
+            let firstDifference = zip(produced, expected).firstIndex { $0 != $1 } ?? (produced.count == expected.count ? nil : min(produced.count, expected.count))
+            guard let step = firstDifference else {
+                fullMatches += 1
+                continue
+            }
+            #expect(step >= safePrefix, "\(model) \(name): differs at step \(step), before llama.cpp's first near-tie at \(safePrefix)")
+            if step < margins.count {
+                #expect(margins[step] < 0.5, "\(model) \(name): differs at step \(step) where llama.cpp's margin was \(margins[step])")
+            }
+        }
+        print("greedy \(model): \(fullMatches) of \(prompts.count) prompts match llama.cpp for every token")
+    }
+}

@@ -1,0 +1,37 @@
+import Foundation
+import ForgeGGUF
+
+/// Reference data from llama.cpp (commit 0c1e57098), copied from ../shared/refs into Fixtures.
+enum ReferenceData {
+    static func url(_ name: String) -> URL {
+        Bundle.module.url(forResource: "Fixtures", withExtension: nil)!.appendingPathComponent(name)
+    }
+
+    static func json(_ name: String) throws -> [String: Any] {
+        let data = try Data(contentsOf: url(name))
+        return try JSONSerialization.jsonObject(with: data) as? [String: Any] ?? [:]
+    }
+
+    static func floats(_ name: String) throws -> [Float] {
+        let data = try Data(contentsOf: url(name))
+        return data.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+    }
+}
+
+/// The real models from scripts/fetch-models, in $FORGE_MODELS or ~/.cache/forge/models.
+enum RealModels {
+    static var directory: String {
+        ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
+    }
+
+    static func path(_ file: String) -> String? {
+        let path = directory + "/" + file
+        return FileManager.default.fileExists(atPath: path) ? path : nil
+    }
+
+    /// Every model file the references cover, by reference name.
+    static let all = [
+        "qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q8_0", "qwen2.5-coder-0.5b-instruct-f16",
+        "smollm2-135m-instruct-q4_1", "smollm2-135m-instruct-f32",
+    ]
+}
