@@ -148,18 +148,18 @@ struct InspectReport {
         var out = "{\n  \"metadata\": {"
         for (index, key) in file.keys.enumerated() {
             out += index == 0 ? "\n" : ",\n"
-            out += "    " + Self.JSONText.string(key) + ": " + jsonValue(file.metadata[key])
+            out += "    " + JSONText.string(key) + ": " + jsonValue(file.metadata[key])
         }
         out += file.keys.isEmpty ? "},\n" : "\n  },\n"
         out += "  \"tensors\": ["
         for (index, tensor) in file.tensors.enumerated() {
             out += index == 0 ? "\n" : ",\n"
             let shape = "[" + tensor.shape.map(String.init).joined(separator: ", ") + "]"
-            out += "    {\"name\": \(Self.JSONText.string(tensor.name)), \"type\": \"\(tensor.type.name)\", \"shape\": \(shape), "
+            out += "    {\"name\": \(JSONText.string(tensor.name)), \"type\": \"\(tensor.type.name)\", \"shape\": \(shape), "
             out += "\"offset\": \(file.dataOffset + tensor.offset), \"bytes\": \(tensor.byteCount)}"
         }
         out += file.tensors.isEmpty ? "],\n" : "\n  ],\n"
-        let types = typeCounts.map { "\(Self.JSONText.string($0.name)): \($0.count)" }.joined(separator: ", ")
+        let types = typeCounts.map { "\(JSONText.string($0.name)): \($0.count)" }.joined(separator: ", ")
         out += "  \"totals\": {\"tensors\": \(file.tensors.count), \"bytes\": \(tensorBytes), \"parameters\": \(parameterCount), \"types\": {\(types)}}\n"
         out += "}\n"
         return out
@@ -168,7 +168,7 @@ struct InspectReport {
     private func jsonValue(_ value: GGUFValue?) -> String {
         guard let value else { return "null" }
         switch value {
-        case .string(let string): return Self.JSONText.string(string)
+        case .string(let string): return JSONText.string(string)
         case .array(let array): return jsonArray(array)
         default: return Self.scalarJSON(value)
         }
