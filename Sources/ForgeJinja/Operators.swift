@@ -118,7 +118,8 @@ extension Renderer {
             guard b != 0 else { throw error("float modulo") }
             var remainder = fmod(a, b)
             if remainder != 0, (remainder < 0) != (b < 0) { remainder += b }
-            return .double(remainder)
+            // Python gives a zero remainder the divisor's sign.
+            return .double(remainder == 0 ? (b < 0 ? -0.0 : 0.0) : remainder)
         case .power:
             return .double(pow(a, b))
         case .concatenate:
