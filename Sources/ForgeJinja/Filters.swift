@@ -40,6 +40,11 @@ extension Renderer {
             return elements
         }
 
+        // jinja2's select/reject/map families yield nothing at all for a falsy input, iterable or not.
+        if ["map", "select", "reject", "selectattr", "rejectattr"].contains(name), !value.isTruthy {
+            return .generator(Generator([]))
+        }
+
         switch name {
         case "default", "d":
             let fallback = argument(0, "default_value") ?? .string("")
@@ -66,7 +71,7 @@ extension Renderer {
         case "replace":
             guard let old = argument(0, "old"), let new = argument(1, "new") else { throw error("replace needs two arguments") }
             let count = argument(2, "count")?.integerValue
-            return .string(pythonReplace(value.text, old.text, new.text, count: count))
+            return .string(try replace(value.text, old.text, new.text, count: count))
         case "tojson":
             return .string(try toJSON(value, arguments))
         case "items":
@@ -168,7 +173,12 @@ extension Renderer {
             return total
         case "indent":
             guard case .string(let text) = value else { throw error("unsupported operand type(s) for +=: '\(value.typeName)' and 'str'") }
-            return .string(indent(text, width: argument(0, "width") ?? .int(4), first: flag(1, "first"), blank: flag(2, "blank")))
+            let width = argument(0, "width") ?? .int(4)
+            let prefixLength = width.integerValue ?? width.text.utf8.count
+            let lines = text.utf8.count { $0 == UInt8(ascii: "\n") } + 1
+            let (added, overflow) = max(0, prefixLength).multipliedReportingOverflow(by: lines)
+            guard !overflow, added <= options.maxOutputBytes else { throw error("indented text exceeds the output limit") }
+            return .string(indent(text, width: width, first: flag(1, "first"), blank: flag(2, "blank")))
         case "wordcount":
             return .int(value.text.split(whereSeparator: { $0.unicodeScalars.allSatisfy { !$0.properties.isAlphabetic && $0.properties.numericType == nil && $0 != "_" } }).count)
         case "format":
@@ -188,6 +198,7 @@ extension Renderer {
         var indent: Int?
         if let width = arguments.value(1, "indent"), !width.isNone {
             guard let integer = width.integerValue else { throw error("tojson indent must be an integer") }
+            guard integer <= 1024 else { throw error("tojson indent \(integer) is too large") }
             indent = integer
         }
         var format = JSONFormat(
@@ -293,16 +304,24 @@ func capitalize(_ text: String) -> String {
     return String(first).uppercased() + String(String.UnicodeScalarView(text.unicodeScalars.dropFirst())).lowercased()
 }
 
-/// jinja2's `title`: each run of word characters starts upper-case and continues lower-case.
+/// jinja2's `title`: the text is cut before and after runs of whitespace, `-`, `(`, `{`, `[` and `<`;
+/// each piece gets its first character upper-cased and the rest lower-cased.
 func titleCase(_ text: String) -> String {
-    var result = ""
-    var inWord = false
-    for scalar in text.unicodeScalars {
-        let isWordCharacter = scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "_" || (inWord && (scalar == "'" || scalar == "-"))
-        let piece = String(scalar)
-        result += isWordCharacter ? (inWord ? piece.lowercased() : piece.uppercased()) : piece
-        inWord = isWordCharacter
+    func isBoundary(_ scalar: Unicode.Scalar) -> Bool {
+        isPythonWhitespace(scalar) || scalar == "-" || scalar == "(" || scalar == "{" || scalar == "[" || scalar == "<"
     }
+    var result = ""
+    var piece = String.UnicodeScalarView()
+    func flush() {
+        guard let first = piece.first else { return }
+        result += String(first).uppercased() + String(String.UnicodeScalarView(piece.dropFirst())).lowercased()
+        piece = String.UnicodeScalarView()
+    }
+    for scalar in text.unicodeScalars {
+        if let last = piece.last, isBoundary(last) != isBoundary(scalar) { flush() }
+        piece.append(scalar)
+    }
+    flush()
     return result
 }
 
@@ -319,6 +338,19 @@ func htmlEscape(_ text: String) -> String {
         }
     }
     return result
+}
+
+extension Renderer {
+    /// `str.replace` refusing results past the output limit (an empty `old` multiplies the length).
+    func replace(_ text: String, _ old: String, _ new: String, count: Int?) throws -> String {
+        let textLength = text.unicodeScalars.count
+        let worstCase = old.isEmpty ? textLength + 1 : textLength / max(1, old.unicodeScalars.count)
+        let (growth, overflow) = worstCase.multipliedReportingOverflow(by: new.utf8.count)
+        guard !overflow, growth <= options.maxOutputBytes else {
+            throw error("replace() result may exceed the output limit of \(options.maxOutputBytes) bytes")
+        }
+        return pythonReplace(text, old, new, count: count)
+    }
 }
 
 /// `str.replace(old, new, count)`; an empty `old` inserts `new` between characters, as Python does.

@@ -78,6 +78,18 @@ enum Value {
         }
     }
 
+    static let maxNesting = 600
+
+    /// How deep containers nest inside this value, counting stops past `limit`.
+    func nestingDepth(limit: Int) -> Int {
+        guard limit >= 0 else { return 1 }
+        switch self {
+        case .list(let a), .tuple(let a): return 1 + (a.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        case .dict(let d): return 1 + (d.pairs.lazy.map { $0.value.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        default: return 0
+        }
+    }
+
     /// `str(value)` as jinja2 prints it.
     var text: String {
         switch self {
@@ -88,19 +100,25 @@ enum Value {
     }
 
     /// Python `repr(value)`.
-    var repr: String {
-        switch self {
+    var repr: String { repr(depth: 0) }
+
+    /// A namespace can hold itself, so printing stops descending at `maxNesting` levels.
+    private func repr(depth: Int) -> String {
+        guard depth <= Value.maxNesting else { return "..." }
+        return switch self {
         case .undefined: ""
         case .none: "None"
         case .bool(let b): b ? "True" : "False"
         case .int(let i): String(i)
         case .double(let d): pythonFloatRepr(d)
         case .string(let s): pythonStringRepr(s)
-        case .list(let a): "[" + a.map(\.repr).joined(separator: ", ") + "]"
-        case .tuple(let a): a.count == 1 ? "(\(a[0].repr),)" : "(" + a.map(\.repr).joined(separator: ", ") + ")"
-        case .dict(let d): "{" + d.pairs.map { pythonStringRepr($0.key) + ": " + $0.value.repr }.joined(separator: ", ") + "}"
+        case .list(let a): "[" + a.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + "]"
+        case .tuple(let a):
+            a.count == 1 ? "(\(a[0].repr(depth: depth + 1)),)" : "(" + a.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + ")"
+        case .dict(let d):
+            "{" + d.pairs.map { pythonStringRepr($0.key) + ": " + $0.value.repr(depth: depth + 1) }.joined(separator: ", ") + "}"
         case .generator: "<generator object>"
-        case .namespace(let n): "<Namespace " + Value.dict(n.attributes).repr + ">"
+        case .namespace(let n): "<Namespace " + Value.dict(n.attributes).repr(depth: depth + 1) + ">"
         case .macro(let m): "<Macro '\(m.name)'>"
         case .function(let f): "<built-in function \(f.rawValue)>"
         case .method(_, let name): "<built-in method \(name)>"

@@ -56,11 +56,7 @@ public struct ChatTemplate: Sendable {
         }
     }
 
-    /// Renders with the whole Jinja context given by the caller.
-    public func render(context: JinjaObject) throws -> String {
-        try template.render(context)
-    }
-
+    /// Renders with the whole Jinja context (a JSON object) given by the caller.
     public func render(context: JinjaValue) throws -> String {
         try template.render(context)
     }
@@ -79,7 +75,7 @@ public struct ChatTemplate: Sendable {
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         context["bos_token"] = .string(bosToken)
         context["eos_token"] = .string(eosToken)
-        return try template.render(context)
+        return try template.render(.object(context))
     }
 
     private static func flattenContent(_ message: JinjaValue, index: Int) throws -> JinjaValue {
