@@ -67,6 +67,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "forge", dependencies: ["ForgeCLI"]),
+        // libFuzzer harness for the GGUF reader; scripts/fuzz-gguf builds and runs it.
+        .executableTarget(name: "ForgeGGUFFuzz", dependencies: ["ForgeGGUF"], exclude: ["make-seeds.py"]),
 
         .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja"], resources: [.copy("Fixtures")]),
@@ -74,7 +76,7 @@ let package = Package(
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF"]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub"]),
     ],
     swiftLanguageModes: [.v6]
 )
