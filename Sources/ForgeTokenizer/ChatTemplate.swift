@@ -91,6 +91,18 @@ public struct ChatTemplate: Sendable {
         return .object(object)
     }
 
+    /// llama.cpp's guard against doubled special tokens before tokenizing a rendered prompt: when the
+    /// tokenizer adds BOS (EOS) itself, the BOS text a template put first (EOS text it put last) is dropped.
+    public static func trimmingSpecialTokensTheTokenizerAdds(
+        _ prompt: String, bosToken: String, eosToken: String, addsBOS: Bool, addsEOS: Bool
+    ) -> String {
+        var bytes = Array(prompt.utf8)
+        let bos = Array(bosToken.utf8), eos = Array(eosToken.utf8)
+        if addsBOS, bytes.starts(with: bos) { bytes.removeFirst(bos.count) }
+        if addsEOS, bytes.count >= eos.count, bytes.suffix(eos.count).elementsEqual(eos) { bytes.removeLast(eos.count) }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
     /// The texts of the BOS and EOS tokens from the GGUF vocabulary, empty when the model has none.
     public static func specialTokenTexts(in gguf: GGUFFile) throws -> (bos: String, eos: String) {
         guard let tokens = try gguf.optionalStringArray("tokenizer.ggml.tokens") else { return ("", "") }
