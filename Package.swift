@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
         .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF"]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub"]),
     ],
     swiftLanguageModes: [.v6]
 )

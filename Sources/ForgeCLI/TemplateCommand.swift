@@ -1,5 +1,6 @@
 import ArgumentParser
 import ForgeGGUF
+import ForgeHub
 import ForgeJinja
 import ForgeTokenizer
 import Foundation
@@ -16,7 +17,7 @@ public struct TemplateCommand: ParsableCommand {
             """
     )
 
-    @Option(name: .shortAndLong, help: "GGUF model file: its chat template and BOS/EOS tokens are used.")
+    @Option(name: .shortAndLong, help: "Model (a GGUF path or a cached model's name; the default model when no template is given): its chat template and BOS/EOS tokens are used.")
     var model: String?
 
     @Option(name: .customLong("template"), help: "Jinja template file to use instead of the model's.")
@@ -49,9 +50,6 @@ public struct TemplateCommand: ParsableCommand {
         if templateFile != nil, chatTemplate != nil {
             throw ValidationError("give either --template FILE or --chat-template NAME, not both")
         }
-        guard model != nil || templateFile != nil || chatTemplate != nil else {
-            throw ValidationError("give a model (-m MODEL), a template file (--template FILE) or a built-in (--chat-template NAME)")
-        }
     }
 
     public func run() throws {
@@ -60,7 +58,8 @@ public struct TemplateCommand: ParsableCommand {
 
     /// The exact text `run` prints.
     public func renderedPrompt() throws -> String {
-        let gguf = try model.map { try GGUFFile(path: $0) }
+        let usesModel = model != nil || (templateFile == nil && chatTemplate == nil)
+        let gguf = usesModel ? try GGUFFile(path: try ModelCache.resolve(model)) : nil
         let template: ChatTemplate
         if let templateFile {
             template = try ChatTemplate(source: try readText(templateFile))

@@ -40,6 +40,11 @@ extension Renderer {
             return elements
         }
 
+        // jinja2's select/reject/map families yield nothing at all for a falsy input, iterable or not.
+        if ["map", "select", "reject", "selectattr", "rejectattr"].contains(name), !value.isTruthy {
+            return .generator(Generator([]))
+        }
+
         switch name {
         case "default", "d":
             let fallback = argument(0, "default_value") ?? .string("")
@@ -66,13 +71,13 @@ extension Renderer {
         case "replace":
             guard let old = argument(0, "old"), let new = argument(1, "new") else { throw error("replace needs two arguments") }
             let count = argument(2, "count")?.integerValue
-            return .string(pythonReplace(value.text, old.text, new.text, count: count))
+            return .string(try replace(value.text, old.text, new.text, count: count))
         case "tojson":
             return .string(try toJSON(value, arguments))
         case "items":
             switch value {
-            case .undefined: return .list([])
-            case .dict(let d): return .list(d.pairs.map { .tuple([.string($0.key), $0.value]) })
+            case .undefined: return .generator(Generator([]))
+            case .dict(let d): return .generator(Generator(d.pairs.map { .tuple([.string($0.key), $0.value]) }))
             default: throw error("items filter needs a mapping, got \(value.typeName)")
             }
         case "list":
@@ -85,10 +90,14 @@ extension Renderer {
         case "first":
             return try elements().first ?? .undefined(hint: "No first item, sequence was empty.")
         case "last":
+            if case .generator = value { throw error("'generator' object is not reversible") }
             return try elements().last ?? .undefined(hint: "No last item, sequence was empty.")
         case "reverse":
-            if case .string(let s) = value { return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed()))) }
-            return .list(try elements().reversed())
+            switch value {
+            case .string(let s): return .string(String(String.UnicodeScalarView(s.unicodeScalars.reversed())))
+            case .list, .tuple, .dict: return .generator(Generator(try elements().reversed()))
+            default: return .list(try elements().reversed())
+            }
         case "abs":
             if let i = value.integerValue {
                 guard i != Int.min else { throw error("integer overflow") }
@@ -96,15 +105,19 @@ extension Renderer {
             }
             if case .double(let d) = value { return .double(abs(d)) }
             throw error("bad operand type for abs(): '\(value.typeName)'")
-        case "int":
+        case "int", "float":
+            if case .undefined(let hint) = value { throw error(hint) }
+            if name == "float" { return toFloat(value, fallback: argument(0, "default") ?? .double(0)) }
             return toInt(value, fallback: argument(0, "default") ?? .int(0))
-        case "float":
-            return toFloat(value, fallback: argument(0, "default") ?? .double(0))
         case "round":
             let precision = argument(0, "precision")?.integerValue ?? 0
             let method = try stringArgument(1, "method") ?? "common"
-            if case .int = value, method == "common" { return value }
+            if let integer = value.integerValue, method == "common" { return .int(integer) }
             guard let number = value.numericValue else { throw error("round filter needs a number") }
+            // Python's round() rounds the exact binary value half-to-even, as C's printf does.
+            if method == "common", precision >= 0, precision <= 300, number.isFinite {
+                return .double(Double(String(format: "%.\(precision)f", number)) ?? number)
+            }
             let scale = pow(10.0, Double(precision))
             let rule: FloatingPointRoundingRule = method == "ceil" ? .up : method == "floor" ? .down : .toNearestOrEven
             return .double((number * scale).rounded(rule) / scale)
@@ -116,17 +129,17 @@ extension Renderer {
             }
             return try self.attribute(attribute, of: value)
         case "map":
-            return .list(try elements().map { try mapElement($0, arguments) })
+            return .generator(Generator(try elements().map { try mapElement($0, arguments) }))
         case "select", "reject":
             let keep = name == "select"
-            return .list(try elements().filter { try selectTest($0, arguments, offset: 0) == keep })
+            return .generator(Generator(try elements().filter { try selectTest($0, arguments, offset: 0) == keep }))
         case "selectattr", "rejectattr":
             let keep = name == "selectattr"
             guard let attribute = argument(0, "attribute") else { throw error("\(name) needs an attribute name") }
-            return .list(try elements().filter { element in
+            return .generator(Generator(try elements().filter { element in
                 let field = try attributePath(attribute, of: element)
                 return try selectTest(field, arguments, offset: 1) == keep
-            })
+            }))
         case "unique":
             var seen: [Value] = []
             let caseSensitive = flag(0, "case_sensitive")
@@ -140,7 +153,7 @@ extension Renderer {
                     result.append(element)
                 }
             }
-            return .list(result)
+            return .generator(Generator(result))
         case "sort":
             return .list(try sorted(try elements(), reverse: flag(0, "reverse"), caseSensitive: flag(1, "case_sensitive"), attribute: argument(2, "attribute")))
         case "dictsort":
@@ -159,7 +172,13 @@ extension Renderer {
             }
             return total
         case "indent":
-            return .string(indent(value.text, width: argument(0, "width") ?? .int(4), first: flag(1, "first"), blank: flag(2, "blank")))
+            guard case .string(let text) = value else { throw error("unsupported operand type(s) for +=: '\(value.typeName)' and 'str'") }
+            let width = argument(0, "width") ?? .int(4)
+            let prefixLength = width.integerValue ?? width.text.utf8.count
+            let lines = text.utf8.count { $0 == UInt8(ascii: "\n") } + 1
+            let (added, overflow) = max(0, prefixLength).multipliedReportingOverflow(by: lines)
+            guard !overflow, added <= options.maxOutputBytes else { throw error("indented text exceeds the output limit") }
+            return .string(indent(text, width: width, first: flag(1, "first"), blank: flag(2, "blank")))
         case "wordcount":
             return .int(value.text.split(whereSeparator: { $0.unicodeScalars.allSatisfy { !$0.properties.isAlphabetic && $0.properties.numericType == nil && $0 != "_" } }).count)
         case "format":
@@ -179,6 +198,7 @@ extension Renderer {
         var indent: Int?
         if let width = arguments.value(1, "indent"), !width.isNone {
             guard let integer = width.integerValue else { throw error("tojson indent must be an integer") }
+            guard integer <= 1024 else { throw error("tojson indent \(integer) is too large") }
             indent = integer
         }
         var format = JSONFormat(
@@ -284,16 +304,24 @@ func capitalize(_ text: String) -> String {
     return String(first).uppercased() + String(String.UnicodeScalarView(text.unicodeScalars.dropFirst())).lowercased()
 }
 
-/// jinja2's `title`: each run of word characters starts upper-case and continues lower-case.
+/// jinja2's `title`: the text is cut before and after runs of whitespace, `-`, `(`, `{`, `[` and `<`;
+/// each piece gets its first character upper-cased and the rest lower-cased.
 func titleCase(_ text: String) -> String {
-    var result = ""
-    var inWord = false
-    for scalar in text.unicodeScalars {
-        let isWordCharacter = scalar.properties.isAlphabetic || scalar.properties.numericType != nil || scalar == "_" || (inWord && (scalar == "'" || scalar == "-"))
-        let piece = String(scalar)
-        result += isWordCharacter ? (inWord ? piece.lowercased() : piece.uppercased()) : piece
-        inWord = isWordCharacter
+    func isBoundary(_ scalar: Unicode.Scalar) -> Bool {
+        isPythonWhitespace(scalar) || scalar == "-" || scalar == "(" || scalar == "{" || scalar == "[" || scalar == "<"
     }
+    var result = ""
+    var piece = String.UnicodeScalarView()
+    func flush() {
+        guard let first = piece.first else { return }
+        result += String(first).uppercased() + String(String.UnicodeScalarView(piece.dropFirst())).lowercased()
+        piece = String.UnicodeScalarView()
+    }
+    for scalar in text.unicodeScalars {
+        if let last = piece.last, isBoundary(last) != isBoundary(scalar) { flush() }
+        piece.append(scalar)
+    }
+    flush()
     return result
 }
 
@@ -310,6 +338,19 @@ func htmlEscape(_ text: String) -> String {
         }
     }
     return result
+}
+
+extension Renderer {
+    /// `str.replace` refusing results past the output limit (an empty `old` multiplies the length).
+    func replace(_ text: String, _ old: String, _ new: String, count: Int?) throws -> String {
+        let textLength = text.unicodeScalars.count
+        let worstCase = old.isEmpty ? textLength + 1 : textLength / max(1, old.unicodeScalars.count)
+        let (growth, overflow) = worstCase.multipliedReportingOverflow(by: new.utf8.count)
+        guard !overflow, growth <= options.maxOutputBytes else {
+            throw error("replace() result may exceed the output limit of \(options.maxOutputBytes) bytes")
+        }
+        return pythonReplace(text, old, new, count: count)
+    }
 }
 
 /// `str.replace(old, new, count)`; an empty `old` inserts `new` between characters, as Python does.

@@ -5,9 +5,12 @@ extension Renderer {
     func percentFormat(_ format: String, _ values: Value) throws -> String {
         var positional: [Value]
         var mapping: Dict?
+        // Python treats any subscriptable non-tuple argument as a mapping and then ignores unused ones.
+        var ignoresUnusedArguments = false
         switch values {
         case .tuple(let elements): positional = elements
-        case .dict(let dict): positional = [values]; mapping = dict
+        case .dict(let dict): positional = [values]; mapping = dict; ignoresUnusedArguments = true
+        case .list: positional = [values]; ignoresUnusedArguments = true
         default: positional = [values]
         }
         var nextArgument = 0
@@ -63,7 +66,7 @@ extension Renderer {
             let argument = try value ?? nextValue()
             result += try formatValue(argument, conversion: conversion, spec: spec, percentStyle: true)
         }
-        if mapping == nil, nextArgument < positional.count {
+        if !ignoresUnusedArguments, nextArgument < positional.count {
             throw error("not all arguments converted during string formatting")
         }
         return result

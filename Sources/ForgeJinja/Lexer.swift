@@ -106,8 +106,9 @@ struct Lexer {
         return tokens
     }
 
+    /// Python's `\s` and `str.strip()` whitespace, which jinja2's whitespace control uses.
     private func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar.properties.isWhitespace
+        isPythonWhitespace(scalar)
     }
 
     private func findNextTag(from start: Int) -> (Int, TagKind)? {
@@ -183,10 +184,10 @@ struct Lexer {
     /// When the block tag just opened is `{% raw %}`, the index just past it.
     private func rawBlockEnd() -> Int? {
         var index = position
-        while index < source.count, source[index] == " " || source[index] == "\t" || source[index] == "\n" { index += 1 }
+        while index < source.count, isWhitespace(source[index]) { index += 1 }
         guard matches("raw", at: index) else { return nil }
         index += 3
-        while index < source.count, source[index] == " " || source[index] == "\t" || source[index] == "\n" { index += 1 }
+        while index < source.count, isWhitespace(source[index]) { index += 1 }
         if matches("-%}", at: index) { return index + 3 }
         if matches("%}", at: index) { return index + 2 }
         return nil
@@ -202,10 +203,10 @@ struct Lexer {
             var cursor = tagStart + 2
             let sign = cursor < source.count ? source[cursor] : " "
             if sign == "-" || sign == "+" { cursor += 1 }
-            while cursor < source.count, source[cursor] == " " || source[cursor] == "\t" || source[cursor] == "\n" { cursor += 1 }
+            while cursor < source.count, isWhitespace(source[cursor]) { cursor += 1 }
             guard matches("endraw", at: cursor) else { continue }
             cursor += 6
-            while cursor < source.count, source[cursor] == " " || source[cursor] == "\t" || source[cursor] == "\n" { cursor += 1 }
+            while cursor < source.count, isWhitespace(source[cursor]) { cursor += 1 }
             var endSign: Unicode.Scalar?
             if cursor < source.count, source[cursor] == "-" || source[cursor] == "+" {
                 endSign = source[cursor]

@@ -47,7 +47,7 @@ extension Renderer {
             case "strip", "lstrip", "rstrip":
                 return .string(pythonStrip(string, try optionalString(0, "chars"), leading: name != "rstrip", trailing: name != "lstrip"))
             case "replace":
-                return .string(pythonReplace(string, try requiredString(0, "old"), try requiredString(1, "new"), count: argument(2, "count")?.integerValue))
+                return .string(try replace(string, try requiredString(0, "old"), try requiredString(1, "new"), count: argument(2, "count")?.integerValue))
             case "upper": return .string(string.uppercased())
             case "lower": return .string(string.lowercased())
             case "title": return .string(titleCase(string))

@@ -16,16 +16,16 @@ extension Renderer {
     }
 
     func binary(_ op: BinaryOperator, _ lhs: Value, _ rhs: Value) throws -> Value {
-        if op == .concatenate { return .string(lhs.text + rhs.text) }
+        if op == .concatenate { return .string(try bounded(lhs.text, rhs.text)) }
         if case .undefined(let hint) = lhs { throw error(hint) }
         if case .undefined(let hint) = rhs { throw error(hint) }
         if op == .modulo, case .string(let format) = lhs { return .string(try percentFormat(format, rhs)) }
         if let a = lhs.integerValue, let b = rhs.integerValue { return try integerArithmetic(op, a, b) }
         if let a = lhs.numericValue, let b = rhs.numericValue { return try floatArithmetic(op, a, b) }
         switch (op, lhs, rhs) {
-        case (.add, .string(let a), .string(let b)): return .string(a + b)
-        case (.add, .list(let a), .list(let b)): return .list(a + b)
-        case (.add, .tuple(let a), .tuple(let b)): return .tuple(a + b)
+        case (.add, .string(let a), .string(let b)): return .string(try bounded(a, b))
+        case (.add, .list(let a), .list(let b)): return .list(try bounded(a, b))
+        case (.add, .tuple(let a), .tuple(let b)): return .tuple(try bounded(a, b))
         case (.add, .string, _):
             throw error("can only concatenate str (not \"\(rhs.typeName)\") to str")
         case (.add, .list, _):
@@ -38,6 +38,19 @@ extension Renderer {
             break
         }
         throw error("unsupported operand type(s) for \(op.rawValue): '\(lhs.typeName)' and '\(rhs.typeName)'")
+    }
+
+    /// Concatenation doubles a value per loop iteration at most, which still outgrows memory fast.
+    private func bounded(_ a: String, _ b: String) throws -> String {
+        guard a.utf8.count + b.utf8.count <= options.maxOutputBytes else {
+            throw error("string exceeds the output limit of \(options.maxOutputBytes) bytes")
+        }
+        return a + b
+    }
+
+    private func bounded(_ a: [Value], _ b: [Value]) throws -> [Value] {
+        guard a.count + b.count <= options.maxLoopIterations else { throw error("list exceeds \(options.maxLoopIterations) items") }
+        return a + b
     }
 
     private func repeatSequence(_ value: Value, _ count: Int) throws -> Value {
@@ -118,7 +131,8 @@ extension Renderer {
             guard b != 0 else { throw error("float modulo") }
             var remainder = fmod(a, b)
             if remainder != 0, (remainder < 0) != (b < 0) { remainder += b }
-            return .double(remainder)
+            // Python gives a zero remainder the divisor's sign.
+            return .double(remainder == 0 ? (b < 0 ? -0.0 : 0.0) : remainder)
         case .power:
             return .double(pow(a, b))
         case .concatenate:
@@ -149,6 +163,8 @@ extension Renderer {
             return part.isEmpty || haystack.unicodeScalars.firstRange(of: part.unicodeScalars) != nil
         case .list(let elements), .tuple(let elements):
             return elements.contains { pythonEquals($0, needle) }
+        case .generator(let generator):
+            return generator.drain().contains { pythonEquals($0, needle) }
         case .dict(let dict):
             guard case .string(let key) = needle else { return false }
             return dict[key] != nil

@@ -589,6 +589,8 @@ struct Parser {
                 var arguments = Arguments()
                 if isOp("(") {
                     arguments = try parseCallArguments()
+                } else if isName("is") {
+                    throw fail("you cannot chain multiple tests with 'is'")
                 } else if startsTestArgument() {
                     arguments.positional = [try parsePostfix(try parsePrimary())]
                 }

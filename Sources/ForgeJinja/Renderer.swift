@@ -234,9 +234,9 @@ final class Renderer {
             if let function = GlobalFunction(rawValue: name) { return .function(function) }
             return .undefined(hint: "'\(name)' is undefined")
         case .list(let elements):
-            return .list(try elements.map { try evaluate($0, in: scope) })
+            return try nested(.list(try elements.map { try evaluate($0, in: scope) }))
         case .tuple(let elements):
-            return .tuple(try elements.map { try evaluate($0, in: scope) })
+            return try nested(.tuple(try elements.map { try evaluate($0, in: scope) }))
         case .dict(let pairs):
             var dict = Dict()
             for (keyExpression, valueExpression) in pairs {
@@ -247,7 +247,7 @@ final class Renderer {
                 }
                 dict[keyString] = try evaluate(valueExpression, in: scope)
             }
-            return .dict(dict)
+            return try nested(.dict(dict))
         case .attribute(let base, let name):
             let value = try evaluate(base, in: scope)
             line = expression.line
@@ -309,6 +309,15 @@ final class Renderer {
             guard let otherwise else { return .undefined(hint: "the inline if expression has no else branch") }
             return try evaluate(otherwise, in: scope)
         }
+    }
+
+    /// Containers built in a loop (`{% set x = [x] %}`) could nest deep enough to overflow the stack
+    /// of every recursive operation on them; they stop at `Value.maxNesting` levels.
+    private func nested(_ container: Value) throws -> Value {
+        guard container.nestingDepth(limit: Value.maxNesting) <= Value.maxNesting else {
+            throw error("values nest deeper than \(Value.maxNesting) levels")
+        }
+        return container
     }
 
     func evaluateArguments(_ arguments: Arguments, in scope: Scope) throws -> CallArguments {
@@ -396,7 +405,9 @@ final class Renderer {
             let end = adjust(stop, step < 0 ? -1 : count)
             while step > 0 ? position < end : position > end {
                 result.append(position)
-                position += step
+                let (next, overflow) = position.addingReportingOverflow(step)
+                if overflow { break }
+                position = next
             }
             return result
         }
@@ -438,6 +449,7 @@ final class Renderer {
         for (name, _) in arguments.keyword where !macro.parameters.contains(where: { $0.name == name }) {
             throw error("macro '\(macro.name)' takes no keyword argument '\(name)'")
         }
+        try countIterations(1)
         callDepth += 1
         defer { callDepth -= 1 }
         guard callDepth <= options.maxCallDepth else {

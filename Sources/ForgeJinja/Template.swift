@@ -54,17 +54,11 @@ public struct Template: Sendable {
         self.options = options
     }
 
-    /// Renders with `context` as the template's variables.
-    public func render(_ context: JinjaObject) throws -> String {
-        let renderer = Renderer(options: options, context: context)
-        return try renderer.render(nodes)
-    }
-
-    /// Renders with a JSON object as the template's variables.
-    public func render(_ context: JinjaValue) throws -> String {
-        guard case .object(let object) = context else {
+    /// Renders with the members of `context`, a JSON object, as the template's variables.
+    public func render(_ context: JinjaValue = [:]) throws -> String {
+        guard case .object(let variables) = context else {
             throw JinjaError(.runtime, "the template context must be a JSON object", line: 1)
         }
-        return try render(object)
+        return try Renderer(options: options, context: variables).render(nodes)
     }
 }

@@ -43,6 +43,7 @@ extension Renderer {
             if case .dict = value { return true }
             return false
         case "iterable":
+            if case .generator = value { return true }
             return value.iterationElements() != nil
         case "sequence":
             switch value {
@@ -64,8 +65,8 @@ extension Renderer {
             default: return false
             }
         case "even", "odd":
-            guard let integer = value.integerValue else { throw error("the '\(name)' test needs an integer, got \(value.typeName)") }
-            return (integer % 2 == 0) == (name == "even")
+            let remainder = try binary(.modulo, value, .int(2))
+            return pythonEquals(remainder, .int(name == "even" ? 0 : 1))
         case "divisibleby":
             guard let integer = value.integerValue, let divisor = try other().integerValue else {
                 throw error("divisibleby needs integers")
@@ -80,10 +81,10 @@ extension Renderer {
         case "ge", ">=": return try compare(.greaterOrEqual, value, other())
         case "in": return try contains(try other(), value)
         case "lower":
-            guard case .string(let s) = value else { return false }
+            let s = value.text
             return s.lowercased() == s && s.uppercased() != s
         case "upper":
-            guard case .string(let s) = value else { return false }
+            let s = value.text
             return s.uppercased() == s && s.lowercased() != s
         case "escaped": return false
         default: throw error("no test named '\(name)'")

@@ -11,6 +11,8 @@ enum Value {
     case list([Value])
     case tuple([Value])
     case dict(Dict)
+    /// What `select`, `map`, `items`, `reverse`… return in jinja2: a one-shot iterator, always truthy.
+    case generator(Generator)
     case namespace(Namespace)
     case macro(Macro)
     case function(GlobalFunction)
@@ -52,7 +54,7 @@ enum Value {
         case .string(let s): !s.isEmpty
         case .list(let a), .tuple(let a): !a.isEmpty
         case .dict(let d): d.count > 0
-        case .namespace, .macro, .function, .method, .loop: true
+        case .generator, .namespace, .macro, .function, .method, .loop: true
         }
     }
 
@@ -68,10 +70,23 @@ enum Value {
         case .list: "list"
         case .tuple: "tuple"
         case .dict: "dict"
+        case .generator: "generator"
         case .namespace: "Namespace"
         case .macro: "Macro"
         case .function, .method: "builtin_function_or_method"
         case .loop: "LoopContext"
+        }
+    }
+
+    static let maxNesting = 600
+
+    /// How deep containers nest inside this value, counting stops past `limit`.
+    func nestingDepth(limit: Int) -> Int {
+        guard limit >= 0 else { return 1 }
+        switch self {
+        case .list(let a), .tuple(let a): return 1 + (a.lazy.map { $0.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        case .dict(let d): return 1 + (d.pairs.lazy.map { $0.value.nestingDepth(limit: limit - 1) }.max() ?? 0)
+        default: return 0
         }
     }
 
@@ -85,18 +100,25 @@ enum Value {
     }
 
     /// Python `repr(value)`.
-    var repr: String {
-        switch self {
+    var repr: String { repr(depth: 0) }
+
+    /// A namespace can hold itself, so printing stops descending at `maxNesting` levels.
+    private func repr(depth: Int) -> String {
+        guard depth <= Value.maxNesting else { return "..." }
+        return switch self {
         case .undefined: ""
         case .none: "None"
         case .bool(let b): b ? "True" : "False"
         case .int(let i): String(i)
         case .double(let d): pythonFloatRepr(d)
         case .string(let s): pythonStringRepr(s)
-        case .list(let a): "[" + a.map(\.repr).joined(separator: ", ") + "]"
-        case .tuple(let a): a.count == 1 ? "(\(a[0].repr),)" : "(" + a.map(\.repr).joined(separator: ", ") + ")"
-        case .dict(let d): "{" + d.pairs.map { pythonStringRepr($0.key) + ": " + $0.value.repr }.joined(separator: ", ") + "}"
-        case .namespace(let n): "<Namespace " + Value.dict(n.attributes).repr + ">"
+        case .list(let a): "[" + a.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + "]"
+        case .tuple(let a):
+            a.count == 1 ? "(\(a[0].repr(depth: depth + 1)),)" : "(" + a.map { $0.repr(depth: depth + 1) }.joined(separator: ", ") + ")"
+        case .dict(let d):
+            "{" + d.pairs.map { pythonStringRepr($0.key) + ": " + $0.value.repr(depth: depth + 1) }.joined(separator: ", ") + "}"
+        case .generator: "<generator object>"
+        case .namespace(let n): "<Namespace " + Value.dict(n.attributes).repr(depth: depth + 1) + ">"
         case .macro(let m): "<Macro '\(m.name)'>"
         case .function(let f): "<built-in function \(f.rawValue)>"
         case .method(_, let name): "<built-in method \(name)>"
@@ -104,11 +126,13 @@ enum Value {
         }
     }
 
-    /// Elements when iterated, as Python iterates them (dicts give keys, strings give characters).
+    /// Elements when iterated, as Python iterates them (dicts give keys, strings give characters);
+    /// iterating a generator exhausts it.
     func iterationElements() -> [Value]? {
         switch self {
         case .undefined: []
         case .list(let a), .tuple(let a): a
+        case .generator(let g): g.drain()
         case .dict(let d): d.keys.map(Value.string)
         case .string(let s): s.unicodeScalars.map { .string(String($0)) }
         case .namespace(let n): n.attributes.keys.map(Value.string)
@@ -174,6 +198,7 @@ func pythonEquals(_ lhs: Value, _ rhs: Value) -> Bool {
         guard a.count == b.count else { return false }
         return a.pairs.allSatisfy { pair in b[pair.key].map { pythonEquals(pair.value, $0) } ?? false }
     case (.namespace(let a), .namespace(let b)): return a === b
+    case (.generator(let a), .generator(let b)): return a === b
     case (.macro(let a), .macro(let b)): return a === b
     case (.function(let a), .function(let b)): return a == b
     default:
@@ -210,6 +235,17 @@ struct Dict {
 final class Namespace {
     var attributes: Dict
     init(_ attributes: Dict) { self.attributes = attributes }
+}
+
+/// The remaining items of a jinja2 generator; each consumer takes what is left.
+final class Generator {
+    private var remaining: [Value]
+    init(_ items: [Value]) { remaining = items }
+
+    func drain() -> [Value] {
+        defer { remaining = [] }
+        return remaining
+    }
 }
 
 /// A reference holder so the recursive enum can carry a method's receiver.

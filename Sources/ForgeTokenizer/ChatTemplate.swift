@@ -56,11 +56,7 @@ public struct ChatTemplate: Sendable {
         }
     }
 
-    /// Renders with the whole Jinja context given by the caller.
-    public func render(context: JinjaObject) throws -> String {
-        try template.render(context)
-    }
-
+    /// Renders with the whole Jinja context (a JSON object) given by the caller.
     public func render(context: JinjaValue) throws -> String {
         try template.render(context)
     }
@@ -79,7 +75,7 @@ public struct ChatTemplate: Sendable {
         context["add_generation_prompt"] = .bool(addGenerationPrompt)
         context["bos_token"] = .string(bosToken)
         context["eos_token"] = .string(eosToken)
-        return try template.render(context)
+        return try template.render(.object(context))
     }
 
     private static func flattenContent(_ message: JinjaValue, index: Int) throws -> JinjaValue {
@@ -93,6 +89,18 @@ public struct ChatTemplate: Sendable {
         }
         object["content"] = .string(texts.joined(separator: "\n"))
         return .object(object)
+    }
+
+    /// llama.cpp's guard against doubled special tokens before tokenizing a rendered prompt: when the
+    /// tokenizer adds BOS (EOS) itself, the BOS text a template put first (EOS text it put last) is dropped.
+    public static func trimmingSpecialTokensTheTokenizerAdds(
+        _ prompt: String, bosToken: String, eosToken: String, addsBOS: Bool, addsEOS: Bool
+    ) -> String {
+        var bytes = Array(prompt.utf8)
+        let bos = Array(bosToken.utf8), eos = Array(eosToken.utf8)
+        if addsBOS, bytes.starts(with: bos) { bytes.removeFirst(bos.count) }
+        if addsEOS, bytes.count >= eos.count, bytes.suffix(eos.count).elementsEqual(eos) { bytes.removeLast(eos.count) }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// The texts of the BOS and EOS tokens from the GGUF vocabulary, empty when the model has none.

@@ -1,5 +1,6 @@
 import ForgeCLI
 import ForgeGGUF
+import ForgeHub
 import Foundation
 import Testing
 
@@ -55,6 +56,15 @@ import Testing
         #expect(try render(["-m", model, "--messages", messages, "--chat-template", "llama3"]).hasPrefix("<s><|start_header_id|>user"))
     }
 
+    @Test(.enabled(if: (try? ModelCache.resolve(nil)) != nil, "needs the default model in the cache; run scripts/fetch-models"))
+    func defaultModelsOwnTemplate() throws {
+        let messages = try file("m.json", #"[{"role": "user", "content": "Hello! Who are you?"}]"#)
+        // Python jinja2's rendering of Qwen2.5's template (chat-templates.json, qwen2.5 / single_user).
+        let expected = "<|im_start|>system\nYou are Qwen, created by Alibaba Cloud. You are a helpful assistant.<|im_end|>\n<|im_start|>user\nHello! Who are you?<|im_end|>\n<|im_start|>assistant\n"
+        #expect(try render(["--messages", messages]) == expected)
+        #expect(try render(["-m", "qwen2.5-coder-0.5b-instruct-q4_k_m", "--messages", messages]) == expected)
+    }
+
     @Test func invalidCommandLinesAreRejected() throws {
         let messages = try file("m.json", "[]")
         let context = try file("c.json", "{}")
@@ -62,7 +72,7 @@ import Testing
             ["--chat-template", "chatml"],
             ["--chat-template", "chatml", "--messages", messages, "--context", context],
             ["--chat-template", "chatml", "--context", context, "--no-generation-prompt"],
-            ["--messages", messages],
+            ["--template", context, "--chat-template", "chatml", "--messages", messages],
         ]
         for arguments in invalid {
             #expect(throws: (any Error).self, "\(arguments)") { try Forge.parseAsRoot(["template"] + arguments) }

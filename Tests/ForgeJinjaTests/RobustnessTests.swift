@@ -80,6 +80,31 @@ import Testing
         #expect(macroOutput?.message.contains("output exceeds") == true)
     }
 
+    @Test func growthIsBounded() {
+        var options = JinjaOptions()
+        options.maxOutputBytes = 1 << 16
+        options.maxLoopIterations = 10_000
+        let doubling = renderError("{% set ns = namespace(s='ab') %}{% for i in range(64) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}", options: options)
+        #expect(doubling?.message.contains("output limit") == true)
+        let listDoubling = renderError("{% set ns = namespace(l=[1]) %}{% for i in range(64) %}{% set ns.l = ns.l + ns.l %}{% endfor %}", options: options)
+        #expect(listDoubling?.message.contains("list exceeds") == true)
+        let replace = renderError("{% set ns = namespace(s='abcd') %}{% for i in range(30) %}{% set ns.s = ns.s.replace('', ns.s) %}{% endfor %}", options: options)
+        #expect(replace?.message.contains("output limit") == true)
+        #expect(renderError("{{ 'a\nb' | indent(9223372036854775807) }}")?.message.contains("output limit") == true)
+        #expect(renderError("{{ [[1]] | tojson(indent=1000000000) }}")?.message.contains("too large") == true)
+        let fanOut = renderError("{% macro f(n) %}{% if n > 0 %}{{ f(n - 1) }}{{ f(n - 1) }}{% endif %}{% endmacro %}{{ f(35) }}", options: options)
+        #expect(fanOut?.message.contains("iterations") == true)
+    }
+
+    @Test func deepAndSelfReferencingValuesDoNotOverflow() throws {
+        let deep = renderError("{% set ns = namespace(x=1) %}{% for i in range(100000) %}{% set ns.x = [ns.x] %}{% endfor %}{{ ns.x }}")
+        #expect(deep?.message.contains("nest deeper") == true)
+        let selfReference = try Template("{% set ns = namespace(a=1) %}{% set ns.me = ns %}{{ ns }}").render([:])
+        #expect(selfReference.hasPrefix("<Namespace {'a': 1, 'me': <Namespace {'a': 1, 'me': <Namespace"))
+        #expect(selfReference.contains("..."))
+        #expect(try Template("{{ [1, 2, 3][1::9223372036854775807] }}{{ [1, 2, 3][::-9223372036854775807] }}").render([:]) == "[2][3]")
+    }
+
     @Test func integerOverflowIsAnError() {
         #expect(renderError("{{ 9223372036854775807 + 1 }}")?.message == "integer overflow")
         #expect(renderError("{{ 2 ** 64 }}")?.message == "integer overflow")
@@ -118,7 +143,7 @@ import Testing
     }
 
     @Test func contextMustBeAnObject() {
-        #expect(throws: JinjaError.self) { try Template("x").render(JinjaValue.array([])) }
+        #expect(throws: JinjaError.self) { try Template("x").render([]) }
     }
 
     @Test func rendersConcurrentlyFromOneTemplate() async throws {

@@ -105,6 +105,15 @@ private let vocabulary: [(String, GGUFValue)] = [
         #expect(try ChatTemplate(gguf: model, builtIn: "llama3").source == ChatTemplate.builtInSource(named: "llama3"))
     }
 
+    @Test func specialTokensTheTokenizerAddsAreNotDoubled() {
+        let prompt = "<s>[INST] hi [/INST]</s>"
+        #expect(ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(prompt, bosToken: "<s>", eosToken: "</s>", addsBOS: true, addsEOS: false) == "[INST] hi [/INST]</s>")
+        #expect(ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(prompt, bosToken: "<s>", eosToken: "</s>", addsBOS: true, addsEOS: true) == "[INST] hi [/INST]")
+        #expect(ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(prompt, bosToken: "<s>", eosToken: "</s>", addsBOS: false, addsEOS: false) == prompt)
+        #expect(ChatTemplate.trimmingSpecialTokensTheTokenizerAdds("x", bosToken: "", eosToken: "", addsBOS: true, addsEOS: true) == "x")
+        #expect(ChatTemplate.trimmingSpecialTokensTheTokenizerAdds("<s>", bosToken: "<s>", eosToken: "<s>", addsBOS: true, addsEOS: true) == "")
+    }
+
     @Test func badSpecialTokenIdIsAnError() throws {
         let model = try gguf([
             ("tokenizer.ggml.tokens", .array(.string(["a"]))), ("tokenizer.ggml.bos_token_id", .uint32(7)),
