@@ -1,6 +1,288 @@
 // AVX-512 (F, BW, VL, VNNI) variants, compiled per function so the target stays baseline x86-64.
+// Two 32-value blocks fill a 512-bit register; vpdpbusd multiplies unsigned by signed bytes and
+// sums four products straight into 32 bits (no 16-bit saturation), vpdpwssd applies 16-bit
+// sub-block scales. A signed weight q − k is handled as Σ q·y − k·Σ y, with k·Σ y formed by a
+// second vpdpbusd of the constant k against −y (activation bytes stay within ±127).
 #include "formats.h"
 
 #if defined(__x86_64__)
-const forge_kernel_table forge_avx512_kernels = {0};
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+void forge_avx2_quantize_q8_0(const float *, void *, int64_t);
+void forge_avx2_quantize_q8_1(const float *, void *, int64_t);
+void forge_avx2_quantize_q8_K(const float *, void *, int64_t);
+void forge_avx2_convert_f16(const float *, void *, int64_t);
+
+// Two 16-byte nibble arrays → 64 bytes in value order: first block's low then high nibbles,
+// then the second block's.
+AVX512 static inline __m512i unpack_nibble_pair(const uint8_t *first, const uint8_t *second) {
+    const __m256i packed = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)second), _mm_loadu_si128((const __m128i *)first));
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    const __m512i lows_then_highs = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, mask)),
+                                                       _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask), 1);
+    return _mm512_shuffle_i64x2(lows_then_highs, lows_then_highs, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+AVX512 static inline __m512i load_pair(const int8_t *first, const int8_t *second) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)first)),
+                              _mm256_loadu_si256((const __m256i *)second), 1);
+}
+
+// Lanes 0..7 = first, 8..15 = second.
+AVX512 static inline __m512 scale_pair(float first, float second) {
+    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(first))),
+                                               _mm256_castps_pd(_mm256_set1_ps(second)), 1));
+}
+
+// Σ (u − offset)·y per group of four bytes, u unsigned.
+AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
+    const __m512i products = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
+    return _mm512_dpbusd_epi32(products, offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
+}
+
+AVX512 static float dot_q8_0(int64_t count, const void *weights, const void *activations) {
+    const block_q8_0 *w = weights;
+    const block_q8_0 *a = activations;
+    const int64_t blocks = count / QK;
+    __m512 acc = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
+        const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
+        // |x| as the unsigned operand, x's sign moved onto y.
+        const __m512i signed_y = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), signed_y);
+        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q8_0](QK, &w[b], &a[b]);
+    return sum;
+}
+
+AVX512 static float dot_q4_0(int64_t count, const void *weights, const void *activations) {
+    const block_q4_0 *w = weights;
+    const block_q8_0 *a = activations;
+    const int64_t blocks = count / QK;
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i sums = dot_offset(unpack_nibble_pair(w[b].qs, w[b + 1].qs), load_pair(a[b].qs, a[b + 1].qs), eight);
+        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_0](QK, &w[b], &a[b]);
+    return sum;
+}
+
+AVX512 static float dot_q5_0(int64_t count, const void *weights, const void *activations) {
+    const block_q5_0 *w = weights;
+    const block_q8_0 *a = activations;
+    const int64_t blocks = count / QK;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    __m512 acc = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
+        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+    }
+    float sum = _mm512_reduce_add_ps(acc);
+    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_0](QK, &w[b], &a[b]);
+    return sum;
+}
+
+AVX512 static float dot_q4_1(int64_t count, const void *weights, const void *activations) {
+    const block_q4_1 *w = weights;
+    const block_q8_1 *a = activations;
+    const int64_t blocks = count / QK;
+    __m512 acc = _mm512_setzero_ps();
+    float offsets = 0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibble_pair(w[b].qs, w[b + 1].qs),
+                                                 load_pair(a[b].qs, a[b + 1].qs));
+        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s) + f16_to_f32(w[b + 1].m) * f16_to_f32(a[b + 1].s);
+    }
+    float sum = _mm512_reduce_add_ps(acc) + offsets;
+    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &a[b]);
+    return sum;
+}
+
+AVX512 static float dot_q5_1(int64_t count, const void *weights, const void *activations) {
+    const block_q5_1 *w = weights;
+    const block_q8_1 *a = activations;
+    const int64_t blocks = count / QK;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    __m512 acc = _mm512_setzero_ps();
+    float offsets = 0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
+        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s) + f16_to_f32(w[b + 1].m) * f16_to_f32(a[b + 1].s);
+    }
+    float sum = _mm512_reduce_add_ps(acc) + offsets;
+    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &a[b]);
+    return sum;
+}
+
+// 16-bit words: the first 16 = first, the last 16 = second.
+AVX512 static inline __m512i word_pair(int first, int second) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)first)), _mm256_set1_epi16((short)second), 1);
+}
+
+AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations) {
+    const uint8_t *bytes = weights;
+    const block_q8_K *a = activations;
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    __m512 acc = _mm512_setzero_ps();
+    float min_total = 0;
+    for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
+        uint16_t d_bits, dmin_bits;
+        memcpy(&d_bits, bytes, 2);
+        memcpy(&dmin_bits, bytes + 2, 2);
+        uint8_t scales[8], mins[8];
+        for (int j = 0; j < 8; ++j) k4_scale_min(j, bytes + 4, &scales[j], &mins[j]);
+        const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
+        // Fifth bits as a 256-bit mask per bit plane: bit k of qh[l] belongs to value 32k + l.
+        __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
+        __m512i sums = _mm512_setzero_si512();
+        for (int group = 0; group < 4; ++group) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
+            __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
+                                           _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask), 1);
+            if (is_q5) {
+                const __mmask64 fifth = (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 7)) |
+                                        (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 6)) << 32;
+                x = _mm512_mask_add_epi8(x, fifth, x, _mm512_set1_epi8(16));
+                high_bits = _mm256_srli_epi16(high_bits, 2);
+            }
+            const __m512i y = _mm512_loadu_si512((const void *)(a[b].qs + 64 * group));
+            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x, y), word_pair(scales[2 * group], scales[2 * group + 1]));
+        }
+        int min_sum = 0;
+        for (int j = 0; j < 8; ++j) min_sum += mins[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_to_f32(d_bits) * a[b].d), _mm512_cvtepi32_ps(sums), acc);
+        min_total += f16_to_f32(dmin_bits) * a[b].d * (float)min_sum;
+    }
+    return _mm512_reduce_add_ps(acc) - min_total;
+}
+
+AVX512 static float dot_q4_K(int64_t count, const void *weights, const void *activations) {
+    return dot_k4_k5(count, sizeof(block_q4_K), 0, weights, activations);
+}
+
+AVX512 static float dot_q5_K(int64_t count, const void *weights, const void *activations) {
+    return dot_k4_k5(count, sizeof(block_q5_K), 1, weights, activations);
+}
+
+AVX512 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+    const block_q6_K *w = weights;
+    const block_q8_K *a = activations;
+    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b) {
+        const __m256i sub_sums = _mm256_loadu_si256((const __m256i *)a[b].bsums);
+        const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        const __m256i offsets = _mm256_madd_epi16(sub_sums, scale_words);
+        __m512i sums = _mm512_setzero_si512();
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
+            const int8_t *y = a[b].qs + 128 * half, *sc = w[b].scales + 8 * half;
+            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4));
+            const __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            const __m512i x23 = _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1);
+            // Each 128-bit lane of a 64-value register is one 16-value sub-block.
+            const __m512i scales01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]))),
+                                                        _mm256_set_m128i(_mm_set1_epi16(sc[3]), _mm_set1_epi16(sc[2])), 1);
+            const __m512i scales23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[5]), _mm_set1_epi16(sc[4]))),
+                                                        _mm256_set_m128i(_mm_set1_epi16(sc[7]), _mm_set1_epi16(sc[6])), 1);
+            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x01, _mm512_loadu_si512((const void *)y)), scales01);
+            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x23, _mm512_loadu_si512((const void *)(y + 64))), scales23);
+        }
+        // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
+        sums = _mm512_sub_epi32(sums, _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_to_f32(w[b].d) * a[b].d), _mm512_cvtepi32_ps(sums), acc);
+    }
+    return _mm512_reduce_add_ps(acc);
+}
+
+AVX512 static float dot_f32(int64_t count, const void *weights, const void *activations) {
+    const float *w = weights, *a = activations;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 64 <= count; i += 64) {
+        for (int k = 0; k < 4; ++k) acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16 * k), _mm512_loadu_ps(a + i + 16 * k), acc[k]);
+    }
+    for (; i + 16 <= count; i += 16) acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(a + i), acc[0]);
+    if (i < count) {
+        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+        acc[1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + i), _mm512_maskz_loadu_ps(tail, a + i), acc[1]);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+AVX512 static float dot_f16(int64_t count, const void *weights, const void *activations) {
+    const uint16_t *w = weights, *a = activations;
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    int64_t i = 0;
+    for (; i + 64 <= count; i += 64) {
+        for (int k = 0; k < 4; ++k) {
+            const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16 * k)));
+            const __m512 y = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16 * k)));
+            acc[k] = _mm512_fmadd_ps(x, y, acc[k]);
+        }
+    }
+    for (; i + 16 <= count; i += 16) {
+        const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
+        acc[0] = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), acc[0]);
+    }
+    if (i < count) {
+        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
+        const __m512 x = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w + i));
+        acc[1] = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, a + i)), acc[1]);
+    }
+    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+}
+
+const forge_kernel_table forge_avx512_kernels = {
+    .dot = {
+        [FORGE_TYPE_F32] = dot_f32,
+        [FORGE_TYPE_F16] = dot_f16,
+        [FORGE_TYPE_Q4_0] = dot_q4_0,
+        [FORGE_TYPE_Q4_1] = dot_q4_1,
+        [FORGE_TYPE_Q5_0] = dot_q5_0,
+        [FORGE_TYPE_Q5_1] = dot_q5_1,
+        [FORGE_TYPE_Q8_0] = dot_q8_0,
+        [FORGE_TYPE_Q4_K] = dot_q4_K,
+        [FORGE_TYPE_Q5_K] = dot_q5_K,
+        [FORGE_TYPE_Q6_K] = dot_q6_K,
+    },
+    .quantize = {
+        [FORGE_TYPE_F16] = forge_avx2_convert_f16,
+        [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,
+        [FORGE_TYPE_Q8_1] = forge_avx2_quantize_q8_1,
+        [FORGE_TYPE_Q8_K] = forge_avx2_quantize_q8_K,
+    },
+};
 #endif

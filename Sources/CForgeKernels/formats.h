@@ -53,21 +53,18 @@ extern const int8_t kvalues_iq4nl[16];
 static inline uint32_t float_bits(float value) { uint32_t bits; memcpy(&bits, &value, 4); return bits; }
 static inline float bits_float(uint32_t bits) { float value; memcpy(&value, &bits, 4); return value; }
 
-// Exact f16 → f32 without branches on the common path: the f16 exponent and mantissa are
-// shifted into f32 position and rebased by a power-of-two multiply; subnormals are rebuilt
-// by subtracting a bias from a constructed float.
+// Exact f16 → f32 without branches: normal numbers (and inf/NaN) are the f16 exponent and
+// mantissa shifted into f32 position and rebased by a power-of-two multiply; subnormals are
+// rebuilt by subtracting a bias from a constructed float. Both are computed, one is kept.
 static inline float f16_to_f32(uint16_t half) {
     const uint32_t shifted = (uint32_t)half << 17; // exponent+mantissa at the top, sign dropped
     const uint32_t sign = (uint32_t)(half & 0x8000) << 16;
-    float magnitude;
-    if (shifted >= (1u << 27)) {
-        // normal, infinity or NaN: 2^-112 moves the exponent bias from 15 to 127 (and 31 → 255
-        // because the pre-bias exponent 0xE0 overflows to infinity only for f16 inf/NaN).
-        magnitude = bits_float((shifted >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
-    } else {
-        magnitude = bits_float((shifted >> 17) | (126u << 23)) - 0.5f;
-    }
-    return bits_float(sign | float_bits(magnitude));
+    // 2^-112 moves the exponent bias from 15 to 127; the pre-bias exponent 0xE0 + 31 = 255
+    // keeps infinities and NaNs what they are.
+    const float normal = bits_float((shifted >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float subnormal = bits_float((shifted >> 17) | (126u << 23)) - 0.5f;
+    const uint32_t magnitude = shifted >= (1u << 27) ? float_bits(normal) : float_bits(subnormal);
+    return bits_float(sign | magnitude);
 }
 
 // f32 → f16 rounding to nearest even, as ggml_fp32_to_fp16 (NaN becomes a quiet NaN).
