@@ -23,6 +23,12 @@ AVX2 static inline int sum_ints(__m256i v) {
     return _mm_cvtsi128_si32(half);
 }
 
+// f16(x) · f16(y) with one vector conversion (scalar f16 decoding costs more than the block).
+AVX2 static inline float half_product(uint16_t x, uint16_t y) {
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x | (uint32_t)y << 16)));
+    return _mm_cvtss_f32(_mm_mul_ss(both, _mm_movehdup_ps(both)));
+}
+
 // 16 bytes of nibbles → 32 bytes in value order: low nibbles (values 0..15), then high nibbles.
 AVX2 static inline __m256i unpack_nibbles(const uint8_t *packed) {
     const __m128i bytes = _mm_loadu_si128((const __m128i *)packed);
@@ -55,7 +61,7 @@ AVX2 static float dot_q8_0(int64_t count, const void *weights, const void *activ
     for (int64_t b = 0; b < count / QK; ++b) {
         const __m256i x = _mm256_loadu_si256((const __m256i *)w[b].qs);
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(w[b].d) * f16_to_f32(a[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_signed_signed(x, y)), acc);
     }
     return sum_floats(acc);
@@ -68,7 +74,7 @@ AVX2 static float dot_q4_0(int64_t count, const void *weights, const void *activ
     for (int64_t b = 0; b < count / QK; ++b) {
         const __m256i x = _mm256_sub_epi8(unpack_nibbles(w[b].qs), _mm256_set1_epi8(8));
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(w[b].d) * f16_to_f32(a[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_signed_signed(x, y)), acc);
     }
     return sum_floats(acc);
@@ -81,9 +87,9 @@ AVX2 static float dot_q4_1(int64_t count, const void *weights, const void *activ
     float offsets = 0;
     for (int64_t b = 0; b < count / QK; ++b) {
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(w[b].d) * f16_to_f32(a[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_unsigned_signed(unpack_nibbles(w[b].qs), y)), acc);
-        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s);
+        offsets += half_product(w[b].m, a[b].s);
     }
     return sum_floats(acc) + offsets;
 }
@@ -97,7 +103,7 @@ AVX2 static float dot_q5_0(int64_t count, const void *weights, const void *activ
         const __m256i clear = _mm256_andnot_si256(expand_bits(q5_high_bits(w[b].qh)), _mm256_set1_epi8((char)0xf0));
         const __m256i x = _mm256_or_si256(unpack_nibbles(w[b].qs), clear);
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(w[b].d) * f16_to_f32(a[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_signed_signed(x, y)), acc);
     }
     return sum_floats(acc);
@@ -112,9 +118,9 @@ AVX2 static float dot_q5_1(int64_t count, const void *weights, const void *activ
         const __m256i fifth = _mm256_and_si256(expand_bits(q5_high_bits(w[b].qh)), _mm256_set1_epi8(0x10));
         const __m256i x = _mm256_or_si256(unpack_nibbles(w[b].qs), fifth);
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(w[b].d) * f16_to_f32(a[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_unsigned_signed(x, y)), acc);
-        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s);
+        offsets += half_product(w[b].m, a[b].s);
     }
     return sum_floats(acc) + offsets;
 }
@@ -127,26 +133,21 @@ AVX2 static float dot_iq4_nl(int64_t count, const void *weights, const void *act
     for (int64_t b = 0; b < count / QK; ++b) {
         const __m256i x = _mm256_shuffle_epi8(table, unpack_nibbles(w[b].qs));
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
-        const __m256 d = _mm256_set1_ps(f16_to_f32(a[b].d) * f16_to_f32(w[b].d));
+        const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_signed_signed(x, y)), acc);
     }
     return sum_floats(acc);
 }
 
 // Σ_sub min_sub · (bsums[2·sub] + bsums[2·sub+1]) for the eight Q4_K/Q5_K sub-blocks.
-AVX2 static inline int k4_min_sum(const uint8_t mins[8], const int16_t *bsums) {
+AVX2 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
     const __m256i sums = _mm256_loadu_si256((const __m256i *)bsums);
     const __m128i pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-    const __m128i min_words = _mm_cvtepu8_epi16(_mm_loadl_epi64((const __m128i *)mins));
+    const __m128i min_words = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins));
     const __m128i products = _mm_madd_epi16(pair_sums, min_words);
     __m128i total = _mm_add_epi32(products, _mm_shuffle_epi32(products, _MM_SHUFFLE(1, 0, 3, 2)));
     total = _mm_add_epi32(total, _mm_shuffle_epi32(total, _MM_SHUFFLE(2, 3, 0, 1)));
     return _mm_cvtsi128_si32(total);
-}
-
-// The eight 6-bit scales and mins of a Q4_K/Q5_K block.
-static inline void k4_unpack_scales(const uint8_t packed[12], uint8_t scales[8], uint8_t mins[8]) {
-    for (int j = 0; j < 8; ++j) k4_scale_min(j, packed, &scales[j], &mins[j]);
 }
 
 // Shared by Q4_K (no fifth bits) and Q5_K.
@@ -157,11 +158,12 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
     float min_total = 0;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
-        uint16_t d_bits, dmin_bits;
-        memcpy(&d_bits, bytes, 2);
-        memcpy(&dmin_bits, bytes + 2, 2);
-        uint8_t scales[8], mins[8];
-        k4_unpack_scales(bytes + 4, scales, mins);
+        uint32_t d_pair;
+        memcpy(&d_pair, bytes, 4);
+        const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair)), _mm_set1_ps(a[b].d));
+        uint64_t scale_bytes, min_bytes;
+        k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
+        const uint8_t *scales = (const uint8_t *)&scale_bytes;
         const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
         const __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
         __m256i sums = _mm256_setzero_si256();
@@ -181,9 +183,8 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
             const __m256i p_high = _mm256_madd_epi16(_mm256_maddubs_epi16(high, y_high), _mm256_set1_epi16(scales[2 * group + 1]));
             sums = _mm256_add_epi32(sums, _mm256_add_epi32(p_low, p_high));
         }
-        const float d = f16_to_f32(d_bits) * a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(sums), acc);
-        min_total += f16_to_f32(dmin_bits) * a[b].d * (float)k4_min_sum(mins, a[b].bsums);
+        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(d_dmin), _mm256_cvtepi32_ps(sums), acc);
+        min_total += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a[b].bsums);
     }
     return sum_floats(acc) - min_total;
 }
@@ -225,7 +226,7 @@ AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activ
                 sums = _mm256_add_epi32(sums, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scale));
             }
         }
-        const float d = f16_to_f32(w[b].d) * a[b].d;
+        const float d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))) * a[b].d;
         acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, _mm256_setr_epi32(offset_sum, 0, 0, 0, 0, 0, 0, 0))), acc);
     }
     return sum_floats(acc);

@@ -30,10 +30,20 @@ AVX512 static inline __m512i load_pair(const int8_t *first, const int8_t *second
                               _mm256_loadu_si256((const __m256i *)second), 1);
 }
 
-// Lanes 0..7 = first, 8..15 = second.
-AVX512 static inline __m512 scale_pair(float first, float second) {
-    return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castpd256_pd512(_mm256_castps_pd(_mm256_set1_ps(first))),
-                                               _mm256_castps_pd(_mm256_set1_ps(second)), 1));
+// f16(x0)·f16(y0) in lanes 0..7 and f16(x1)·f16(y1) in lanes 8..15, from one vector conversion.
+AVX512 static inline __m512 scale_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
+    const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
+    const __m128 values = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves));
+    const __m128 products = _mm_mul_ps(values, _mm_movehdup_ps(values)); // lanes 0 and 2
+    return _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(products));
+}
+
+// f16(x)·f16(y) for the Q4_1/Q5_1 offsets of two blocks.
+AVX512 static inline float offset_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
+    const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
+    const __m128 values = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves));
+    const __m128 products = _mm_mul_ps(values, _mm_movehdup_ps(values));
+    return _mm_cvtss_f32(_mm_add_ss(products, _mm_movehl_ps(products, products)));
 }
 
 // Σ (u − offset)·y per group of four bytes, u unsigned.
@@ -54,7 +64,7 @@ AVX512 static float dot_q8_0(int64_t count, const void *weights, const void *act
         // |x| as the unsigned operand, x's sign moved onto y.
         const __m512i signed_y = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
         const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), signed_y);
-        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
     }
     float sum = _mm512_reduce_add_ps(acc);
@@ -71,7 +81,7 @@ AVX512 static float dot_q4_0(int64_t count, const void *weights, const void *act
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i sums = dot_offset(unpack_nibble_pair(w[b].qs, w[b + 1].qs), load_pair(a[b].qs, a[b + 1].qs), eight);
-        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
     }
     float sum = _mm512_reduce_add_ps(acc);
@@ -91,7 +101,7 @@ AVX512 static float dot_q5_0(int64_t count, const void *weights, const void *act
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
         const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
-        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
     }
     float sum = _mm512_reduce_add_ps(acc);
@@ -109,9 +119,9 @@ AVX512 static float dot_q4_1(int64_t count, const void *weights, const void *act
     for (; b + 2 <= blocks; b += 2) {
         const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibble_pair(w[b].qs, w[b + 1].qs),
                                                  load_pair(a[b].qs, a[b + 1].qs));
-        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
-        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s) + f16_to_f32(w[b + 1].m) * f16_to_f32(a[b + 1].s);
+        offsets += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
     }
     float sum = _mm512_reduce_add_ps(acc) + offsets;
     if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &a[b]);
@@ -131,34 +141,46 @@ AVX512 static float dot_q5_1(int64_t count, const void *weights, const void *act
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
         const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-        const __m512 d = scale_pair(f16_to_f32(w[b].d) * f16_to_f32(a[b].d), f16_to_f32(w[b + 1].d) * f16_to_f32(a[b + 1].d));
+        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
         acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
-        offsets += f16_to_f32(w[b].m) * f16_to_f32(a[b].s) + f16_to_f32(w[b + 1].m) * f16_to_f32(a[b + 1].s);
+        offsets += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
     }
     float sum = _mm512_reduce_add_ps(acc) + offsets;
     if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &a[b]);
     return sum;
 }
 
-// 16-bit words: the first 16 = first, the last 16 = second.
-AVX512 static inline __m512i word_pair(int first, int second) {
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set1_epi16((short)first)), _mm256_set1_epi16((short)second), 1);
+// Σ_j min_j · (bsums[2j] + bsums[2j+1]) over the eight Q4_K/Q5_K sub-blocks.
+AVX512 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
+    const __m256i sums = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m128i pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    const __m128i products = _mm_madd_epi16(pair_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
+    const __m128i pairs = _mm_add_epi32(products, _mm_shuffle_epi32(products, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtsi128_si32(_mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, _MM_SHUFFLE(2, 3, 0, 1))));
 }
 
 AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations) {
     const uint8_t *bytes = weights;
     const block_q8_K *a = activations;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    // For group g (64 values), 16-bit words 0..15 take scale 2g and words 16..31 scale 2g+1.
+    const __m512i pick[4] = {
+        _mm512_set_epi16(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2),
+        _mm512_set_epi16(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4),
+        _mm512_set_epi16(7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6),
+    };
     __m512 acc = _mm512_setzero_ps();
     float min_total = 0;
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
-        uint16_t d_bits, dmin_bits;
-        memcpy(&d_bits, bytes, 2);
-        memcpy(&dmin_bits, bytes + 2, 2);
-        uint8_t scales[8], mins[8];
-        for (int j = 0; j < 8; ++j) k4_scale_min(j, bytes + 4, &scales[j], &mins[j]);
+        uint32_t d_pair;
+        memcpy(&d_pair, bytes, 4);
+        const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair)), _mm_set1_ps(a[b].d));
+        uint64_t scale_bytes, min_bytes;
+        k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
+        const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
         const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
-        // Fifth bits as a 256-bit mask per bit plane: bit k of qh[l] belongs to value 32k + l.
+        // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
         __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
         __m512i sums = _mm512_setzero_si512();
         for (int group = 0; group < 4; ++group) {
@@ -172,12 +194,10 @@ AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q
                 high_bits = _mm256_srli_epi16(high_bits, 2);
             }
             const __m512i y = _mm512_loadu_si512((const void *)(a[b].qs + 64 * group));
-            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x, y), word_pair(scales[2 * group], scales[2 * group + 1]));
+            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x, y), _mm512_permutexvar_epi16(pick[group], scale_words));
         }
-        int min_sum = 0;
-        for (int j = 0; j < 8; ++j) min_sum += mins[j] * (a[b].bsums[2 * j] + a[b].bsums[2 * j + 1]);
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_to_f32(d_bits) * a[b].d), _mm512_cvtepi32_ps(sums), acc);
-        min_total += f16_to_f32(dmin_bits) * a[b].d * (float)min_sum;
+        acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(d_dmin), _mm512_cvtepi32_ps(sums), acc);
+        min_total += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a[b].bsums);
     }
     return _mm512_reduce_add_ps(acc) - min_total;
 }
@@ -222,7 +242,8 @@ AVX512 static float dot_q6_K(int64_t count, const void *weights, const void *act
         }
         // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
         sums = _mm512_sub_epi32(sums, _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(f16_to_f32(w[b].d) * a[b].d), _mm512_cvtepi32_ps(sums), acc);
+        const float d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))) * a[b].d;
+        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sums), acc);
     }
     return _mm512_reduce_add_ps(acc);
 }

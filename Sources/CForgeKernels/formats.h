@@ -110,6 +110,18 @@ static inline void k4_scale_min(int j, const uint8_t *packed, uint8_t *scale, ui
     }
 }
 
+// All eight Q4_K/Q5_K scales and mins at once (the same packing as k4_scale_min), as bytes
+// 0..7 of two 64-bit words.
+static inline void k4_scales_mins(const uint8_t packed[12], uint64_t *scales, uint64_t *mins) {
+    uint32_t words[3];
+    memcpy(words, packed, 12);
+    const uint32_t low_scales = words[0] & 0x3f3f3f3fu, low_mins = words[1] & 0x3f3f3f3fu;
+    const uint32_t high_scales = (words[2] & 0x0f0f0f0fu) | ((words[0] >> 6) & 0x03030303u) << 4;
+    const uint32_t high_mins = ((words[2] >> 4) & 0x0f0f0f0fu) | ((words[1] >> 6) & 0x03030303u) << 4;
+    *scales = (uint64_t)low_scales | (uint64_t)high_scales << 32;
+    *mins = (uint64_t)low_mins | (uint64_t)high_mins << 32;
+}
+
 // The sixteen 6-bit Q3_K scales (still offset by 32): low nibbles in bytes 0..7, high two bits in 8..11.
 static inline void q3k_scales(const uint8_t *packed, int8_t scales[16]) {
     for (int j = 0; j < 16; ++j) {
