@@ -87,6 +87,13 @@ forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type)
     return chosen ? chosen : forge_generic_kernels.quantize[activation_type];
 }
 
+forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    // A tile must agree with the dot product it is used alongside: only take it from the same table.
+    return table->dot[weight_type] ? table->tile[weight_type] : NULL;
+}
+
 int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count) {
     const forge_quantize_fn quantize = forge_select_quantize(isa, type);
     if (!quantize) return -1;
@@ -97,4 +104,19 @@ int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source
 float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations) {
     const forge_dot_fn dot = forge_select_dot(isa, weight_type);
     return dot ? dot(count, weights, activations) : NAN;
+}
+
+int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
+                     size_t activation_stride, int tokens, float *out, size_t out_stride) {
+    const forge_dot_fn dot = forge_select_dot(isa, weight_type);
+    if (!dot || tokens < 1 || tokens > FORGE_TILE_TOKENS) return -1;
+    const forge_tile_fn tile = forge_select_tile(isa, weight_type);
+    if (tile) {
+        tile(count, weights, activations, activation_stride, tokens, out, out_stride);
+    } else {
+        for (int t = 0; t < tokens; ++t) {
+            out[(size_t)t * out_stride] = dot(count, weights, (const uint8_t *)activations + (size_t)t * activation_stride);
+        }
+    }
+    return 0;
 }

@@ -52,103 +52,168 @@ AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
     return _mm512_dpbusd_epi32(products, offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
 }
 
-AVX512 static float dot_q8_0(int64_t count, const void *weights, const void *activations) {
+
+// Every kernel below is written once for up to TILE_TOKENS activation rows: the weight block is
+// decoded once and used for each token (the prefill tiles), and the single-token dot product is
+// the same code with one token, so both give bit-identical results per token.
+#define TILE_TOKENS FORGE_TILE_TOKENS
+#define KERNEL AVX512 static inline __attribute__((always_inline))
+#define ACTIVATION(type, t) ((const type *)(activations + (size_t)(t) * stride))
+
+// Dot product and tile entry points for a kernel `name##_tokens`.
+#define DOT_AND_TILE(name)                                                                                   \
+    AVX512 static float dot_##name(int64_t count, const void *weights, const void *activations) {         \
+        float result;                                                                                        \
+        name##_tokens(count, weights, activations, 0, 1, &result, 1);                                        \
+        return result;                                                                                       \
+    }                                                                                                        \
+    AVX512 static void tile_##name(int64_t count, const void *weights, const void *activations, size_t stride, \
+                                   int tokens, float *out, size_t out_stride) {                             \
+        switch (tokens) {                                                                                    \
+        case 1: name##_tokens(count, weights, activations, stride, 1, out, out_stride); break;              \
+        case 2: name##_tokens(count, weights, activations, stride, 2, out, out_stride); break;              \
+        case 3: name##_tokens(count, weights, activations, stride, 3, out, out_stride); break;              \
+        default: name##_tokens(count, weights, activations, stride, 4, out, out_stride); break;             \
+        }                                                                                                    \
+    }
+
+// The 32-value formats share one loop over block pairs; `decode` yields the unsigned weight bytes
+// (and, for signed formats, the offset k of q − k), `offsets` says whether m·s terms are added.
+KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q8_0 *w = weights;
-    const block_q8_0 *a = activations;
+    const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
-        const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
-        // |x| as the unsigned operand, x's sign moved onto y.
-        const __m512i signed_y = _mm512_mask_sub_epi8(y, _mm512_movepi8_mask(x), _mm512_setzero_si512(), y);
-        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), _mm512_abs_epi8(x), signed_y);
-        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+        const __m512i magnitude = _mm512_abs_epi8(x);
+        const __mmask64 negative = _mm512_movepi8_mask(x);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
+            // |x| as the unsigned operand, x's sign moved onto y.
+            const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_y);
+            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q8_0](QK, &w[b], &a[b]);
-    return sum;
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q8_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
 }
+DOT_AND_TILE(q8_0)
 
-AVX512 static float dot_q4_0(int64_t count, const void *weights, const void *activations) {
+KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q4_0 *w = weights;
-    const block_q8_0 *a = activations;
+    const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i eight = _mm512_set1_epi8(8);
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
-        const __m512i sums = dot_offset(unpack_nibble_pair(w[b].qs, w[b + 1].qs), load_pair(a[b].qs, a[b + 1].qs), eight);
-        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), eight);
+            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_0](QK, &w[b], &a[b]);
-    return sum;
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
 }
+DOT_AND_TILE(q4_0)
 
-AVX512 static float dot_q5_0(int64_t count, const void *weights, const void *activations) {
+KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q5_0 *w = weights;
-    const block_q8_0 *a = activations;
+    const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
-        const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
-        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
+            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc);
-    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_0](QK, &w[b], &a[b]);
-    return sum;
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
 }
+DOT_AND_TILE(q5_0)
 
-AVX512 static float dot_q4_1(int64_t count, const void *weights, const void *activations) {
+KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q4_1 *w = weights;
-    const block_q8_1 *a = activations;
+    const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
-    __m512 acc = _mm512_setzero_ps();
-    float offsets = 0;
+    __m512 acc[TILE_TOKENS];
+    float offsets[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
-        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), unpack_nibble_pair(w[b].qs, w[b + 1].qs),
-                                                 load_pair(a[b].qs, a[b + 1].qs));
-        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
-        offsets += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_1 *a = ACTIVATION(block_q8_1, t);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
+            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+            offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc) + offsets;
-    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &a[b]);
-    return sum;
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
 }
+DOT_AND_TILE(q4_1)
 
-AVX512 static float dot_q5_1(int64_t count, const void *weights, const void *activations) {
+KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q5_1 *w = weights;
-    const block_q8_1 *a = activations;
+    const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc = _mm512_setzero_ps();
-    float offsets = 0;
+    __m512 acc[TILE_TOKENS];
+    float offsets[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
-        const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-        const __m512 d = scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-        acc = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc);
-        offsets += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_1 *a = ACTIVATION(block_q8_1, t);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
+            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+            offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+        }
     }
-    float sum = _mm512_reduce_add_ps(acc) + offsets;
-    if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &a[b]);
-    return sum;
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
 }
+DOT_AND_TILE(q5_1)
 
 // Σ_j min_j · (bsums[2j] + bsums[2j+1]) over the eight Q4_K/Q5_K sub-blocks.
 AVX512 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
@@ -159,9 +224,11 @@ AVX512 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
     return _mm_cvtsi128_si32(_mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, _MM_SHUFFLE(2, 3, 0, 1))));
 }
 
-AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations) {
+// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles).
+KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
+                         size_t stride, int tokens, float *out, size_t out_stride) {
     const uint8_t *bytes = weights;
-    const block_q8_K *a = activations;
+    const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
     // For group g (64 values), 16-bit words 0..15 take scale 2g and words 16..31 scale 2g+1.
     const __m512i pick[4] = {
@@ -170,19 +237,21 @@ AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q
         _mm512_set_epi16(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4),
         _mm512_set_epi16(7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6),
     };
-    __m512 acc = _mm512_setzero_ps();
-    float min_total = 0;
+    __m512 acc[TILE_TOKENS];
+    float min_total[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), min_total[t] = 0;
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
         memcpy(&d_pair, bytes, 4);
-        const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair)), _mm_set1_ps(a[b].d));
+        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
         uint64_t scale_bytes, min_bytes;
         k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
         const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
         const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
         // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
         __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
-        __m512i sums = _mm512_setzero_si512();
+        __m512i sums[TILE_TOKENS];
+        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
         for (int group = 0; group < 4; ++group) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
             __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
@@ -193,36 +262,49 @@ AVX512 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q
                 x = _mm512_mask_add_epi8(x, fifth, x, _mm512_set1_epi8(16));
                 high_bits = _mm256_srli_epi16(high_bits, 2);
             }
-            const __m512i y = _mm512_loadu_si512((const void *)(a[b].qs + 64 * group));
-            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x, y), _mm512_permutexvar_epi16(pick[group], scale_words));
+            const __m512i scales = _mm512_permutexvar_epi16(pick[group], scale_words);
+            for (int t = 0; t < tokens; ++t) {
+                const __m512i y = _mm512_loadu_si512((const void *)(ACTIVATION(block_q8_K, t)[b].qs + 64 * group));
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x, y), scales);
+            }
         }
-        acc = _mm512_fmadd_ps(_mm512_broadcastss_ps(d_dmin), _mm512_cvtepi32_ps(sums), acc);
-        min_total += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a[b].bsums);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
+            const __m128 d_dmin = _mm_mul_ps(weight_d_dmin, _mm_set1_ps(a->d));
+            acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(d_dmin), _mm512_cvtepi32_ps(sums[t]), acc[t]);
+            min_total[t] += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a->bsums);
+        }
     }
-    return _mm512_reduce_add_ps(acc) - min_total;
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]) - min_total[t];
 }
 
-AVX512 static float dot_q4_K(int64_t count, const void *weights, const void *activations) {
-    return dot_k4_k5(count, sizeof(block_q4_K), 0, weights, activations);
+KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
+    k4_k5_tokens(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, out, out_stride);
 }
+DOT_AND_TILE(q4_K)
 
-AVX512 static float dot_q5_K(int64_t count, const void *weights, const void *activations) {
-    return dot_k4_k5(count, sizeof(block_q5_K), 1, weights, activations);
+KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
+    k4_k5_tokens(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
 }
+DOT_AND_TILE(q5_K)
 
-AVX512 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                        float *out, size_t out_stride) {
     const block_q6_K *w = weights;
-    const block_q8_K *a = activations;
+    const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
-    __m512 acc = _mm512_setzero_ps();
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b) {
-        const __m256i sub_sums = _mm256_loadu_si256((const __m256i *)a[b].bsums);
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
-        const __m256i offsets = _mm256_madd_epi16(sub_sums, scale_words);
-        __m512i sums = _mm512_setzero_si512();
+        const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
+        __m512i sums[TILE_TOKENS];
+        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
         for (int half = 0; half < 2; ++half) {
             const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
-            const int8_t *y = a[b].qs + 128 * half, *sc = w[b].scales + 8 * half;
+            const int8_t *sc = w[b].scales + 8 * half;
             const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
             const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
             const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
@@ -237,68 +319,93 @@ AVX512 static float dot_q6_K(int64_t count, const void *weights, const void *act
                                                         _mm256_set_m128i(_mm_set1_epi16(sc[3]), _mm_set1_epi16(sc[2])), 1);
             const __m512i scales23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[5]), _mm_set1_epi16(sc[4]))),
                                                         _mm256_set_m128i(_mm_set1_epi16(sc[7]), _mm_set1_epi16(sc[6])), 1);
-            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x01, _mm512_loadu_si512((const void *)y)), scales01);
-            sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(x23, _mm512_loadu_si512((const void *)(y + 64))), scales23);
+            for (int t = 0; t < tokens; ++t) {
+                const int8_t *y = ACTIVATION(block_q8_K, t)[b].qs + 128 * half;
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x01, _mm512_loadu_si512((const void *)y)), scales01);
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x23, _mm512_loadu_si512((const void *)(y + 64))), scales23);
+            }
         }
-        // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
-        sums = _mm512_sub_epi32(sums, _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
-        const float d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))) * a[b].d;
-        acc = _mm512_fmadd_ps(_mm512_set1_ps(d), _mm512_cvtepi32_ps(sums), acc);
-    }
-    return _mm512_reduce_add_ps(acc);
-}
-
-AVX512 static float dot_f32(int64_t count, const void *weights, const void *activations) {
-    const float *w = weights, *a = activations;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 64 <= count; i += 64) {
-        for (int k = 0; k < 4; ++k) acc[k] = _mm512_fmadd_ps(_mm512_loadu_ps(w + i + 16 * k), _mm512_loadu_ps(a + i + 16 * k), acc[k]);
-    }
-    for (; i + 16 <= count; i += 16) acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(w + i), _mm512_loadu_ps(a + i), acc[0]);
-    if (i < count) {
-        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
-        acc[1] = _mm512_fmadd_ps(_mm512_maskz_loadu_ps(tail, w + i), _mm512_maskz_loadu_ps(tail, a + i), acc[1]);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
-}
-
-AVX512 static float dot_f16(int64_t count, const void *weights, const void *activations) {
-    const uint16_t *w = weights, *a = activations;
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 64 <= count; i += 64) {
-        for (int k = 0; k < 4; ++k) {
-            const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16 * k)));
-            const __m512 y = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16 * k)));
-            acc[k] = _mm512_fmadd_ps(x, y, acc[k]);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
+            // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
+            const __m256i offsets = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), scale_words);
+            const __m512i total = _mm512_sub_epi32(sums[t], _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(weight_d * a->d), _mm512_cvtepi32_ps(total), acc[t]);
         }
     }
-    for (; i + 16 <= count; i += 16) {
-        const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
-        acc[0] = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), acc[0]);
-    }
-    if (i < count) {
-        const __mmask16 tail = (__mmask16)((1u << (count - i)) - 1);
-        const __m512 x = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, w + i));
-        acc[1] = _mm512_fmadd_ps(x, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail, a + i)), acc[1]);
-    }
-    return _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]);
 }
+DOT_AND_TILE(q6_K)
+
+KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                       float *out, size_t out_stride) {
+    const float *w = weights;
+    const uint8_t *activations = activation_bytes;
+    __m512 acc[TILE_TOKENS][2];
+    for (int t = 0; t < tokens; ++t) acc[t][0] = _mm512_setzero_ps(), acc[t][1] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m512 x0 = _mm512_loadu_ps(w + i), x1 = _mm512_loadu_ps(w + i + 16);
+        for (int t = 0; t < tokens; ++t) {
+            const float *a = ACTIVATION(float, t);
+            acc[t][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(a + i), acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(a + i + 16), acc[t][1]);
+        }
+    }
+    const __mmask16 tail_low = (__mmask16)(count - i >= 16 ? 0xffff : (1u << (count - i)) - 1);
+    const __mmask16 tail_high = (__mmask16)(count - i > 16 ? (1u << (count - i - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_maskz_loadu_ps(tail_low, w + i), x1 = _mm512_maskz_loadu_ps(tail_high, w + i + 16);
+    for (int t = 0; t < tokens; ++t) {
+        const float *a = ACTIVATION(float, t);
+        acc[t][0] = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail_low, a + i), acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail_high, a + i + 16), acc[t][1]);
+        out[(size_t)t * out_stride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+DOT_AND_TILE(f32)
+
+KERNEL void f16_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+                       float *out, size_t out_stride) {
+    const uint16_t *w = weights;
+    const uint8_t *activations = activation_bytes;
+    __m512 acc[TILE_TOKENS][2];
+    for (int t = 0; t < tokens; ++t) acc[t][0] = _mm512_setzero_ps(), acc[t][1] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
+        const __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16)));
+        for (int t = 0; t < tokens; ++t) {
+            const uint16_t *a = ACTIVATION(uint16_t, t);
+            acc[t][0] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16))), acc[t][1]);
+        }
+    }
+    const __mmask16 tail_low = (__mmask16)(count - i >= 16 ? 0xffff : (1u << (count - i)) - 1);
+    const __mmask16 tail_high = (__mmask16)(count - i > 16 ? (1u << (count - i - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_low, w + i));
+    const __m512 x1 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_high, w + i + 16));
+    for (int t = 0; t < tokens; ++t) {
+        const uint16_t *a = ACTIVATION(uint16_t, t);
+        acc[t][0] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_low, a + i)), acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_high, a + i + 16)), acc[t][1]);
+        out[(size_t)t * out_stride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+DOT_AND_TILE(f16)
+
+#define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
 
 const forge_kernel_table forge_avx512_kernels = {
-    .dot = {
-        [FORGE_TYPE_F32] = dot_f32,
-        [FORGE_TYPE_F16] = dot_f16,
-        [FORGE_TYPE_Q4_0] = dot_q4_0,
-        [FORGE_TYPE_Q4_1] = dot_q4_1,
-        [FORGE_TYPE_Q5_0] = dot_q5_0,
-        [FORGE_TYPE_Q5_1] = dot_q5_1,
-        [FORGE_TYPE_Q8_0] = dot_q8_0,
-        [FORGE_TYPE_Q4_K] = dot_q4_K,
-        [FORGE_TYPE_Q5_K] = dot_q5_K,
-        [FORGE_TYPE_Q6_K] = dot_q6_K,
-    },
+    WITH_TILE(FORGE_TYPE_F32, f32),
+    WITH_TILE(FORGE_TYPE_F16, f16),
+    WITH_TILE(FORGE_TYPE_Q4_0, q4_0),
+    WITH_TILE(FORGE_TYPE_Q4_1, q4_1),
+    WITH_TILE(FORGE_TYPE_Q5_0, q5_0),
+    WITH_TILE(FORGE_TYPE_Q5_1, q5_1),
+    WITH_TILE(FORGE_TYPE_Q8_0, q8_0),
+    WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
+    WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
+    WITH_TILE(FORGE_TYPE_Q6_K, q6_K),
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,
         [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,

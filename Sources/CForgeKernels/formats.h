@@ -138,11 +138,17 @@ static inline uint32_t q5_high_bits(const uint8_t qh[4]) {
 
 typedef float (*forge_dot_fn)(int64_t count, const void *weights, const void *activations);
 typedef void (*forge_quantize_fn)(const float *source, void *destination, int64_t count);
+// One weight row against `tokens` (1...4) activation rows `activation_stride` bytes apart;
+// out[t · out_stride] receives token t. Same per-token arithmetic as the variant's dot product.
+typedef void (*forge_tile_fn)(int64_t count, const void *weights, const void *activations, size_t activation_stride,
+                              int tokens, float *out, size_t out_stride);
 
-// One instruction-set variant: dot products indexed by weight type, activation quantizers by
-// activation type. A NULL entry falls back to the generic table.
+// One instruction-set variant: dot products and tiles indexed by weight type, activation
+// quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
+// tile means "one dot product per token".
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
+    forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -155,5 +161,6 @@ extern const forge_kernel_table forge_avx512_kernels;
 /// The entry for `type` in the variant `isa`, falling back to generic.
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
+forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
 
 #endif

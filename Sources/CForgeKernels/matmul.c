@@ -6,6 +6,7 @@
 
 typedef struct {
     forge_dot_fn dot;
+    forge_tile_fn tile; // NULL: one dot product per token
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -31,15 +32,25 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     }
 }
 
+// Rows of a panel stay in cache while every token passes over them; with a tile kernel each
+// weight block is decoded once for FORGE_TILE_TOKENS tokens.
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t panel = begin; panel < end; panel += ROW_PANEL) {
         const int64_t panel_end = panel + ROW_PANEL < end ? panel + ROW_PANEL : end;
-        for (int64_t t = 0; t < job->tokens; ++t) {
+        for (int64_t t = 0; t < job->tokens; t += FORGE_TILE_TOKENS) {
+            const int tokens = job->tokens - t < FORGE_TILE_TOKENS ? (int)(job->tokens - t) : FORGE_TILE_TOKENS;
             const uint8_t *activation = job->activations + t * job->activation_row_bytes;
             float *output = job->output + t * job->rows;
             for (int64_t r = panel; r < panel_end; ++r) {
-                output[r] = job->dot(job->columns, job->weights + r * job->weight_row_bytes, activation);
+                const uint8_t *weights = job->weights + r * job->weight_row_bytes;
+                if (job->tile && tokens > 1) {
+                    job->tile(job->columns, weights, activation, job->activation_row_bytes, tokens, output + r, (size_t)job->rows);
+                    continue;
+                }
+                for (int k = 0; k < tokens; ++k) {
+                    output[k * job->rows + r] = job->dot(job->columns, weights, activation + k * job->activation_row_bytes);
+                }
             }
         }
     }
@@ -70,6 +81,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     if (rows <= 0 || tokens <= 0) return 0;
     matmul_job job = {
         .dot = forge_select_dot(isa, weight_type),
+        .tile = forge_select_tile(isa, weight_type),
         .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
         .weights = weights,
         .weight_row_bytes = weight_row_bytes,
