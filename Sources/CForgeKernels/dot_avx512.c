@@ -38,6 +38,17 @@ AVX512 static inline __m512 scale_pair(uint16_t x0, uint16_t y0, uint16_t x1, ui
     return _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(products));
 }
 
+// Two f32 values broadcast to lanes 0..7 and 8..15.
+AVX512 static inline __m512 float_pair(const float *pair) {
+    const __m128 both = _mm_castpd_ps(_mm_load_sd((const double *)pair));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
+// f16(x0), f16(x1) as two floats.
+AVX512 static inline void halves_to_floats(uint16_t x0, uint16_t x1, float out[2]) {
+    _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)))));
+}
+
 // f16(x)·f16(y) for the Q4_1/Q5_1 offsets of two blocks.
 AVX512 static inline float offset_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
     const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
@@ -55,7 +66,10 @@ AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
 
 // Every kernel below is written once for up to TILE_TOKENS activation rows: the weight block is
 // decoded once and used for each token (the prefill tiles), and the single-token dot product is
-// the same code with one token, so both give bit-identical results per token.
+// the same code with one token, so both give bit-identical results per token. Tiles of the
+// 32-value formats also take the activation scales already as f32 (`scales`: per token, the
+// block scales d, then for Q8_1 the block sums s), since converting them dominated the tile;
+// the products they form are the same floats either way.
 #define TILE_TOKENS FORGE_TILE_TOKENS
 #define KERNEL AVX512 static inline __attribute__((always_inline))
 #define ACTIVATION(type, t) ((const type *)(activations + (size_t)(t) * stride))
@@ -64,22 +78,22 @@ AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
 #define DOT_AND_TILE(name)                                                                                   \
     AVX512 static float dot_##name(int64_t count, const void *weights, const void *activations) {         \
         float result;                                                                                        \
-        name##_tokens(count, weights, activations, 0, 1, &result, 1);                                        \
+        name##_tokens(count, weights, activations, 0, NULL, 1, &result, 1);                                  \
         return result;                                                                                       \
     }                                                                                                        \
     AVX512 static void tile_##name(int64_t count, const void *weights, const void *activations, size_t stride, \
-                                   int tokens, float *out, size_t out_stride) {                             \
+                                   const float *scales, int tokens, float *out, size_t out_stride) {        \
         switch (tokens) {                                                                                    \
-        case 1: name##_tokens(count, weights, activations, stride, 1, out, out_stride); break;              \
-        case 2: name##_tokens(count, weights, activations, stride, 2, out, out_stride); break;              \
-        case 3: name##_tokens(count, weights, activations, stride, 3, out, out_stride); break;              \
-        default: name##_tokens(count, weights, activations, stride, 4, out, out_stride); break;             \
+        case 1: name##_tokens(count, weights, activations, stride, scales, 1, out, out_stride); break;      \
+        case 2: name##_tokens(count, weights, activations, stride, scales, 2, out, out_stride); break;      \
+        case 3: name##_tokens(count, weights, activations, stride, scales, 3, out, out_stride); break;      \
+        default: name##_tokens(count, weights, activations, stride, scales, 4, out, out_stride); break;     \
         }                                                                                                    \
     }
 
 // The 32-value formats share one loop over block pairs; `decode` yields the unsigned weight bytes
 // (and, for signed formats, the offset k of q − k), `offsets` says whether m·s terms are added.
-KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q8_0 *w = weights;
     const uint8_t *activations = activation_bytes;
@@ -91,13 +105,18 @@ KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activati
         const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
         const __m512i magnitude = _mm512_abs_epi8(x);
         const __mmask64 negative = _mm512_movepi8_mask(x);
+        float weight_pair[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
             // |x| as the unsigned operand, x's sign moved onto y.
             const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
             const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_y);
-            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
         }
     }
     for (int t = 0; t < tokens; ++t) {
@@ -108,7 +127,7 @@ KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q8_0)
 
-KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q4_0 *w = weights;
     const uint8_t *activations = activation_bytes;
@@ -119,10 +138,15 @@ KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activati
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        float weight_pair[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), eight);
-            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
         }
     }
     for (int t = 0; t < tokens; ++t) {
@@ -133,7 +157,7 @@ KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q4_0)
 
-KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q5_0 *w = weights;
     const uint8_t *activations = activation_bytes;
@@ -146,10 +170,15 @@ KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activati
         const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        float weight_pair[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
-            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
         }
     }
     for (int t = 0; t < tokens; ++t) {
@@ -160,7 +189,7 @@ KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q5_0)
 
-KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q4_1 *w = weights;
     const uint8_t *activations = activation_bytes;
@@ -171,11 +200,25 @@ KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activati
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        float weight_pair[2], weight_offsets[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_1 *a = ACTIVATION(block_q8_1, t);
             const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
-            offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            if (scales) {
+                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
+                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
+                const float first = weight_offsets[0] * sums_s[0];
+                const float second = weight_offsets[1] * sums_s[1];
+                offsets[t] += first + second;
+            } else {
+                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            }
         }
     }
     for (int t = 0; t < tokens; ++t) {
@@ -186,7 +229,7 @@ KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q4_1)
 
-KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q5_1 *w = weights;
     const uint8_t *activations = activation_bytes;
@@ -200,11 +243,25 @@ KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activati
         const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        float weight_pair[2], weight_offsets[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_1 *a = ACTIVATION(block_q8_1, t);
             const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-            acc[t] = _mm512_fmadd_ps(scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d), _mm512_cvtepi32_ps(sums), acc[t]);
-            offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            if (scales) {
+                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
+                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
+                const float first = weight_offsets[0] * sums_s[0];
+                const float second = weight_offsets[1] * sums_s[1];
+                offsets[t] += first + second;
+            } else {
+                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            }
         }
     }
     for (int t = 0; t < tokens; ++t) {
@@ -278,20 +335,23 @@ KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const voi
     for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]) - min_total[t];
 }
 
-KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, int tokens,
+KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
+    (void)scales;
     k4_k5_tokens(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, out, out_stride);
 }
 DOT_AND_TILE(q4_K)
 
-KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, int tokens,
+KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
+    (void)scales;
     k4_k5_tokens(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
 }
 DOT_AND_TILE(q5_K)
 
-KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
+    (void)scales;
     const block_q6_K *w = weights;
     const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
@@ -337,8 +397,9 @@ KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q6_K)
 
-KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                        float *out, size_t out_stride) {
+    (void)scales;
     const float *w = weights;
     const uint8_t *activations = activation_bytes;
     __m512 acc[TILE_TOKENS][2];
@@ -364,8 +425,9 @@ KERNEL void f32_tokens(int64_t count, const void *weights, const void *activatio
 }
 DOT_AND_TILE(f32)
 
-KERNEL void f16_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int tokens,
+KERNEL void f16_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                        float *out, size_t out_stride) {
+    (void)scales;
     const uint16_t *w = weights;
     const uint8_t *activations = activation_bytes;
     __m512 acc[TILE_TOKENS][2];

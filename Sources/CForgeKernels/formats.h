@@ -140,8 +140,13 @@ typedef float (*forge_dot_fn)(int64_t count, const void *weights, const void *ac
 typedef void (*forge_quantize_fn)(const float *source, void *destination, int64_t count);
 // One weight row against `tokens` (1...4) activation rows `activation_stride` bytes apart;
 // out[t · out_stride] receives token t. Same per-token arithmetic as the variant's dot product.
+// For Q8_0/Q8_1 activations `scales` holds, per token, 2 · count/32 floats: every block's d,
+// then every block's s (see forge_activation_scales).
 typedef void (*forge_tile_fn)(int64_t count, const void *weights, const void *activations, size_t activation_stride,
-                              int tokens, float *out, size_t out_stride);
+                              const float *scales, int tokens, float *out, size_t out_stride);
+
+// The f32 scales a tile takes for one activation row of `count` values (no-op for other formats).
+void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales);
 
 // One instruction-set variant: dot products and tiles indexed by weight type, activation
 // quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL

@@ -14,6 +14,9 @@ typedef struct {
     int64_t columns;
     const uint8_t *activations;
     size_t activation_row_bytes;
+    uint32_t activation_type;
+    float *scales;          // per token 2 · columns/32 f32 scales for the tiles, or NULL
+    int64_t scales_per_token;
     float *output;
     int64_t rows;
     int64_t tokens;
@@ -27,8 +30,11 @@ enum {
 static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t t = begin; t < end; ++t) {
-        job->quantize(job->input + t * job->columns, (uint8_t *)job->activations + t * job->activation_row_bytes,
-                      job->columns);
+        uint8_t *activation = (uint8_t *)job->activations + t * job->activation_row_bytes;
+        job->quantize(job->input + t * job->columns, activation, job->columns);
+        if (job->scales) {
+            forge_activation_scales(job->activation_type, activation, job->columns, job->scales + t * job->scales_per_token);
+        }
     }
 }
 
@@ -45,7 +51,9 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
             for (int64_t r = panel; r < panel_end; ++r) {
                 const uint8_t *weights = job->weights + r * job->weight_row_bytes;
                 if (job->tile && tokens > 1) {
-                    job->tile(job->columns, weights, activation, job->activation_row_bytes, tokens, output + r, (size_t)job->rows);
+                    const float *scales = job->scales ? job->scales + t * job->scales_per_token : NULL;
+                    job->tile(job->columns, weights, activation, job->activation_row_bytes, scales, tokens, output + r,
+                              (size_t)job->rows);
                     continue;
                 }
                 for (int k = 0; k < tokens; ++k) {
@@ -89,6 +97,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         .columns = columns,
         .activation_row_bytes = (size_t)(columns / forge_type_block_size((uint32_t)activation_type) *
                                          forge_type_block_bytes((uint32_t)activation_type)),
+        .activation_type = (uint32_t)activation_type,
         .output = output,
         .rows = rows,
         .tokens = tokens,
@@ -96,8 +105,14 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
     } else {
-        if (reserve(scratch, job.activation_row_bytes * (size_t)tokens) != 0) return -2;
+        const size_t activation_bytes = (job.activation_row_bytes * (size_t)tokens + 63) / 64 * 64;
+        const int wants_scales = job.tile && tokens > 1 &&
+                                 (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
+        job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
+        const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
+        if (reserve(scratch, activation_bytes + scale_bytes) != 0) return -2;
         job.activations = scratch->bytes;
+        job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
     }
     forge_pool_run(pool, rows, ROW_GRAIN, multiply_rows, &job);
