@@ -66,6 +66,8 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "forge", dependencies: ["ForgeCLI"]),
+        // libFuzzer harness for the GGUF reader; scripts/fuzz-gguf builds and runs it.
+        .executableTarget(name: "ForgeGGUFFuzz", dependencies: ["ForgeGGUF"], exclude: ["make-seeds.py"]),
 
         .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja"], resources: [.copy("Fixtures")]),

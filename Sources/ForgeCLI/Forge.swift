@@ -6,6 +6,8 @@ public struct Forge: AsyncParsableCommand {
         commandName: "forge",
         abstract: "Run GGUF language models on the CPU.",
         subcommands: [
+            Inspect.self,
+            PullCommand.self,
         ]
     )
 

@@ -5,13 +5,15 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
     case q2_K = 10, q3_K = 11, q4_K = 12, q5_K = 13, q6_K = 14, q8_K = 15
     case iq2_xxs = 16, iq2_xs = 17, iq3_xxs = 18, iq1_s = 19, iq4_nl = 20, iq3_s = 21, iq2_s = 22, iq4_xs = 23
     case i8 = 24, i16 = 25, i32 = 26, i64 = 27, f64 = 28, iq1_m = 29, bf16 = 30
-    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39
+    case tq1_0 = 34, tq2_0 = 35, mxfp4 = 39, nvfp4 = 40, q1_0 = 41, q2_0 = 42
 
     /// Elements per block: a row's length must be a multiple of it.
     public var blockSize: Int {
         switch self {
         case .f32, .f16, .bf16, .f64, .i8, .i16, .i32, .i64: 1
         case .q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q8_1, .iq4_nl, .mxfp4: 32
+        case .nvfp4, .q2_0: 64
+        case .q1_0: 128
         case .q2_K, .q3_K, .q4_K, .q5_K, .q6_K, .q8_K, .iq2_xxs, .iq2_xs, .iq3_xxs, .iq1_s, .iq3_s, .iq2_s,
              .iq4_xs, .iq1_m, .tq1_0, .tq2_0: 256
         }
@@ -31,6 +33,8 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
         case .q8_0: 34
         case .q8_1: 36
         case .mxfp4: 17
+        case .nvfp4: 36
+        case .q1_0, .q2_0: 18
         case .q2_K: 84
         case .q3_K: 110
         case .q4_K: 144
@@ -85,6 +89,9 @@ public enum GGMLType: UInt32, CaseIterable, Sendable, CustomStringConvertible {
         case .tq1_0: "TQ1_0"
         case .tq2_0: "TQ2_0"
         case .mxfp4: "MXFP4"
+        case .nvfp4: "NVFP4"
+        case .q1_0: "Q1_0"
+        case .q2_0: "Q2_0"
         }
     }
 

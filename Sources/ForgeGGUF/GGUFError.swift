@@ -1,5 +1,6 @@
 /// Why a GGUF file was rejected, or why a metadata value could not be used.
 /// `field` names what was being read; `offset` is the byte offset in the file where it starts.
+/// A file that cannot be opened at all has the field `file` and no offset.
 public struct GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     public let field: String
     public let offset: Int?
@@ -14,6 +15,9 @@ public struct GGUFError: Error, CustomStringConvertible, Equatable, Sendable {
     public var description: String {
         if let offset {
             return "invalid GGUF: \(field) at byte \(offset): \(reason)"
+        }
+        if field == "file" {
+            return "cannot read GGUF file: \(reason)"
         }
         return "GGUF metadata: \(field): \(reason)"
     }

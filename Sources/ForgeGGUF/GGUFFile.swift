@@ -22,11 +22,18 @@ public struct GGUFTensor: Sendable, Equatable {
 
 /// A GGUF file, memory-mapped read-only and validated before anything uses it.
 /// No tensor bytes are copied: `data(for:)` points into the mapping, which lives as
-/// long as this object.
+/// long as this object. (A file truncated by another process while mapped can still
+/// fault on access, as with any mapping; the file is checked whole at load.)
 public final class GGUFFile: @unchecked Sendable {
     public static let defaultAlignment = 32
-    /// Limits that keep a hostile file from making the reader allocate without bound.
+    /// Limits that keep a hostile file from making the reader allocate without bound. Every
+    /// count and length is also checked against the bytes that remain before anything is
+    /// reserved, so what the reader allocates is a small multiple of the file's header size.
     public enum Limits {
+        /// Real models have at most a few thousand tensors and a few hundred keys; these caps
+        /// keep a file of millions of tiny entries from costing gigabytes of bookkeeping.
+        public static let maxTensorCount = 1 << 20
+        public static let maxKeyValueCount = 1 << 20
         public static let maxStringLength = 64 << 20
         public static let maxKeyLength = 4096
         public static let maxTensorNameLength = 63
@@ -56,12 +63,12 @@ public final class GGUFFile: @unchecked Sendable {
     public convenience init(path: String) throws {
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw GGUFError(field: "file", offset: nil, reason: "cannot open \(path): \(String(cString: strerror(errno)))")
+            throw GGUFError(field: "file", offset: nil, reason: "\(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            throw GGUFError(field: "file", offset: nil, reason: "cannot stat \(path): \(String(cString: strerror(errno)))")
+            throw GGUFError(field: "file", offset: nil, reason: "\(path): \(String(cString: strerror(errno)))")
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             throw GGUFError(field: "file", offset: nil, reason: "\(path) is not a regular file")
@@ -231,10 +238,37 @@ private struct Parser {
     var tensors: [GGUFTensor] = []
     var alignment = GGUFFile.defaultAlignment
     var dataOffset = 0
+    /// Where each key's value type code sits, so that errors found after parsing can point at it.
+    private var valueTypeOffsets: [String: Int]
+    /// Where each tensor's info starts and where its data offset field sits, in tensor order.
+    private var tensorInfoOffsets: [(info: Int, dataOffsetField: Int)]
+
+    init(cursor: ByteCursor) {
+        self.cursor = cursor
+        valueTypeOffsets = [:]
+        tensorInfoOffsets = []
+    }
 
     typealias Limits = GGUFFile.Limits
 
+    /// The smallest possible tensor info (a one-byte name, one dimension) and key-value pair
+    /// (a one-byte key, a one-byte value): counts that need more bytes than remain are lies.
+    static let minimumTensorInfoSize = 8 + 1 + 4 + 8 + 4 + 8
+    static let minimumKeyValueSize = 8 + 1 + 4 + 1
+
     mutating func parse() throws {
+        try parseHeader()
+        let (tensorCount, kvCount) = try readCounts()
+        try readMetadata(count: kvCount)
+        try readAlignment()
+        try readTensorInfos(count: tensorCount)
+        let infoEnd = cursor.offset
+        let (padded, overflow) = infoEnd.addingReportingOverflow(alignment - 1)
+        dataOffset = overflow ? Int.max : padded / alignment * alignment
+        try validateTensorPlacement(infoEnd: infoEnd)
+    }
+
+    private mutating func parseHeader() throws {
         let magic = try cursor.read(UInt32.self, field: "magic")
         guard magic == 0x4655_4747 else {
             throw GGUFError(field: "magic", offset: 0, reason: "not a GGUF file (expected the bytes \"GGUF\")")
@@ -249,17 +283,39 @@ private struct Parser {
             }
             throw GGUFError(field: "version", offset: 4, reason: "unsupported version \(rawVersion) (2 and 3 are supported)")
         }
-        // The smallest tensor info is 32 bytes (empty name, one dimension) and the
-        // smallest key-value pair 13, so counts beyond what the file could hold are lies.
-        let tensorCount = try cursor.readCount(field: "tensor_count", limit: cursor.remaining / 32, what: "tensor count")
-        let kvCount = try cursor.readCount(field: "metadata_kv_count", limit: cursor.remaining / 13, what: "metadata count")
+    }
 
-        keys.reserveCapacity(kvCount)
-        for index in 0..<kvCount {
+    private mutating func readCounts() throws -> (tensors: Int, keyValues: Int) {
+        let tensorCountOffset = cursor.offset
+        let rawTensorCount = try cursor.read(UInt64.self, field: "tensor_count")
+        let kvCountOffset = cursor.offset
+        let rawKVCount = try cursor.read(UInt64.self, field: "metadata_kv_count")
+        guard rawTensorCount <= UInt64(Limits.maxTensorCount) else {
+            throw GGUFError(field: "tensor_count", offset: tensorCountOffset, reason: "\(rawTensorCount) tensors exceeds the limit of \(Limits.maxTensorCount)")
+        }
+        guard rawKVCount <= UInt64(Limits.maxKeyValueCount) else {
+            throw GGUFError(field: "metadata_kv_count", offset: kvCountOffset, reason: "\(rawKVCount) key-value pairs exceeds the limit of \(Limits.maxKeyValueCount)")
+        }
+        let available = cursor.remaining
+        guard rawTensorCount <= UInt64(available / Self.minimumTensorInfoSize) else {
+            throw GGUFError(field: "tensor_count", offset: tensorCountOffset, reason: "\(rawTensorCount) tensors cannot fit in the \(available) bytes that follow")
+        }
+        let tensorCount = Int(rawTensorCount)
+        let availableForMetadata = available - tensorCount * Self.minimumTensorInfoSize
+        guard rawKVCount <= UInt64(availableForMetadata / Self.minimumKeyValueSize) else {
+            throw GGUFError(field: "metadata_kv_count", offset: kvCountOffset, reason: "\(rawKVCount) key-value pairs and \(tensorCount) tensor infos cannot fit in the \(available) bytes that follow")
+        }
+        return (tensorCount, Int(rawKVCount))
+    }
+
+    private mutating func readMetadata(count: Int) throws {
+        keys.reserveCapacity(count)
+        for index in 0..<count {
             let keyOffset = cursor.offset
-            let key = try cursor.readString(field: "metadata key #\(index)", maxLength: Limits.maxKeyLength)
+            let keyField = "metadata key #\(index)"
+            let key = try cursor.readString(field: keyField, maxLength: Limits.maxKeyLength, what: "key")
             guard !key.isEmpty else {
-                throw GGUFError(field: "metadata key #\(index)", offset: keyOffset, reason: "empty key")
+                throw GGUFError(field: keyField, offset: keyOffset, reason: "empty key")
             }
             guard metadata[key] == nil else {
                 throw GGUFError(field: key, offset: keyOffset, reason: "duplicate metadata key")
@@ -272,39 +328,43 @@ private struct Parser {
             let value = try readValue(type, field: key, depth: 0)
             keys.append(key)
             metadata[key] = value
+            valueTypeOffsets[key] = typeOffset
         }
+    }
 
-        if let value = metadata["general.alignment"] {
-            guard case .uint32(let a) = value else {
-                throw GGUFError(field: "general.alignment", offset: nil, reason: "must be uint32, found \(value.type)")
-            }
-            guard a > 0, a & (a - 1) == 0, a <= Limits.maxAlignment else {
-                throw GGUFError(field: "general.alignment", offset: nil, reason: "\(a) is not a power of two between 1 and \(Limits.maxAlignment)")
-            }
-            alignment = Int(a)
+    private mutating func readAlignment() throws {
+        let key = "general.alignment"
+        guard let value = metadata[key], let typeOffset = valueTypeOffsets[key] else { return }
+        guard case .uint32(let a) = value else {
+            throw GGUFError(field: key, offset: typeOffset, reason: "must be uint32, found \(value.type)")
         }
+        guard a > 0, a & (a - 1) == 0, a <= Limits.maxAlignment else {
+            throw GGUFError(field: key, offset: typeOffset + 4, reason: "\(a) is not a power of two between 1 and \(Limits.maxAlignment)")
+        }
+        alignment = Int(a)
+    }
 
-        var names = Set<String>()
-        tensors.reserveCapacity(tensorCount)
-        for index in 0..<tensorCount {
+    private mutating func readTensorInfos(count: Int) throws {
+        var firstIndexByName: [String: Int] = [:]
+        firstIndexByName.reserveCapacity(count)
+        tensors.reserveCapacity(count)
+        tensorInfoOffsets.reserveCapacity(count)
+        for index in 0..<count {
+            let infoOffset = cursor.offset
             let tensor = try readTensorInfo(index: index)
-            guard names.insert(tensor.name).inserted else {
-                throw GGUFError(field: "tensor \(tensor.name)", offset: nil, reason: "duplicate tensor name")
+            if let first = firstIndexByName.updateValue(index, forKey: tensor.name) {
+                throw GGUFError(field: "tensor #\(index) name", offset: infoOffset, reason: "duplicate tensor name \(tensor.name) (first used by tensor #\(first))")
             }
             tensors.append(tensor)
         }
-
-        let infoEnd = cursor.offset
-        let (padded, overflow) = infoEnd.addingReportingOverflow(alignment - 1)
-        dataOffset = overflow ? Int.max : padded / alignment * alignment
-        try validateTensorPlacement(infoEnd: infoEnd)
     }
 
     private mutating func readTensorInfo(index: Int) throws -> GGUFTensor {
         let start = cursor.offset
-        let name = try cursor.readString(field: "tensor #\(index) name", maxLength: Int.max)
-        guard name.utf8.count <= Limits.maxTensorNameLength else {
-            throw GGUFError(field: "tensor #\(index) name", offset: start, reason: "name is \(name.utf8.count) bytes, longer than \(Limits.maxTensorNameLength)")
+        let nameField = "tensor #\(index) name"
+        let name = try cursor.readString(field: nameField, maxLength: Limits.maxTensorNameLength, what: "tensor name")
+        guard !name.isEmpty else {
+            throw GGUFError(field: nameField, offset: start, reason: "empty tensor name")
         }
         let field = "tensor \(name)"
         let dimsOffset = cursor.offset
@@ -313,6 +373,7 @@ private struct Parser {
             throw GGUFError(field: "\(field) n_dims", offset: dimsOffset, reason: "\(dimCount) dimensions (1 to \(Limits.maxDimensions) allowed)")
         }
         var shape: [Int] = []
+        shape.reserveCapacity(Int(dimCount))
         var elements = 1
         for d in 0..<Int(dimCount) {
             let dimOffset = cursor.offset
@@ -337,13 +398,14 @@ private struct Parser {
             throw GGUFError(field: "\(field) dimension 0", offset: dimsOffset + 4, reason: "row length \(shape[0]) is not a multiple of \(type.name)'s block size \(type.blockSize)")
         }
         guard let bytes = type.byteCount(elements: elements) else {
-            throw GGUFError(field: "\(field) size", offset: dimsOffset, reason: "byte size overflows")
+            throw GGUFError(field: "\(field) size", offset: dimsOffset, reason: "\(elements) \(type.name) elements overflow a byte size")
         }
-        let offsetOffset = cursor.offset
+        let offsetField = cursor.offset
         let rawOffset = try cursor.read(UInt64.self, field: "\(field) offset")
-        guard rawOffset <= UInt64(Int.max) else {
-            throw GGUFError(field: "\(field) offset", offset: offsetOffset, reason: "offset \(rawOffset) is past the end of the file")
+        guard rawOffset <= UInt64(cursor.count) else {
+            throw GGUFError(field: "\(field) offset", offset: offsetField, reason: "data offset \(rawOffset) is past the end of the \(cursor.count)-byte file")
         }
+        tensorInfoOffsets.append((start, offsetField))
         return GGUFTensor(name: name, type: type, shape: shape, offset: Int(rawOffset), byteCount: bytes)
     }
 
@@ -353,18 +415,22 @@ private struct Parser {
             throw GGUFError(field: "tensor data", offset: infoEnd, reason: "data section starts at \(dataOffset), past the end of the \(cursor.count)-byte file (truncated?)")
         }
         let dataSize = cursor.count - dataOffset
-        for tensor in tensors {
+        for (tensor, offsets) in zip(tensors, tensorInfoOffsets) {
+            let field = "tensor \(tensor.name) offset"
             guard tensor.offset % alignment == 0 else {
-                throw GGUFError(field: "tensor \(tensor.name) offset", offset: dataOffset + tensor.offset, reason: "offset \(tensor.offset) is not a multiple of the alignment \(alignment)")
+                throw GGUFError(field: field, offset: offsets.dataOffsetField, reason: "data offset \(tensor.offset) is not a multiple of the alignment \(alignment)")
             }
             let (end, overflow) = tensor.offset.addingReportingOverflow(tensor.byteCount)
             guard !overflow, end <= dataSize else {
-                throw GGUFError(field: "tensor \(tensor.name) data", offset: overflow ? tensor.offset : dataOffset + tensor.offset, reason: "\(tensor.byteCount) bytes at data offset \(tensor.offset) run past the end of the file (\(dataSize) data bytes; truncated download?)")
+                throw GGUFError(field: field, offset: offsets.dataOffsetField, reason: "\(tensor.byteCount) bytes at data offset \(tensor.offset) (file byte \(dataOffset + tensor.offset)) run past the end of the \(cursor.count)-byte file (truncated download?)")
             }
         }
-        let ordered = tensors.sorted { $0.offset < $1.offset }
-        for (previous, next) in zip(ordered, ordered.dropFirst()) where previous.offset + previous.byteCount > next.offset {
-            throw GGUFError(field: "tensor \(next.name) offset", offset: dataOffset + next.offset, reason: "overlaps tensor \(previous.name)")
+        let order = tensors.indices.sorted { tensors[$0].offset < tensors[$1].offset }
+        for (previous, next) in zip(order, order.dropFirst()) {
+            let earlier = tensors[previous], later = tensors[next]
+            guard earlier.offset + earlier.byteCount <= later.offset else {
+                throw GGUFError(field: "tensor \(later.name) offset", offset: tensorInfoOffsets[next].dataOffsetField, reason: "data offset \(later.offset) overlaps tensor \(earlier.name) (data offsets \(earlier.offset) to \(earlier.offset + earlier.byteCount))")
+            }
         }
     }
 
@@ -405,8 +471,8 @@ private struct Parser {
             throw GGUFError(field: field, offset: start, reason: "unknown array element type \(rawType)")
         }
         let countOffset = cursor.offset
-        // Each element takes at least one byte (strings and arrays at least eight), so a
-        // count beyond that is rejected before anything is allocated.
+        // Every element takes at least this many bytes, so a count beyond what remains is
+        // rejected before anything is allocated; memory stays proportional to the file.
         let minimumElementSize = switch type {
         case .uint8, .int8, .bool: 1
         case .uint16, .int16: 2
@@ -415,8 +481,8 @@ private struct Parser {
         case .array: 12
         }
         let count = try cursor.readCount(field: "\(field) length", limit: Limits.maxArrayLength, what: "array length")
-        guard count <= (cursor.remaining) / minimumElementSize else {
-            throw GGUFError(field: "\(field) length", offset: countOffset, reason: "array of \(count) \(type) elements runs past the end of the file")
+        guard count <= cursor.remaining / minimumElementSize else {
+            throw GGUFError(field: "\(field) length", offset: countOffset, reason: "array of \(count) \(type) elements runs past the end of the file (\(cursor.remaining) bytes remain)")
         }
         switch type {
         case .uint8: return .uint8(try readScalars(count, field: field))
@@ -432,22 +498,34 @@ private struct Parser {
         case .bool:
             var values: [Bool] = []
             values.reserveCapacity(count)
-            for _ in 0..<count { values.append(try readBool(field: field)) }
+            for index in 0..<count {
+                values.append(try element(index, of: field) { try $0.readBool(field: field) })
+            }
             return .bool(values)
         case .string:
             var values: [String] = []
             values.reserveCapacity(count)
-            for i in 0..<count {
-                values.append(try cursor.readString(field: "\(field)[\(i)]", maxLength: Limits.maxStringLength))
+            for index in 0..<count {
+                values.append(try element(index, of: field) { try $0.cursor.readString(field: field, maxLength: Limits.maxStringLength) })
             }
             return .string(values)
         case .array:
             var values: [GGUFArray] = []
             values.reserveCapacity(count)
-            for i in 0..<count {
-                values.append(try readArray(field: "\(field)[\(i)]", depth: depth + 1))
+            for index in 0..<count {
+                values.append(try readArray(field: "\(field)[\(index)]", depth: depth + 1))
             }
             return .array(values)
+        }
+    }
+
+    /// Reads one array element, naming it `field[index]` only when it fails: building that
+    /// name for each of a vocabulary's 150,000 strings would cost more than reading them.
+    private mutating func element<T>(_ index: Int, of field: String, _ read: (inout Parser) throws -> T) throws -> T {
+        do {
+            return try read(&self)
+        } catch let error as GGUFError {
+            throw GGUFError(field: "\(field)[\(index)]", offset: error.offset, reason: error.reason)
         }
     }
 

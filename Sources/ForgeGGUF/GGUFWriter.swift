@@ -5,7 +5,9 @@ import Darwin
 #endif
 
 /// Builds a GGUF v3 file: metadata in insertion order, then tensors, each aligned.
-/// `write(to:)` is atomic: the file appears complete under its name or not at all.
+/// `write(to:)` is atomic: the file appears complete under its name or not at all, and it
+/// refuses metadata the reader would reject. `serialized()` writes whatever it was given, so
+/// tests can also build files that must be rejected.
 public struct GGUFWriter: Sendable {
     public struct WriteError: Error, CustomStringConvertible {
         public let description: String
@@ -18,13 +20,16 @@ public struct GGUFWriter: Sendable {
         let data: [UInt8]
     }
 
-    public let alignment: Int
+    /// The data alignment: the one given to `init`, or a valid `general.alignment` set later.
+    public private(set) var alignment: Int
     private var keys: [String] = []
     private var values: [String: GGUFValue] = [:]
     private var tensors: [PendingTensor] = []
 
+    /// `alignment` is a constant of the calling code, not input, so a bad one is a programming
+    /// error: it must be a power of two no larger than `GGUFFile.Limits.maxAlignment`.
     public init(alignment: Int = GGUFFile.defaultAlignment) {
-        precondition(alignment > 0 && alignment & (alignment - 1) == 0, "alignment must be a power of two")
+        precondition(Self.isValidAlignment(alignment), "alignment must be a power of two up to \(GGUFFile.Limits.maxAlignment)")
         self.alignment = alignment
         if alignment != GGUFFile.defaultAlignment {
             set("general.alignment", .uint32(UInt32(alignment)))
@@ -32,19 +37,36 @@ public struct GGUFWriter: Sendable {
     }
 
     /// Sets a metadata value; setting a key again replaces its value in place.
+    /// A valid uint32 `general.alignment` also changes the alignment tensors are written with.
     public mutating func set(_ key: String, _ value: GGUFValue) {
         if values.updateValue(value, forKey: key) == nil { keys.append(key) }
+        if key == Self.alignmentKey, case .uint32(let a) = value, Self.isValidAlignment(Int(a)) {
+            alignment = Int(a)
+        }
+    }
+
+    private static let alignmentKey = "general.alignment"
+
+    private static func isValidAlignment(_ alignment: Int) -> Bool {
+        alignment > 0 && alignment & (alignment - 1) == 0 && alignment <= GGUFFile.Limits.maxAlignment
     }
 
     /// Adds a tensor whose bytes are already encoded in `type`. `shape[0]` is the row length.
     public mutating func addTensor(name: String, type: GGMLType, shape: [Int], data: [UInt8]) throws {
+        guard !name.isEmpty, name.utf8.count <= GGUFFile.Limits.maxTensorNameLength else {
+            throw WriteError(description: "tensor name \"\(name)\" must be 1 to \(GGUFFile.Limits.maxTensorNameLength) bytes")
+        }
         guard !tensors.contains(where: { $0.name == name }) else {
             throw WriteError(description: "duplicate tensor name \(name)")
         }
         guard !shape.isEmpty, shape.count <= GGUFFile.Limits.maxDimensions, shape.allSatisfy({ $0 > 0 }) else {
             throw WriteError(description: "tensor \(name): invalid shape \(shape)")
         }
-        guard let bytes = type.byteCount(elements: shape.reduce(1, *)), shape[0] % type.blockSize == 0 else {
+        let (elements, overflow) = shape.reduce((1, false)) { product, dimension in
+            let next = product.0.multipliedReportingOverflow(by: dimension)
+            return (next.partialValue, product.1 || next.overflow)
+        }
+        guard !overflow, let bytes = type.byteCount(elements: elements), shape[0] % type.blockSize == 0 else {
             throw WriteError(description: "tensor \(name): shape \(shape) does not fit \(type.name) blocks")
         }
         guard bytes == data.count else {
@@ -74,6 +96,7 @@ public struct GGUFWriter: Sendable {
     /// Writes the file atomically: a temporary file beside `path`, fsync, rename.
     /// On any error the temporary file is removed and nothing is left at `path`.
     public func write(to path: String) throws {
+        try validateMetadata()
         var header: [UInt8] = []
         appendHeader(to: &header)
         try AtomicFile.write(to: path) { sink in
@@ -85,6 +108,50 @@ public struct GGUFWriter: Sendable {
                 try sink.write(tensor.data)
                 position += padding + tensor.data.count
             }
+        }
+    }
+
+    /// Rejects what the reader would reject, before any file is created.
+    private func validateMetadata() throws {
+        for key in keys {
+            guard !key.isEmpty, key.utf8.count <= GGUFFile.Limits.maxKeyLength else {
+                throw WriteError(description: "metadata key \"\(key)\" must be 1 to \(GGUFFile.Limits.maxKeyLength) bytes")
+            }
+            guard let value = values[key] else { continue }
+            if key == Self.alignmentKey, value != .uint32(UInt32(alignment)) {
+                throw WriteError(description: "\(key) must be a uint32 power of two up to \(GGUFFile.Limits.maxAlignment)")
+            }
+            try validate(value, key: key, depth: 0)
+        }
+    }
+
+    private func validate(_ value: GGUFValue, key: String, depth: Int) throws {
+        switch value {
+        case .string(let string):
+            guard string.utf8.count <= GGUFFile.Limits.maxStringLength else {
+                throw WriteError(description: "\(key): string longer than \(GGUFFile.Limits.maxStringLength) bytes")
+            }
+        case .array(let array):
+            try validate(array, key: key, depth: depth + 1)
+        default:
+            break
+        }
+    }
+
+    private func validate(_ array: GGUFArray, key: String, depth: Int) throws {
+        guard depth <= GGUFFile.Limits.maxArrayDepth else {
+            throw WriteError(description: "\(key): arrays nested deeper than \(GGUFFile.Limits.maxArrayDepth)")
+        }
+        guard array.count <= GGUFFile.Limits.maxArrayLength else {
+            throw WriteError(description: "\(key): array longer than \(GGUFFile.Limits.maxArrayLength)")
+        }
+        switch array {
+        case .string(let strings):
+            for string in strings { try validate(.string(string), key: key, depth: depth) }
+        case .array(let nested):
+            for element in nested { try validate(element, key: key, depth: depth + 1) }
+        default:
+            break
         }
     }
 
@@ -168,8 +235,9 @@ public enum AtomicFile {
 
         public func write(_ bytes: UnsafeRawBufferPointer) throws {
             var done = 0
+            guard let start = bytes.baseAddress else { return }
             while done < bytes.count {
-                let n = Glibc_write(fd, bytes.baseAddress! + done, bytes.count - done)
+                let n = Glibc_write(fd, start + done, bytes.count - done)
                 if n < 0 {
                     if errno == EINTR { continue }
                     throw GGUFWriter.WriteError(description: "writing \(path): \(String(cString: strerror(errno)))")
@@ -182,10 +250,12 @@ public enum AtomicFile {
     /// Calls `body` with a sink on a temporary file beside `path`; when it returns,
     /// syncs and renames the file into place. On error removes the temporary file.
     public static func write(to path: String, _ body: (Sink) throws -> Void) throws {
-        let directory = path.contains("/") ? String(path[..<path.lastIndex(of: "/")!]) : "."
+        let directory = path.lastIndex(of: "/").map { String(path[..<$0]) } ?? "."
         let name = path.split(separator: "/").last.map(String.init) ?? path
         var template = Array("\(directory.isEmpty ? "/" : directory)/.\(name).tmp-XXXXXX".utf8CString)
-        let fd = template.withUnsafeMutableBufferPointer { mkstemp($0.baseAddress!) }
+        let fd = template.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { mkstemp($0) } ?? -1
+        }
         guard fd >= 0 else {
             throw GGUFWriter.WriteError(description: "cannot create a temporary file in \(directory): \(String(cString: strerror(errno)))")
         }

@@ -1,3 +1,4 @@
 import ForgeCLI
 
-await Forge.main()
+// Top-level code would pick ParsableCommand's synchronous `main()`, which refuses an async root.
+await Forge.runAsRoot()

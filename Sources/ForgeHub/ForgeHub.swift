@@ -1,1 +1,0 @@
-// The ForgeHub module; see README.md, Architecture.
