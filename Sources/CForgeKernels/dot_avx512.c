@@ -44,6 +44,12 @@ AVX512 static inline __m512 float_pair(const float *pair) {
     return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
 }
 
+// f16(x0) in lanes 0..7 and f16(x1) in lanes 8..15.
+AVX512 static inline __m512 half_pair(uint16_t x0, uint16_t x1) {
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
 // f16(x0), f16(x1) as two floats.
 AVX512 static inline void halves_to_floats(uint16_t x0, uint16_t x1, float out[2]) {
     _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)))));
@@ -105,9 +111,7 @@ KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activati
         const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
         const __m512i magnitude = _mm512_abs_epi8(x);
         const __mmask64 negative = _mm512_movepi8_mask(x);
-        float weight_pair[2];
-        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
-        const __m512 weight_scales = float_pair(weight_pair);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
@@ -138,9 +142,7 @@ KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activati
     int64_t b = 0;
     for (; b + 2 <= blocks; b += 2) {
         const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
-        float weight_pair[2];
-        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
-        const __m512 weight_scales = float_pair(weight_pair);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), eight);
@@ -170,9 +172,7 @@ KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activati
         const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
         const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
-        float weight_pair[2];
-        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
-        const __m512 weight_scales = float_pair(weight_pair);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
             const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);

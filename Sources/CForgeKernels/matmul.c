@@ -50,7 +50,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
             float *output = job->output + t * job->rows;
             for (int64_t r = panel; r < panel_end; ++r) {
                 const uint8_t *weights = job->weights + r * job->weight_row_bytes;
-                if (job->tile && tokens > 1) {
+                if (job->tile) {
                     const float *scales = job->scales ? job->scales + t * job->scales_per_token : NULL;
                     job->tile(job->columns, weights, activation, job->activation_row_bytes, scales, tokens, output + r,
                               (size_t)job->rows);
@@ -106,8 +106,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         job.activations = (const uint8_t *)input;
     } else {
         const size_t activation_bytes = (job.activation_row_bytes * (size_t)tokens + 63) / 64 * 64;
-        const int wants_scales = job.tile && tokens > 1 &&
-                                 (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
+        const int wants_scales = job.tile && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
         if (reserve(scratch, activation_bytes + scale_bytes) != 0) return -2;
