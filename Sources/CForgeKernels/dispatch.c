@@ -1,5 +1,6 @@
 // Type geometry, the choice of kernel variant, and the entry points that take a variant.
 #include <math.h>
+#include <stdlib.h>
 #include "formats.h"
 
 int64_t forge_type_block_size(uint32_t type) {
@@ -87,6 +88,13 @@ forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type)
     return chosen ? chosen : forge_generic_kernels.quantize[activation_type];
 }
 
+forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    // A tile must agree with the dot product it is used alongside: only take it from the same table.
+    return table->dot[weight_type] ? table->tile[weight_type] : NULL;
+}
+
 int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count) {
     const forge_quantize_fn quantize = forge_select_quantize(isa, type);
     if (!quantize) return -1;
@@ -97,4 +105,41 @@ int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source
 float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations) {
     const forge_dot_fn dot = forge_select_dot(isa, weight_type);
     return dot ? dot(count, weights, activations) : NAN;
+}
+
+void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales) {
+    const int64_t blocks = count / QK;
+    if (activation_type == FORGE_TYPE_Q8_0) {
+        const block_q8_0 *rows = activations;
+        for (int64_t b = 0; b < blocks; ++b) scales[b] = f16_to_f32(rows[b].d);
+    } else if (activation_type == FORGE_TYPE_Q8_1) {
+        const block_q8_1 *rows = activations;
+        for (int64_t b = 0; b < blocks; ++b) {
+            scales[b] = f16_to_f32(rows[b].d);
+            scales[blocks + b] = f16_to_f32(rows[b].s);
+        }
+    }
+}
+
+int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
+                     size_t activation_stride, int tokens, float *out, size_t out_stride) {
+    const forge_dot_fn dot = forge_select_dot(isa, weight_type);
+    if (!dot || tokens < 1 || tokens > FORGE_TILE_TOKENS) return -1;
+    const forge_tile_fn tile = forge_select_tile(isa, weight_type);
+    if (tile) {
+        const int64_t per_token = 2 * (count / QK);
+        float *scales = malloc(sizeof(float) * (size_t)(per_token * tokens + 1));
+        if (!scales) return -1;
+        for (int t = 0; t < tokens; ++t) {
+            forge_activation_scales((uint32_t)forge_activation_type(weight_type),
+                                    (const uint8_t *)activations + (size_t)t * activation_stride, count, scales + t * per_token);
+        }
+        tile(count, weights, activations, activation_stride, scales, tokens, out, out_stride);
+        free(scales);
+    } else {
+        for (int t = 0; t < tokens; ++t) {
+            out[(size_t)t * out_stride] = dot(count, weights, (const uint8_t *)activations + (size_t)t * activation_stride);
+        }
+    }
+    return 0;
 }

@@ -1,6 +1,478 @@
 // AVX-512 (F, BW, VL, VNNI) variants, compiled per function so the target stays baseline x86-64.
+// Two 32-value blocks fill a 512-bit register; vpdpbusd multiplies unsigned by signed bytes and
+// sums four products straight into 32 bits (no 16-bit saturation), vpdpwssd applies 16-bit
+// sub-block scales. A signed weight q − k is handled as Σ q·y − k·Σ y, with k·Σ y formed by a
+// second vpdpbusd of the constant k against −y (activation bytes stay within ±127).
 #include "formats.h"
 
 #if defined(__x86_64__)
-const forge_kernel_table forge_avx512_kernels = {0};
+#include <immintrin.h>
+
+#define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl,avx512vnni")))
+
+void forge_avx2_quantize_q8_0(const float *, void *, int64_t);
+void forge_avx2_quantize_q8_1(const float *, void *, int64_t);
+void forge_avx2_quantize_q8_K(const float *, void *, int64_t);
+void forge_avx2_convert_f16(const float *, void *, int64_t);
+
+// Two 16-byte nibble arrays → 64 bytes in value order: first block's low then high nibbles,
+// then the second block's.
+AVX512 static inline __m512i unpack_nibble_pair(const uint8_t *first, const uint8_t *second) {
+    const __m256i packed = _mm256_set_m128i(_mm_loadu_si128((const __m128i *)second), _mm_loadu_si128((const __m128i *)first));
+    const __m256i mask = _mm256_set1_epi8(0x0f);
+    const __m512i lows_then_highs = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, mask)),
+                                                       _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask), 1);
+    return _mm512_shuffle_i64x2(lows_then_highs, lows_then_highs, _MM_SHUFFLE(3, 1, 2, 0));
+}
+
+AVX512 static inline __m512i load_pair(const int8_t *first, const int8_t *second) {
+    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)first)),
+                              _mm256_loadu_si256((const __m256i *)second), 1);
+}
+
+// f16(x0)·f16(y0) in lanes 0..7 and f16(x1)·f16(y1) in lanes 8..15, from one vector conversion.
+AVX512 static inline __m512 scale_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
+    const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
+    const __m128 values = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves));
+    const __m128 products = _mm_mul_ps(values, _mm_movehdup_ps(values)); // lanes 0 and 2
+    return _mm512_permutexvar_ps(_mm512_set_epi32(2, 2, 2, 2, 2, 2, 2, 2, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(products));
+}
+
+// Two f32 values broadcast to lanes 0..7 and 8..15.
+AVX512 static inline __m512 float_pair(const float *pair) {
+    const __m128 both = _mm_castpd_ps(_mm_load_sd((const double *)pair));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
+// f16(x0) in lanes 0..7 and f16(x1) in lanes 8..15.
+AVX512 static inline __m512 half_pair(uint16_t x0, uint16_t x1) {
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
+// f16(x0), f16(x1) as two floats.
+AVX512 static inline void halves_to_floats(uint16_t x0, uint16_t x1, float out[2]) {
+    _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)))));
+}
+
+// f16(x)·f16(y) for the Q4_1/Q5_1 offsets of two blocks.
+AVX512 static inline float offset_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
+    const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
+    const __m128 values = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves));
+    const __m128 products = _mm_mul_ps(values, _mm_movehdup_ps(values));
+    return _mm_cvtss_f32(_mm_add_ss(products, _mm_movehl_ps(products, products)));
+}
+
+// Σ (u − offset)·y per group of four bytes, u unsigned.
+AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
+    const __m512i products = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, y);
+    return _mm512_dpbusd_epi32(products, offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
+}
+
+
+// Every kernel below is written once for up to TILE_TOKENS activation rows: the weight block is
+// decoded once and used for each token (the prefill tiles), and the single-token dot product is
+// the same code with one token, so both give bit-identical results per token. Tiles of the
+// 32-value formats also take the activation scales already as f32 (`scales`: per token, the
+// block scales d, then for Q8_1 the block sums s), since converting them dominated the tile;
+// the products they form are the same floats either way.
+#define TILE_TOKENS FORGE_TILE_TOKENS
+#define KERNEL AVX512 static inline __attribute__((always_inline))
+#define ACTIVATION(type, t) ((const type *)(activations + (size_t)(t) * stride))
+
+// Dot product and tile entry points for a kernel `name##_tokens`.
+#define DOT_AND_TILE(name)                                                                                   \
+    AVX512 static float dot_##name(int64_t count, const void *weights, const void *activations) {         \
+        float result;                                                                                        \
+        name##_tokens(count, weights, activations, 0, NULL, 1, &result, 1);                                  \
+        return result;                                                                                       \
+    }                                                                                                        \
+    AVX512 static void tile_##name(int64_t count, const void *weights, const void *activations, size_t stride, \
+                                   const float *scales, int tokens, float *out, size_t out_stride) {        \
+        switch (tokens) {                                                                                    \
+        case 1: name##_tokens(count, weights, activations, stride, scales, 1, out, out_stride); break;      \
+        case 2: name##_tokens(count, weights, activations, stride, scales, 2, out, out_stride); break;      \
+        case 3: name##_tokens(count, weights, activations, stride, scales, 3, out, out_stride); break;      \
+        default: name##_tokens(count, weights, activations, stride, scales, 4, out, out_stride); break;     \
+        }                                                                                                    \
+    }
+
+// The 32-value formats share one loop over block pairs; `decode` yields the unsigned weight bytes
+// (and, for signed formats, the offset k of q − k), `offsets` says whether m·s terms are added.
+KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    const block_q8_0 *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
+        const __m512i magnitude = _mm512_abs_epi8(x);
+        const __mmask64 negative = _mm512_movepi8_mask(x);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
+            // |x| as the unsigned operand, x's sign moved onto y.
+            const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_y);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+        }
+    }
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q8_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
+}
+DOT_AND_TILE(q8_0)
+
+KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    const block_q4_0 *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    const __m512i eight = _mm512_set1_epi8(8);
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), eight);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+        }
+    }
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
+}
+DOT_AND_TILE(q4_0)
+
+KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    const block_q5_0 *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_0 *a = ACTIVATION(block_q8_0, t);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+        }
+    }
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]);
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
+}
+DOT_AND_TILE(q5_0)
+
+KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    const block_q4_1 *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    __m512 acc[TILE_TOKENS];
+    float offsets[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        float weight_pair[2], weight_offsets[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        const __m512 weight_scales = float_pair(weight_pair);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_1 *a = ACTIVATION(block_q8_1, t);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            if (scales) {
+                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
+                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
+                const float first = weight_offsets[0] * sums_s[0];
+                const float second = weight_offsets[1] * sums_s[1];
+                offsets[t] += first + second;
+            } else {
+                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            }
+        }
+    }
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
+}
+DOT_AND_TILE(q4_1)
+
+KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    const block_q5_1 *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    const __m512i sixteen = _mm512_set1_epi8(16);
+    __m512 acc[TILE_TOKENS];
+    float offsets[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
+    int64_t b = 0;
+    for (; b + 2 <= blocks; b += 2) {
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        float weight_pair[2], weight_offsets[2];
+        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
+        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        const __m512 weight_scales = float_pair(weight_pair);
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_1 *a = ACTIVATION(block_q8_1, t);
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
+            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
+                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
+            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            if (scales) {
+                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
+                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
+                const float first = weight_offsets[0] * sums_s[0];
+                const float second = weight_offsets[1] * sums_s[1];
+                offsets[t] += first + second;
+            } else {
+                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
+            }
+        }
+    }
+    for (int t = 0; t < tokens; ++t) {
+        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
+        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
+        out[(size_t)t * out_stride] = sum;
+    }
+}
+DOT_AND_TILE(q5_1)
+
+// Σ_j min_j · (bsums[2j] + bsums[2j+1]) over the eight Q4_K/Q5_K sub-blocks.
+AVX512 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
+    const __m256i sums = _mm256_loadu_si256((const __m256i *)bsums);
+    const __m128i pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    const __m128i products = _mm_madd_epi16(pair_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
+    const __m128i pairs = _mm_add_epi32(products, _mm_shuffle_epi32(products, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtsi128_si32(_mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, _MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles).
+KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
+                         size_t stride, int tokens, float *out, size_t out_stride) {
+    const uint8_t *bytes = weights;
+    const uint8_t *activations = activation_bytes;
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    // For group g (64 values), 16-bit words 0..15 take scale 2g and words 16..31 scale 2g+1.
+    const __m512i pick[4] = {
+        _mm512_set_epi16(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
+        _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2),
+        _mm512_set_epi16(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4),
+        _mm512_set_epi16(7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6),
+    };
+    __m512 acc[TILE_TOKENS];
+    float min_total[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), min_total[t] = 0;
+    for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
+        uint32_t d_pair;
+        memcpy(&d_pair, bytes, 4);
+        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        uint64_t scale_bytes, min_bytes;
+        k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
+        const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
+        const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
+        // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
+        __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
+        __m512i sums[TILE_TOKENS];
+        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
+        for (int group = 0; group < 4; ++group) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
+            __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
+                                           _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask), 1);
+            if (is_q5) {
+                const __mmask64 fifth = (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 7)) |
+                                        (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 6)) << 32;
+                x = _mm512_mask_add_epi8(x, fifth, x, _mm512_set1_epi8(16));
+                high_bits = _mm256_srli_epi16(high_bits, 2);
+            }
+            const __m512i scales = _mm512_permutexvar_epi16(pick[group], scale_words);
+            for (int t = 0; t < tokens; ++t) {
+                const __m512i y = _mm512_loadu_si512((const void *)(ACTIVATION(block_q8_K, t)[b].qs + 64 * group));
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x, y), scales);
+            }
+        }
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
+            const __m128 d_dmin = _mm_mul_ps(weight_d_dmin, _mm_set1_ps(a->d));
+            acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(d_dmin), _mm512_cvtepi32_ps(sums[t]), acc[t]);
+            min_total[t] += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a->bsums);
+        }
+    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]) - min_total[t];
+}
+
+KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    (void)scales;
+    k4_k5_tokens(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, out, out_stride);
+}
+DOT_AND_TILE(q4_K)
+
+KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    (void)scales;
+    k4_k5_tokens(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
+}
+DOT_AND_TILE(q5_K)
+
+KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    (void)scales;
+    const block_q6_K *w = weights;
+    const uint8_t *activations = activation_bytes;
+    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
+    __m512 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b) {
+        const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
+        __m512i sums[TILE_TOKENS];
+        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
+            const int8_t *sc = w[b].scales + 8 * half;
+            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4));
+            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4));
+            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4));
+            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4));
+            const __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+            const __m512i x23 = _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1);
+            // Each 128-bit lane of a 64-value register is one 16-value sub-block.
+            const __m512i scales01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]))),
+                                                        _mm256_set_m128i(_mm_set1_epi16(sc[3]), _mm_set1_epi16(sc[2])), 1);
+            const __m512i scales23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[5]), _mm_set1_epi16(sc[4]))),
+                                                        _mm256_set_m128i(_mm_set1_epi16(sc[7]), _mm_set1_epi16(sc[6])), 1);
+            for (int t = 0; t < tokens; ++t) {
+                const int8_t *y = ACTIVATION(block_q8_K, t)[b].qs + 128 * half;
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x01, _mm512_loadu_si512((const void *)y)), scales01);
+                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x23, _mm512_loadu_si512((const void *)(y + 64))), scales23);
+            }
+        }
+        for (int t = 0; t < tokens; ++t) {
+            const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
+            // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
+            const __m256i offsets = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), scale_words);
+            const __m512i total = _mm512_sub_epi32(sums[t], _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
+            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(weight_d * a->d), _mm512_cvtepi32_ps(total), acc[t]);
+        }
+    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]);
+}
+DOT_AND_TILE(q6_K)
+
+KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                       float *out, size_t out_stride) {
+    (void)scales;
+    const float *w = weights;
+    const uint8_t *activations = activation_bytes;
+    __m512 acc[TILE_TOKENS][2];
+    for (int t = 0; t < tokens; ++t) acc[t][0] = _mm512_setzero_ps(), acc[t][1] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m512 x0 = _mm512_loadu_ps(w + i), x1 = _mm512_loadu_ps(w + i + 16);
+        for (int t = 0; t < tokens; ++t) {
+            const float *a = ACTIVATION(float, t);
+            acc[t][0] = _mm512_fmadd_ps(x0, _mm512_loadu_ps(a + i), acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(x1, _mm512_loadu_ps(a + i + 16), acc[t][1]);
+        }
+    }
+    const __mmask16 tail_low = (__mmask16)(count - i >= 16 ? 0xffff : (1u << (count - i)) - 1);
+    const __mmask16 tail_high = (__mmask16)(count - i > 16 ? (1u << (count - i - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_maskz_loadu_ps(tail_low, w + i), x1 = _mm512_maskz_loadu_ps(tail_high, w + i + 16);
+    for (int t = 0; t < tokens; ++t) {
+        const float *a = ACTIVATION(float, t);
+        acc[t][0] = _mm512_fmadd_ps(x0, _mm512_maskz_loadu_ps(tail_low, a + i), acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(x1, _mm512_maskz_loadu_ps(tail_high, a + i + 16), acc[t][1]);
+        out[(size_t)t * out_stride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+DOT_AND_TILE(f32)
+
+KERNEL void f16_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
+                       float *out, size_t out_stride) {
+    (void)scales;
+    const uint16_t *w = weights;
+    const uint8_t *activations = activation_bytes;
+    __m512 acc[TILE_TOKENS][2];
+    for (int t = 0; t < tokens; ++t) acc[t][0] = _mm512_setzero_ps(), acc[t][1] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        const __m512 x0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i)));
+        const __m512 x1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(w + i + 16)));
+        for (int t = 0; t < tokens; ++t) {
+            const uint16_t *a = ACTIVATION(uint16_t, t);
+            acc[t][0] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i))), acc[t][0]);
+            acc[t][1] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16))), acc[t][1]);
+        }
+    }
+    const __mmask16 tail_low = (__mmask16)(count - i >= 16 ? 0xffff : (1u << (count - i)) - 1);
+    const __mmask16 tail_high = (__mmask16)(count - i > 16 ? (1u << (count - i - 16)) - 1 : 0);
+    const __m512 x0 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_low, w + i));
+    const __m512 x1 = _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_high, w + i + 16));
+    for (int t = 0; t < tokens; ++t) {
+        const uint16_t *a = ACTIVATION(uint16_t, t);
+        acc[t][0] = _mm512_fmadd_ps(x0, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_low, a + i)), acc[t][0]);
+        acc[t][1] = _mm512_fmadd_ps(x1, _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(tail_high, a + i + 16)), acc[t][1]);
+        out[(size_t)t * out_stride] = _mm512_reduce_add_ps(_mm512_add_ps(acc[t][0], acc[t][1]));
+    }
+}
+DOT_AND_TILE(f16)
+
+#define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
+
+const forge_kernel_table forge_avx512_kernels = {
+    WITH_TILE(FORGE_TYPE_F32, f32),
+    WITH_TILE(FORGE_TYPE_F16, f16),
+    WITH_TILE(FORGE_TYPE_Q4_0, q4_0),
+    WITH_TILE(FORGE_TYPE_Q4_1, q4_1),
+    WITH_TILE(FORGE_TYPE_Q5_0, q5_0),
+    WITH_TILE(FORGE_TYPE_Q5_1, q5_1),
+    WITH_TILE(FORGE_TYPE_Q8_0, q8_0),
+    WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
+    WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
+    WITH_TILE(FORGE_TYPE_Q6_K, q6_K),
+    .quantize = {
+        [FORGE_TYPE_F16] = forge_avx2_convert_f16,
+        [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,
+        [FORGE_TYPE_Q8_1] = forge_avx2_quantize_q8_1,
+        [FORGE_TYPE_Q8_K] = forge_avx2_quantize_q8_K,
+    },
+};
 #endif

@@ -53,21 +53,18 @@ extern const int8_t kvalues_iq4nl[16];
 static inline uint32_t float_bits(float value) { uint32_t bits; memcpy(&bits, &value, 4); return bits; }
 static inline float bits_float(uint32_t bits) { float value; memcpy(&value, &bits, 4); return value; }
 
-// Exact f16 → f32 without branches on the common path: the f16 exponent and mantissa are
-// shifted into f32 position and rebased by a power-of-two multiply; subnormals are rebuilt
-// by subtracting a bias from a constructed float.
+// Exact f16 → f32 without branches: normal numbers (and inf/NaN) are the f16 exponent and
+// mantissa shifted into f32 position and rebased by a power-of-two multiply; subnormals are
+// rebuilt by subtracting a bias from a constructed float. Both are computed, one is kept.
 static inline float f16_to_f32(uint16_t half) {
     const uint32_t shifted = (uint32_t)half << 17; // exponent+mantissa at the top, sign dropped
     const uint32_t sign = (uint32_t)(half & 0x8000) << 16;
-    float magnitude;
-    if (shifted >= (1u << 27)) {
-        // normal, infinity or NaN: 2^-112 moves the exponent bias from 15 to 127 (and 31 → 255
-        // because the pre-bias exponent 0xE0 overflows to infinity only for f16 inf/NaN).
-        magnitude = bits_float((shifted >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
-    } else {
-        magnitude = bits_float((shifted >> 17) | (126u << 23)) - 0.5f;
-    }
-    return bits_float(sign | float_bits(magnitude));
+    // 2^-112 moves the exponent bias from 15 to 127; the pre-bias exponent 0xE0 + 31 = 255
+    // keeps infinities and NaNs what they are.
+    const float normal = bits_float((shifted >> 4) + (0xE0u << 23)) * 0x1.0p-112f;
+    const float subnormal = bits_float((shifted >> 17) | (126u << 23)) - 0.5f;
+    const uint32_t magnitude = shifted >= (1u << 27) ? float_bits(normal) : float_bits(subnormal);
+    return bits_float(sign | magnitude);
 }
 
 // f32 → f16 rounding to nearest even, as ggml_fp32_to_fp16 (NaN becomes a quiet NaN).
@@ -113,6 +110,18 @@ static inline void k4_scale_min(int j, const uint8_t *packed, uint8_t *scale, ui
     }
 }
 
+// All eight Q4_K/Q5_K scales and mins at once (the same packing as k4_scale_min), as bytes
+// 0..7 of two 64-bit words.
+static inline void k4_scales_mins(const uint8_t packed[12], uint64_t *scales, uint64_t *mins) {
+    uint32_t words[3];
+    memcpy(words, packed, 12);
+    const uint32_t low_scales = words[0] & 0x3f3f3f3fu, low_mins = words[1] & 0x3f3f3f3fu;
+    const uint32_t high_scales = (words[2] & 0x0f0f0f0fu) | ((words[0] >> 6) & 0x03030303u) << 4;
+    const uint32_t high_mins = ((words[2] >> 4) & 0x0f0f0f0fu) | ((words[1] >> 6) & 0x03030303u) << 4;
+    *scales = (uint64_t)low_scales | (uint64_t)high_scales << 32;
+    *mins = (uint64_t)low_mins | (uint64_t)high_mins << 32;
+}
+
 // The sixteen 6-bit Q3_K scales (still offset by 32): low nibbles in bytes 0..7, high two bits in 8..11.
 static inline void q3k_scales(const uint8_t *packed, int8_t scales[16]) {
     for (int j = 0; j < 16; ++j) {
@@ -129,11 +138,22 @@ static inline uint32_t q5_high_bits(const uint8_t qh[4]) {
 
 typedef float (*forge_dot_fn)(int64_t count, const void *weights, const void *activations);
 typedef void (*forge_quantize_fn)(const float *source, void *destination, int64_t count);
+// One weight row against `tokens` (1...4) activation rows `activation_stride` bytes apart;
+// out[t · out_stride] receives token t. Same per-token arithmetic as the variant's dot product.
+// For Q8_0/Q8_1 activations `scales` holds, per token, 2 · count/32 floats: every block's d,
+// then every block's s (see forge_activation_scales).
+typedef void (*forge_tile_fn)(int64_t count, const void *weights, const void *activations, size_t activation_stride,
+                              const float *scales, int tokens, float *out, size_t out_stride);
 
-// One instruction-set variant: dot products indexed by weight type, activation quantizers by
-// activation type. A NULL entry falls back to the generic table.
+// The f32 scales a tile takes for one activation row of `count` values (no-op for other formats).
+void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales);
+
+// One instruction-set variant: dot products and tiles indexed by weight type, activation
+// quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
+// tile means "one dot product per token".
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
+    forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -146,5 +166,6 @@ extern const forge_kernel_table forge_avx512_kernels;
 /// The entry for `type` in the variant `isa`, falling back to generic.
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
+forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
 
 #endif

@@ -6,6 +6,7 @@
 
 typedef struct {
     forge_dot_fn dot;
+    forge_tile_fn tile; // NULL: one dot product per token
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -13,6 +14,9 @@ typedef struct {
     int64_t columns;
     const uint8_t *activations;
     size_t activation_row_bytes;
+    uint32_t activation_type;
+    float *scales;          // per token 2 · columns/32 f32 scales for the tiles, or NULL
+    int64_t scales_per_token;
     float *output;
     int64_t rows;
     int64_t tokens;
@@ -26,20 +30,35 @@ enum {
 static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t t = begin; t < end; ++t) {
-        job->quantize(job->input + t * job->columns, (uint8_t *)job->activations + t * job->activation_row_bytes,
-                      job->columns);
+        uint8_t *activation = (uint8_t *)job->activations + t * job->activation_row_bytes;
+        job->quantize(job->input + t * job->columns, activation, job->columns);
+        if (job->scales) {
+            forge_activation_scales(job->activation_type, activation, job->columns, job->scales + t * job->scales_per_token);
+        }
     }
 }
 
+// Rows of a panel stay in cache while every token passes over them; with a tile kernel each
+// weight block is decoded once for FORGE_TILE_TOKENS tokens.
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t panel = begin; panel < end; panel += ROW_PANEL) {
         const int64_t panel_end = panel + ROW_PANEL < end ? panel + ROW_PANEL : end;
-        for (int64_t t = 0; t < job->tokens; ++t) {
+        for (int64_t t = 0; t < job->tokens; t += FORGE_TILE_TOKENS) {
+            const int tokens = job->tokens - t < FORGE_TILE_TOKENS ? (int)(job->tokens - t) : FORGE_TILE_TOKENS;
             const uint8_t *activation = job->activations + t * job->activation_row_bytes;
             float *output = job->output + t * job->rows;
             for (int64_t r = panel; r < panel_end; ++r) {
-                output[r] = job->dot(job->columns, job->weights + r * job->weight_row_bytes, activation);
+                const uint8_t *weights = job->weights + r * job->weight_row_bytes;
+                if (job->tile) {
+                    const float *scales = job->scales ? job->scales + t * job->scales_per_token : NULL;
+                    job->tile(job->columns, weights, activation, job->activation_row_bytes, scales, tokens, output + r,
+                              (size_t)job->rows);
+                    continue;
+                }
+                for (int k = 0; k < tokens; ++k) {
+                    output[k * job->rows + r] = job->dot(job->columns, weights, activation + k * job->activation_row_bytes);
+                }
             }
         }
     }
@@ -70,6 +89,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     if (rows <= 0 || tokens <= 0) return 0;
     matmul_job job = {
         .dot = forge_select_dot(isa, weight_type),
+        .tile = forge_select_tile(isa, weight_type),
         .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
         .weights = weights,
         .weight_row_bytes = weight_row_bytes,
@@ -77,6 +97,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         .columns = columns,
         .activation_row_bytes = (size_t)(columns / forge_type_block_size((uint32_t)activation_type) *
                                          forge_type_block_bytes((uint32_t)activation_type)),
+        .activation_type = (uint32_t)activation_type,
         .output = output,
         .rows = rows,
         .tokens = tokens,
@@ -84,8 +105,13 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
     } else {
-        if (reserve(scratch, job.activation_row_bytes * (size_t)tokens) != 0) return -2;
+        const size_t activation_bytes = (job.activation_row_bytes * (size_t)tokens + 63) / 64 * 64;
+        const int wants_scales = job.tile && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
+        job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
+        const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
+        if (reserve(scratch, activation_bytes + scale_bytes) != 0) return -2;
         job.activations = scratch->bytes;
+        job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
     }
     forge_pool_run(pool, rows, ROW_GRAIN, multiply_rows, &job);

@@ -82,6 +82,27 @@ import Testing
         }
     }
 
+    /// The activation format is a contract between the variants: every variant must produce the
+    /// generic encoder's bytes (NaN excluded: vector conversions keep NaN payloads).
+    @Test(arguments: KernelVariant.allCases.filter { $0.isSupported && $0 != .generic })
+    func activationEncodingIdenticalAcrossVariants(_ variant: KernelVariant) throws {
+        var generator = SeededGenerator(seed: 5)
+        var input = generator.normals(256 * 6, scale: 4)
+        for j in 0..<256 { input[j] = 0 }
+        for j in 256..<512 { input[j] = Float(j % 7) - 3 }                 // repeated extremes of both signs
+        for j in 512..<768 { input[j] = input[j] * 1e-30 }                // subnormal range for f16
+        input[800] = 70000                                                // overflows f16
+        for type in [GGMLType.q8_0, .q8_1, .q8_K, .f16, .bf16, .f32] {
+            let size = try #require(type.byteCount(elements: input.count))
+            var generic = [UInt8](repeating: 0xAA, count: size)
+            var vector = [UInt8](repeating: 0x55, count: size)
+            #expect(forge_quantize_activations(FORGE_ISA_GENERIC, type.rawValue, input, &generic, Int64(input.count)) == 0)
+            #expect(forge_quantize_activations(isaOf(variant), type.rawValue, input, &vector, Int64(input.count)) == 0)
+            let differing = zip(generic, vector).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
+            #expect(differing.isEmpty, "\(type) \(variant): bytes differ at \(differing.prefix(8))")
+        }
+    }
+
     @Test func rejectsTypesWithoutAnEncoder() {
         let input = [Float](repeating: 1, count: 256)
         var output = [UInt8](repeating: 0, count: 1024)

@@ -53,6 +53,15 @@ int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source
 /// activation row already in `forge_activation_type(weight_type)`. NaN for an unknown type.
 float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations);
 
+/// The most activation rows one weight row is multiplied with at once (the prefill tile).
+#define FORGE_TILE_TOKENS 4
+
+/// One weight row against `tokens` (1...FORGE_TILE_TOKENS) activation rows `activation_stride`
+/// bytes apart; out[t · out_stride] = the dot product with token t, bit-identical to forge_dot.
+/// Returns 0, or -1 for an unknown type or token count.
+int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
+                     size_t activation_stride, int tokens, float *out, size_t out_stride);
+
 /// A persistent pool of worker threads; the thread calling `forge_pool_run` takes part too.
 typedef struct forge_pool forge_pool;
 typedef void (*forge_range_body)(void *context, int64_t begin, int64_t end);
