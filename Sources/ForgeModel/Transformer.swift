@@ -70,6 +70,11 @@ public final class Evaluator: @unchecked Sendable {
     private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
     private var evaluatedCount = 0
 
+    /// Sees every named intermediate tensor of `evaluate` (llama.cpp's names: `attn_norm-3`,
+    /// `Qcur-3`, `kqv_out-3`, `l_out-3`, `result_norm`, …), row-major over the batch, so a run
+    /// can be compared with llama.cpp's layer by layer. Nil in normal use.
+    public var tensorObserver: ((String, UnsafeBufferPointer<Float>) -> Void)?
+
     public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
         let c = transformer.configuration
         self.transformer = transformer
@@ -135,8 +140,12 @@ public final class Evaluator: @unchecked Sendable {
         }
         fillRoPETable(batch)
 
+        func observe(_ name: String, _ buffer: UnsafeMutablePointer<Float>, width: Int) {
+            tensorObserver?(name, UnsafeBufferPointer(start: buffer, count: n * width))
+        }
         for (layerIndex, layer) in w.layers.enumerated() {
             rmsNorm(x, weight: layer.attentionNorm, into: normed, rows: n)
+            observe("attn_norm-\(layerIndex)", normed, width: dim)
             compute.matmul(layer.query, input: normed, output: q, tokens: n)
             compute.matmul(layer.key, input: normed, output: k, tokens: n)
             compute.matmul(layer.value, input: normed, output: v, tokens: n)
@@ -145,19 +154,32 @@ public final class Evaluator: @unchecked Sendable {
             if let bias = layer.valueBias { addRowwise(bias, to: v, rows: n) }
             applyRoPE(q, heads: c.headCount, rows: n)
             applyRoPE(k, heads: c.kvHeadCount, rows: n)
+            observe("Qcur-\(layerIndex)", q, width: c.queryWidth)
+            observe("Kcur-\(layerIndex)", k, width: c.kvWidth)
+            observe("Vcur-\(layerIndex)", v, width: c.kvWidth)
             storeKeysAndValues(batch, layer: layerIndex, cache: cache)
             attend(batch, layer: layerIndex, cache: cache)
+            observe("kqv_out-\(layerIndex)", attention, width: c.queryWidth)
             compute.matmul(layer.attentionOutput, input: attention, output: normed, tokens: n)
+            observe("attn_out-\(layerIndex)", normed, width: dim)
             add(normed, to: x, count: n * dim)
+            observe("ffn_inp-\(layerIndex)", x, width: dim)
 
             rmsNorm(x, weight: layer.feedForwardNorm, into: normed, rows: n)
+            observe("ffn_norm-\(layerIndex)", normed, width: dim)
             compute.matmul(layer.gate, input: normed, output: gate, tokens: n)
             compute.matmul(layer.up, input: normed, output: up, tokens: n)
+            observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength)
+            observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength)
             swiGLU(gate: gate, up: up, count: n * c.feedForwardLength)
+            observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength)
             compute.matmul(layer.down, input: gate, output: normed, tokens: n)
+            observe("ffn_out-\(layerIndex)", normed, width: dim)
             add(normed, to: x, count: n * dim)
+            observe("l_out-\(layerIndex)", x, width: dim)
         }
         rmsNorm(x, weight: w.outputNorm, into: normed, rows: n)
+        observe("result_norm", normed, width: dim)
         evaluatedCount = n
     }
 

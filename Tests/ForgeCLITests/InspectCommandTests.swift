@@ -124,8 +124,8 @@ import ForgeGGUF
 
     @Test func jsonStringEscaping() throws {
         let original = "q\"b\\s/\n\r\t\u{0}\u{1F}\u{7F} é ✓ 🦙 \u{2028}"
-        let literal = InspectReport.jsonString(original)
-        #expect(literal == "\"q\\\"b\\\\s/\\n\\r\\t\\u0000\\u001f\\u007f é ✓ 🦙 \u{2028}\"")
+        let literal = JSONText.string(original)
+        #expect(literal == "\"q\\\"b\\\\s/\\n\\r\\t\\u0000\\u001f\u{7F} é ✓ 🦙 \u{2028}\"")
         let decoded = try JSONSerialization.jsonObject(with: Data("[\(literal)]".utf8)) as? [String]
         #expect(decoded == [original])
     }

@@ -3,6 +3,7 @@ import Foundation
 import Testing
 import ForgeGGUF
 @testable import ForgeCLI
+import ForgeHub
 
 /// A tiny byte-level BPE model file: the 256 GPT-2 byte characters, "ab", "Ġb" and a control token.
 enum TinyModel {
@@ -92,10 +93,10 @@ private func run(_ arguments: [String]) throws -> String {
         #expect(throws: (any Error).self) { try run(["detokenize", "-m", TinyModel.path, "999999"]) }
     }
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: ModelOptions.cacheDirectory + "/" + ModelOptions.defaultModelFile),
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: ModelCache.directory() + "/" + ModelCache.defaultModelName),
                    "Qwen2.5-Coder model absent: run scripts/fetch-models"))
     func realModelMatchesLlamaCpp() throws {
-        let model = ModelOptions.cacheDirectory + "/" + ModelOptions.defaultModelFile
+        let model = ModelCache.directory() + "/" + ModelCache.defaultModelName
         let ids = try run(["tokenize", "-m", model, "I'm sure you'll see they've done what we'd've expected; isn't it?"])
         #expect(ids.hasPrefix("[40, 2776, 2704, 498, 3278, 1490, 807, 3003, 2814, 1128, 582, 4172"))
         #expect(try run(["tokenize", "-m", model, "--special", "<|im_start|>user"]) == "[151644, 872]\n")

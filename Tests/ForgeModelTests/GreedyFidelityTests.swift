@@ -45,7 +45,8 @@ import ForgeTokenizer
                 position += 1
                 row = 0
             }
-            let firstDifference = zip(produced, expected).firstIndex { $0 != $1 } ?? (produced.count == expected.count ? nil : min(produced.count, expected.count))
+            let common = min(produced.count, expected.count)
+            let firstDifference = (0..<common).first { produced[$0] != expected[$0] } ?? (produced.count == expected.count ? nil : common)
             guard let step = firstDifference else {
                 fullMatches += 1
                 continue
