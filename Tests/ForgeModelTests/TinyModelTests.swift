@@ -49,10 +49,12 @@ import ForgeModel
                 try evaluator.evaluate(Batch(tokens: [tokens[position]], startingAt: position), cache: cache)
                 logits.append(Array(try evaluator.logits(row: 0)))
             }
-            let tolerance = cacheType == .f32 ? 1e-4 : 5e-3
+            // An f16 cache rounds K, V, Q and the attention accumulator to 11 bits.
+            let tolerance = cacheType == .f32 ? 1e-5 : 3e-3
             for (position, row) in logits.enumerated() {
+                let scale = expected[position].map(abs).max() ?? 1
                 let error = zip(row, expected[position]).map { abs(Double($0) - $1) }.max() ?? .infinity
-                #expect(error < tolerance, "\(shape) \(cacheType) position \(position): max error \(error)")
+                #expect(error / scale < tolerance, "\(shape) \(cacheType) position \(position): max error \(error) of \(scale)")
             }
         }
     }
@@ -84,7 +86,9 @@ import ForgeModel
             }
         }
         try rejects("missing tensor blk.1.ffn_up.weight") { $0.tensors.removeValue(forKey: "blk.1.ffn_up.weight") }
-        try rejects("blk.0.attn_k.weight has shape") { $0.tensors["blk.0.attn_k.weight"]?.shape = [32, 8] }
+        try rejects("blk.0.attn_k.weight has shape") {
+            $0.tensors["blk.0.attn_k.weight"] = TinyModel.Tensor(shape: [32, 8], values: Array(repeating: 0.1, count: 256))
+        }
         try rejects("unsupported architecture 'mamba'") { $0.architectureOverride = "mamba" }
         try rejects("not a multiple of head_count_kv") { $0.kvHeadOverride = 3 }
     }
@@ -99,7 +103,7 @@ struct TinyModel {
 
     let shape: TinyModelTests.Shape
     let dim: Int
-    let ffn = 24
+    let ffn = 32
     let vocab = 32
     let layers = 2
     let ropeBase: Float = 10_000

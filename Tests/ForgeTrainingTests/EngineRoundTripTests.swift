@@ -1,0 +1,37 @@
+import Foundation
+import ForgeGGUF
+import ForgeModel
+import Testing
+@testable import ForgeTraining
+
+/// A model trained here and exported to GGUF gives the same logits in the inference engine
+/// as in the training code, for GQA, MQA and tied output heads.
+struct EngineRoundTripTests {
+    @Test(arguments: [(4, 2, false), (4, 1, false), (4, 4, true)])
+    func trainingLogitsEqualEngineLogits(heads: Int, kvHeads: Int, tied: Bool) throws {
+        var configuration = Fixture.tinyConfiguration
+        configuration.headCount = heads
+        configuration.keyValueHeadCount = kvHeads
+        configuration.tiedOutput = tied
+        let trainer = try Trainer(configuration: configuration, options: TrainingOptions(batchSize: 2, steps: 3, learningRate: 1e-2), corpus: Fixture.corpus(), threads: 2)
+        try trainer.run()
+        let directory = try TemporaryDirectory()
+        let path = directory.file("round-trip.gguf")
+        try trainer.export(to: path, vocabulary: .bytes, weightType: .f32)
+
+        let tokens = [256] + Array("Hello, world".utf8).map(Int.init)
+        let expected = try trainer.model.logits(tokens: tokens, parameters: trainer.parameterValues)
+        let engine = try ForgeModel.Transformer(gguf: GGUFFile(path: path))
+        let evaluator = Evaluator(transformer: engine, threadCount: 2)
+        let cache = try KVCache(configuration: engine.configuration, contextSize: 32, type: .f32)
+        try evaluator.evaluate(Batch(tokens: tokens, startingAt: 0), cache: cache)
+        let vocabulary = engine.configuration.vocabularySize
+        for row in tokens.indices {
+            let logits = try evaluator.logits(row: row)
+            let reference = expected[row * vocabulary..<(row + 1) * vocabulary]
+            let scale = reference.map(abs).max() ?? 1
+            let error = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
+            #expect(error <= 1e-4 * max(1, scale), "row \(row): max difference \(error)")
+        }
+    }
+}
