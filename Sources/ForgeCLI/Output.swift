@@ -1,5 +1,6 @@
 import Foundation
 import ForgeGeneration
+import ForgeJinja
 
 /// Unbuffered writes to stdout and stderr, so streamed text appears as it is produced.
 enum StandardStreams {
@@ -16,21 +17,7 @@ enum StandardStreams {
 enum JSONText {
     /// A JSON string literal as Python's `json.dumps(ensure_ascii=False)` writes it.
     static func string(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case "\u{08}": out += "\\b"
-            case "\u{0C}": out += "\\f"
-            case _ where scalar.value < 0x20: out += String(format: "\\u%04x", scalar.value)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
+        JinjaValue.string(value).jsonString()
     }
 
     static func array(_ values: [Int]) -> String {
