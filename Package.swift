@@ -53,13 +53,13 @@ let package = Package(
         // Sampling and generation sessions: the Swift API the CLI and server use.
         .target(
             name: "ForgeGeneration",
-            dependencies: ["ForgeModel", "ForgeTokenizer"],
+            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeKernels"],
             swiftSettings: hotSwiftSettings
         ),
         // Training small llama-architecture models from scratch and exporting them to GGUF.
         .target(
             name: "ForgeTraining",
-            dependencies: ["ForgeGGUF", "ForgeTokenizer"],
+            dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels"],
             swiftSettings: hotSwiftSettings
         ),
         // The model cache and downloads (`forge pull`).
@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
-        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ForgeKernels
 
 /// Chooses tokens from logits, in llama.cpp's default order: logit bias, penalties, top-k,
 /// top-p, min-p, temperature, then a draw from the softmax. Owns its random state and its
@@ -10,7 +11,10 @@ import Darwin
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var random: SplitMix64
+    // Reused across calls, so sampling a token allocates nothing after the first.
     private var candidates: [Candidate] = []
+    private var selected: [Candidate] = []
+    private var probabilities: [Double] = []
 
     struct Candidate {
         var id: Int
@@ -83,33 +87,39 @@ public struct Sampler: Sendable {
 
     /// Keeps the k best candidates, sorted best first, without sorting the whole vocabulary.
     private mutating func keepTop(_ k: Int) {
-        var heap: [Candidate] = []
-        heap.reserveCapacity(k)
         // A running list of the best k, kept sorted; k is small (tens) next to the vocabulary.
+        selected.removeAll(keepingCapacity: true)
         for candidate in candidates {
-            if heap.count == k {
-                guard let worst = heap.last, Sampler.higher(candidate, worst) else { continue }
-                heap.removeLast()
+            if selected.count == k {
+                guard let worst = selected.last, Sampler.higher(candidate, worst) else { continue }
+                selected.removeLast()
             }
-            var index = heap.count
-            while index > 0 && Sampler.higher(candidate, heap[index - 1]) { index -= 1 }
-            heap.insert(candidate, at: index)
+            var index = selected.count
+            while index > 0 && Sampler.higher(candidate, selected[index - 1]) { index -= 1 }
+            selected.insert(candidate, at: index)
         }
-        candidates = heap
+        swap(&candidates, &selected)
     }
 
-    private func probabilities() -> [Double] {
-        guard let maximum = candidates.first?.logit else { return [] }
-        let exps = candidates.map { Double(expf($0.logit - maximum)) }
-        let total = exps.reduce(0, +)
-        return exps.map { $0 / total }
+    /// The softmax of the candidates (sorted best first) into `probabilities`.
+    private mutating func computeProbabilities() {
+        probabilities.removeAll(keepingCapacity: true)
+        guard let maximum = candidates.first?.logit else { return }
+        var total = 0.0
+        for candidate in candidates {
+            let weight = Double(expf(candidate.logit - maximum))
+            probabilities.append(weight)
+            total += weight
+        }
+        for i in probabilities.indices { probabilities[i] /= total }
     }
 
     private mutating func applyTopP() {
         guard parameters.topP < 1, candidates.count > 1 else { return }
+        computeProbabilities()
         var cumulative = 0.0
         var keep = candidates.count
-        for (i, probability) in probabilities().enumerated() {
+        for (i, probability) in probabilities.enumerated() {
             cumulative += probability
             if cumulative >= Double(parameters.topP) {
                 keep = i + 1
@@ -127,7 +137,7 @@ public struct Sampler: Sendable {
     }
 
     private mutating func draw() -> Int {
-        let probabilities = probabilities()
+        computeProbabilities()
         let target = Double(random.next() >> 11) / Double(1 << 53)
         var cumulative = 0.0
         for (i, probability) in probabilities.enumerated() {
@@ -135,20 +145,5 @@ public struct Sampler: Sendable {
             if target < cumulative { return candidates[i].id }
         }
         return candidates.last?.id ?? 0
-    }
-}
-
-/// A small, fast, seedable generator: the same seed gives the same samples on every platform.
-struct SplitMix64: Sendable {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

@@ -1,3 +1,4 @@
+import ForgeKernels
 import ForgeGGUF
 
 /// Everything a run needs to continue bit for bit: model shape, training options, step, RNG

@@ -1,3 +1,4 @@
+import ForgeKernels
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)

@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import Testing
+import ForgeKernels
 @testable import ForgeTraining
 
 /// Finite-difference checks in f64 of every op's backward pass and of whole tiny models.

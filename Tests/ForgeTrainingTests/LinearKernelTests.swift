@@ -1,4 +1,5 @@
 import Testing
+import ForgeKernels
 @testable import ForgeTraining
 
 /// The blocked `Float` kernels against the generic reference, run in f64, on shapes that hit

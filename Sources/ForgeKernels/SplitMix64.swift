@@ -4,8 +4,9 @@ import Glibc
 import Darwin
 #endif
 
-/// A tiny generator whose whole state is one word, so checkpoints can store it and a resumed
-/// run draws exactly the numbers the uninterrupted run would have drawn.
+/// A tiny seedable generator whose whole state is one word: the same seed gives the same numbers
+/// on every platform (sampling), and checkpoints can store it so a resumed training run draws
+/// exactly the numbers the uninterrupted run would have drawn.
 public struct SplitMix64: RandomNumberGenerator, Sendable, Equatable {
     public var state: UInt64
 
