@@ -83,7 +83,7 @@ let package = Package(
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
         .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub"]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeKernels", "ForgeTraining"]),
     ],
     swiftLanguageModes: [.v6]
 )
