@@ -122,7 +122,8 @@ import Testing
             }
             if round % 500 == 499 { Thread.sleep(forTimeInterval: 0.01) }
         }
-        #expect(ledger.chunkStartsOnGrain.load(ordering: .relaxed), "every chunk starts on a multiple of the grain")
+        let startsOnGrain = ledger.chunkStartsOnGrain.load(ordering: .relaxed)
+        #expect(startsOnGrain, "every chunk starts on a multiple of the grain")
         let mismatched = (0..<5000).filter { ledger.visits[$0].load(ordering: .relaxed) != expectedVisits[$0] }
         #expect(mismatched.isEmpty, "indices visited the wrong number of times: \(mismatched.prefix(8))")
     }
