@@ -82,7 +82,7 @@ let package = Package(
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
-        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub"]),
     ],
     swiftLanguageModes: [.v6]
