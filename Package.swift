@@ -82,8 +82,9 @@ let package = Package(
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
-        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeKernels", "ForgeTraining"]),
+        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
+        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -26,44 +26,93 @@ public struct ChatCommand: ParsableCommand {
     public init() {}
 
     public func run() throws {
+        let conversation = try makeConversation()
+        if runtime.verbose { Diagnostics.describe(model: conversation.model, session: conversation.session) }
+        let session = conversation.session
+        let interrupts = InterruptHandler { session.cancel() }
+        let interactive = isatty(0) != 0
+        try conversation.run(
+            nextLine: {
+                if interactive { StandardStreams.write("> ") }
+                return readLine()
+            },
+            generating: { interrupts.generating = $0 },
+            output: StandardStreams.write, errors: StandardStreams.error)
+    }
+
+    /// Loads the model and sets up the conversation the options describe.
+    func makeConversation() throws -> ChatConversation {
         let model = try LanguageModel(path: modelOptions.resolvedPath())
         let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
-        if runtime.verbose { Diagnostics.describe(model: model, session: session) }
-        let formatter = try PromptFormatter(model: model, builtIn: chatTemplate)
-        let parameters = GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters())
-        let interrupts = InterruptHandler { session.cancel() }
-        var messages: [(role: String, content: String)] = system.map { [("system", $0)] } ?? []
-        let interactive = isatty(0) != 0
+        return ChatConversation(
+            model: model, session: session, formatter: try PromptFormatter(model: model, builtIn: chatTemplate),
+            parameters: GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters()), system: system)
+    }
+}
 
-        while true {
-            if interactive { StandardStreams.write("> ") }
-            interrupts.generating = false
-            guard let line = readLine() else { break }
-            let input = line.trimmingCharacters(in: .whitespaces)
-            if input.isEmpty { continue }
-            if input == "/exit" { break }
-            if input == "/reset" {
-                messages = system.map { [("system", $0)] } ?? []
-                session.reset()
-                StandardStreams.write("(conversation forgotten)\n")
-                continue
-            }
-            messages.append(("user", input))
-            let prompt = model.tokenize(try formatter.render(messages: messages), parseSpecial: true)
-            guard prompt.count < session.contextSize else {
-                messages.removeLast()
-                StandardStreams.error("the conversation is \(prompt.count) tokens, beyond the context of \(session.contextSize); /reset to start again\n")
-                continue
-            }
-            interrupts.generating = true
-            let result = try session.generate(prompt: prompt, parameters: parameters) { piece in
-                StandardStreams.write(piece.text)
-                return true
-            }
-            interrupts.generating = false
-            StandardStreams.write(result.finishReason == .cancelled ? " [stopped]\n" : "\n")
-            messages.append(("assistant", result.text))
+/// The conversation behind `forge chat`, apart from the terminal: lines come from a closure and
+/// answers go to one, so tests drive it as a user would.
+final class ChatConversation {
+    let model: LanguageModel
+    let session: GenerationSession
+    private let formatter: PromptFormatter
+    private let parameters: GenerationParameters
+    private let system: String?
+    /// The conversation so far, as the chat template sees it.
+    private(set) var messages: [(role: String, content: String)]
+    /// The outcome of the latest answer.
+    private(set) var lastResult: GenerationResult?
+
+    init(model: LanguageModel, session: GenerationSession, formatter: PromptFormatter, parameters: GenerationParameters, system: String?) {
+        self.model = model
+        self.session = session
+        self.formatter = formatter
+        self.parameters = parameters
+        self.system = system
+        messages = system.map { [("system", $0)] } ?? []
+    }
+
+    /// Answers lines until `nextLine` returns nil (end of input) or the user types /exit.
+    /// `generating` is told when an answer starts and ends (Ctrl-C cancels only inside one).
+    func run(nextLine: () -> String?, generating: (Bool) -> Void = { _ in }, output: (String) -> Void, errors: (String) -> Void) throws {
+        while let line = nextLine() {
+            guard try respond(to: line, generating: generating, output: output, errors: errors) else { return }
         }
+    }
+
+    /// Handles one line: a command or a message to answer. Returns false for /exit.
+    func respond(to line: String, generating: (Bool) -> Void = { _ in }, output: (String) -> Void, errors: (String) -> Void) throws -> Bool {
+        let input = line.trimmingCharacters(in: .whitespaces)
+        switch input {
+        case "":
+            return true
+        case "/exit":
+            return false
+        case "/reset":
+            messages = system.map { [("system", $0)] } ?? []
+            session.reset()
+            output("(conversation forgotten)\n")
+            return true
+        default:
+            break
+        }
+        messages.append(("user", input))
+        let prompt = model.tokenize(try formatter.render(messages: messages), parseSpecial: true)
+        guard prompt.count < session.contextSize else {
+            messages.removeLast()
+            errors("the conversation is \(prompt.count) tokens, beyond the context of \(session.contextSize); /reset to start again\n")
+            return true
+        }
+        generating(true)
+        defer { generating(false) }
+        let result = try session.generate(prompt: prompt, parameters: parameters) { piece in
+            output(piece.text)
+            return true
+        }
+        lastResult = result
+        output(result.finishReason == .cancelled ? " [stopped]\n" : "\n")
+        messages.append(("assistant", result.text))
+        return true
     }
 }
 

@@ -13,8 +13,9 @@ public struct TrainCommand: ParsableCommand {
         commandName: "train",
         abstract: "Train a small llama-architecture model on a text file and export it as GGUF.",
         discussion: """
-            The tokenizer is byte-level (256 byte ids plus BOS and EOS). Every input is checked \
-            before training starts. With --resume, the model shape and training settings come \
+            The tokenizer is byte-level (256 byte ids plus BOS and EOS), or with --tokenizer the \
+            vocabulary of a real model's GGUF file, which the exported model then carries. Every \
+            input is checked before training starts. With --resume, the model shape and training settings come \
             from the checkpoint (--steps may raise the step count, which changes the schedule); \
             resuming with the same -t continues bit for bit.
             """
@@ -45,6 +46,7 @@ public struct TrainCommand: ParsableCommand {
     @Option(name: [.customShort("t"), .long], help: "Worker threads (default: all cores).") var threads: Int?
     @Option(help: "Append one JSON object per step to this file.") var log: String?
     @Option(help: "Weight type of the exported model: f32 or f16.") var dtype = "f32"
+    @Option(help: "Reuse this model's (GGUF) tokenizer instead of bytes; give it again with --resume.") var tokenizer: String?
 
     public init() {}
 
@@ -52,12 +54,17 @@ public struct TrainCommand: ParsableCommand {
         guard let weightType = LlamaGGUF.WeightType(rawValue: dtype) else {
             throw TrainingError("--dtype must be f32 or f16, got \(dtype)")
         }
-        let vocabulary = TrainingVocabulary.bytes
+        let vocabulary = try tokenizer.map(TrainingVocabulary.reusing(tokenizerAt:)) ?? .bytes
         let threadCount = threads ?? Self.processorCount
         let trainer: Trainer
         if let resume {
             var saved = try Checkpoint(path: resume)
             if let steps { saved.options.steps = max(saved.options.steps, steps) }
+            guard saved.configuration.vocabularySize == vocabulary.size else {
+                throw TrainingError(
+                    "the checkpoint's vocabulary has \(saved.configuration.vocabularySize) tokens, this tokenizer \(vocabulary.size); "
+                        + "resume with the --tokenizer of the original run")
+            }
             let corpus = try TrainingCorpus.load(
                 path: data, vocabulary: vocabulary, validationFraction: saved.options.validationFraction,
                 contextLength: saved.configuration.contextLength)
@@ -87,7 +94,8 @@ public struct TrainCommand: ParsableCommand {
         let c = trainer.configuration
         Self.printError(
             "training \(trainer.model.layout.count) parameters: \(c.layerCount) layers, dim \(c.embeddingLength), "
-                + "\(c.headCount) heads / \(c.keyValueHeadCount) KV heads, ffn \(c.feedForwardLength), context \(c.contextLength); "
+                + "\(c.headCount) heads / \(c.keyValueHeadCount) KV heads, ffn \(c.feedForwardLength), context \(c.contextLength), "
+                + "vocabulary \(c.vocabularySize); "
                 + "\(trainer.corpus.training.count) training and \(trainer.corpus.validation.count) validation tokens; "
                 + "unigram baseline \(Self.format(trainer.corpus.unigramEntropy)) nats\n")
         let progress = TrainingProgress()

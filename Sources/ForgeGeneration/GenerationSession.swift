@@ -1,4 +1,5 @@
 import Atomics
+import Foundation
 import ForgeModel
 import ForgeTokenizer
 
@@ -52,14 +53,21 @@ public struct GenerationResult: Sendable {
 
 /// One conversation: a KV cache at the model's KV head count, the tokens it holds, and the
 /// buffers to run the model. Successive calls reuse the cached prefix they share, so a chat
-/// only processes each turn's new tokens. Not for concurrent use.
+/// only processes each turn's new tokens. Generations run one at a time: a call waits for one
+/// still running (a dropped stream's, which stops within a step) before it touches the cache.
 public final class GenerationSession: @unchecked Sendable {
     public let model: LanguageModel
     public let cache: KVCache
     public let evaluator: Evaluator
     /// The tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int] = []
-    private let cancelled = ManagedAtomic<Bool>(false)
+    /// Guards the four properties below; signalled when a generation ends.
+    private let state = NSCondition()
+    /// The cancellation flag of the generation running now; nil when none runs.
+    private var running: ManagedAtomic<Bool>?
+    /// Streams made whose generation has not ended (it may not have started yet).
+    private var pendingStreams = 0
+    private var latestResult: GenerationResult?
 
     /// - Parameters:
     ///   - contextSize: positions the cache holds; capped by the model's training context.
@@ -72,16 +80,43 @@ public final class GenerationSession: @unchecked Sendable {
 
     public var contextSize: Int { cache.contextSize }
 
-    /// Forgets the conversation.
-    public func reset() { tokens.removeAll() }
+    /// Forgets the conversation (after a generation still running has ended).
+    public func reset() {
+        state.lock()
+        defer { state.unlock() }
+        waitUntilIdle()
+        tokens.removeAll()
+    }
 
-    /// Asks a running `generate` (on another thread) to stop after the current step.
-    public func cancel() { cancelled.store(true, ordering: .relaxed) }
+    /// Asks the running `generate` or `stream` (on another thread) to stop after the current
+    /// step; its finish reason is then `.cancelled`. Does nothing when none is running.
+    public func cancel() { state.withLock { running }?.store(true, ordering: .relaxed) }
+
+    /// The outcome of the latest `generate` or `stream`: for a stream, its finish reason, token
+    /// counts and timings. Waits for generations still running (or streams not yet started) to
+    /// end, so it must not be read from inside `onPiece`.
+    public var lastResult: GenerationResult? {
+        state.lock()
+        defer { state.unlock() }
+        waitUntilIdle()
+        return latestResult
+    }
+
+    /// Waits, with `state` locked, until no generation runs or is pending.
+    private func waitUntilIdle() {
+        while running != nil || pendingStreams > 0 { state.wait() }
+    }
 
     /// Makes the cache hold exactly `prompt`, evaluating only what differs from what it holds,
     /// and returns how many tokens were reused. Leaves the last prompt token's logits ready.
     @discardableResult
     public func ingest(_ prompt: [Int]) throws -> Int {
+        try ingest(prompt, stopping: { false })
+    }
+
+    /// `ingest`, giving up between batches once `stopping` says so; the cache then holds the
+    /// part of the prompt evaluated so far.
+    private func ingest(_ prompt: [Int], stopping: () -> Bool) throws -> Int {
         guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
         guard prompt.count <= contextSize else {
             throw GenerationError.promptTooLong(promptTokens: prompt.count, contextSize: contextSize)
@@ -96,6 +131,7 @@ public final class GenerationSession: @unchecked Sendable {
         tokens = Array(prompt[..<common])
         var start = common
         while start < prompt.count {
+            if stopping() { return common }
             let end = min(start + evaluator.maxBatchSize, prompt.count)
             try evaluator.evaluate(Batch(tokens: Array(prompt[start..<end]), startingAt: start), cache: cache)
             tokens.append(contentsOf: prompt[start..<end])
@@ -117,14 +153,30 @@ public final class GenerationSession: @unchecked Sendable {
     /// limit or the end of the context. `onPiece` sees each token as it comes; returning false
     /// cancels.
     public func generate(prompt: [Int], parameters: GenerationParameters, onPiece: (GeneratedPiece) throws -> Bool = { _ in true }) throws -> GenerationResult {
+        try generate(prompt: prompt, parameters: parameters, cancelled: ManagedAtomic(false), onPiece: onPiece)
+    }
+
+    /// `generate`, stopping early once `cancelled` is set (by `cancel()` or by whoever made it).
+    private func generate(
+        prompt: [Int], parameters: GenerationParameters, cancelled: ManagedAtomic<Bool>, onPiece: (GeneratedPiece) throws -> Bool
+    ) throws -> GenerationResult {
         try parameters.sampling.validate()
         if let maxTokens = parameters.maxTokens, maxTokens < 0 {
             throw GenerationError.invalidParameter("the token limit must be 0 or more, is \(maxTokens)")
         }
-        cancelled.store(false, ordering: .relaxed)
+        state.lock()
+        while running != nil { state.wait() }
+        running = cancelled
+        state.unlock()
+        defer {
+            state.lock()
+            running = nil
+            state.broadcast()
+            state.unlock()
+        }
         let clock = ContinuousClock()
         let promptStart = clock.now
-        let reused = try ingest(prompt)
+        let reused = try ingest(prompt, stopping: { cancelled.load(ordering: .relaxed) })
         let promptSeconds = Self.seconds(clock.now - promptStart)
 
         var sampler = Sampler(parameters: parameters.sampling)
@@ -172,20 +224,31 @@ public final class GenerationSession: @unchecked Sendable {
             text += tail
             if !tail.isEmpty { _ = try onPiece(GeneratedPiece(tokenID: -1, text: tail)) }
         }
-        return GenerationResult(
+        let result = GenerationResult(
             promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: output, text: text,
             finishReason: finish, promptSeconds: promptSeconds, generationSeconds: Self.seconds(clock.now - generationStart)
         )
+        state.withLock { latestResult = result }
+        return result
     }
 
-    /// Streams the pieces of `generate` as they come; cancelling the consuming task stops generation
-    /// within one step.
+    /// Streams the pieces of `generate` as they come, on a thread of its own. Cancelling the
+    /// consuming task or dropping the stream stops generation within one step (even before it
+    /// started); `lastResult` then gives the finish reason.
     public func stream(prompt: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GeneratedPiece, Error> {
         AsyncThrowingStream { continuation in
+            let cancelled = ManagedAtomic(false)
+            state.withLock { pendingStreams += 1 }
             let thread = GenerationThread {
+                defer {
+                    self.state.lock()
+                    self.pendingStreams -= 1
+                    self.state.broadcast()
+                    self.state.unlock()
+                }
                 do {
-                    _ = try self.generate(prompt: prompt, parameters: parameters) { piece in
-                        continuation.yield(piece)
+                    _ = try self.generate(prompt: prompt, parameters: parameters, cancelled: cancelled) { piece in
+                        if case .terminated = continuation.yield(piece) { return false }
                         return true
                     }
                     continuation.finish()
@@ -193,7 +256,9 @@ public final class GenerationSession: @unchecked Sendable {
                     continuation.finish(throwing: error)
                 }
             }
-            continuation.onTermination = { _ in self.cancel() }
+            continuation.onTermination = { termination in
+                if case .cancelled = termination { cancelled.store(true, ordering: .relaxed) }
+            }
             thread.start()
         }
     }

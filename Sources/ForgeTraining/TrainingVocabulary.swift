@@ -1,4 +1,5 @@
 import ForgeGGUF
+import ForgeTokenizer
 
 /// The token vocabulary a model trains on and exports: ids, their GGUF tokenizer metadata,
 /// and how a text's bytes become ids.
@@ -63,6 +64,54 @@ public struct TrainingVocabulary: Sendable {
             size: tokens.count, beginningOfSequence: beginning, endOfSequence: end, metadata: metadata,
             encoder: { bytes in bytes.map { Int32($0) } })
     }()
+
+    /// The BPE or SentencePiece vocabulary of a real model's GGUF file (`--tokenizer MODEL.gguf`).
+    ///
+    /// Text is encoded exactly as `Tokenizer` (and llama.cpp) encode it for that model, without
+    /// special-token parsing. The export carries the file's `tokenizer.ggml.*` keys unchanged
+    /// (tokens, types, scores, merges, pre-tokenizer, special ids), so an exported model tokenizes
+    /// prompts the same way, except `add_bos_token`, which is set: every training window starts
+    /// with BOS, so generation must too. The chat template is left out: a model trained on plain
+    /// text has not learnt one.
+    public static func reusing(tokenizerAt path: String) throws -> TrainingVocabulary {
+        let file: GGUFFile
+        do {
+            file = try GGUFFile(path: path)
+        } catch {
+            throw TrainingError("--tokenizer \(path) is not a readable GGUF file: \(error)")
+        }
+        return try reusing(tokenizerOf: file, named: path)
+    }
+
+    /// `reusing(tokenizerAt:)` for a file already open; `name` identifies it in errors.
+    public static func reusing(tokenizerOf file: GGUFFile, named name: String) throws -> TrainingVocabulary {
+        let tokenizer: Tokenizer
+        do {
+            tokenizer = try Tokenizer(gguf: file)
+        } catch {
+            throw TrainingError("--tokenizer \(name) has no usable tokenizer: \(error)")
+        }
+        guard let beginning = tokenizer.bosTokenID else {
+            throw TrainingError("--tokenizer \(name) has no BOS token, which starts every training window")
+        }
+        guard let end = tokenizer.eosTokenID else {
+            throw TrainingError("--tokenizer \(name) has no EOS token")
+        }
+        var metadata: [(key: String, value: GGUFValue)] = []
+        for key in file.keys where key.hasPrefix("tokenizer.ggml.") && key != "tokenizer.ggml.add_bos_token" {
+            if let value = file.metadata[key] { metadata.append((key, value)) }
+        }
+        // Written explicitly too: they may be defaults the file does not state.
+        metadata.removeAll { $0.key == "tokenizer.ggml.bos_token_id" || $0.key == "tokenizer.ggml.eos_token_id" }
+        metadata += [
+            ("tokenizer.ggml.bos_token_id", .uint32(UInt32(beginning))),
+            ("tokenizer.ggml.eos_token_id", .uint32(UInt32(end))),
+            ("tokenizer.ggml.add_bos_token", .bool(true)),
+        ]
+        return TrainingVocabulary(
+            size: tokenizer.vocabularySize, beginningOfSequence: beginning, endOfSequence: end, metadata: metadata,
+            encoder: { bytes in tokenizer.encode(bytes, addSpecial: false, parseSpecial: false).map { Int32($0) } })
+    }
 
     private static func hex(_ byte: Int) -> String {
         let digits = Array("0123456789ABCDEF")

@@ -2,6 +2,7 @@ import Foundation
 import ForgeGGUF
 import ForgeModel
 import Testing
+@testable import ForgeCLI
 @testable import ForgeTraining
 
 /// A model trained here and exported to GGUF gives the same logits in the inference engine
@@ -33,5 +34,32 @@ struct EngineRoundTripTests {
             let error = zip(logits, reference).map { abs($0 - $1) }.max() ?? .infinity
             #expect(error <= 1e-4 * max(1, scale), "row \(row): max difference \(error)")
         }
+    }
+
+    /// The same through the command line: `forge logits --out` on the export gives the training
+    /// code's logits at the last prompt position.
+    @Test func theLogitsCommandOnTheExportGivesTheTrainingLogits() throws {
+        let trainer = try Trainer(configuration: Fixture.tinyConfiguration, options: TrainingOptions(batchSize: 2, steps: 3, learningRate: 1e-2), corpus: Fixture.corpus(), threads: 2)
+        try trainer.run()
+        let directory = try TemporaryDirectory()
+        let model = directory.file("round-trip.gguf")
+        let logitsFile = directory.file("logits.f32")
+        try trainer.export(to: model, vocabulary: .bytes, weightType: .f32)
+        guard let command = try Forge.parseAsRoot(["logits", "-m", model, "-p", "The keeper woke", "--top", "1", "--out", logitsFile]) as? LogitsCommand else {
+            throw TrainingError("`logits` did not parse as LogitsCommand")
+        }
+        try command.run()
+
+        let bytes = try Data(contentsOf: URL(fileURLWithPath: logitsFile))
+        let vocabulary = Fixture.tinyConfiguration.vocabularySize
+        try #require(bytes.count == 4 * vocabulary)
+        let engine: [Float] = bytes.withUnsafeBytes { raw in
+            (0..<vocabulary).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
+        }
+        let tokens = [256] + Array("The keeper woke".utf8).map(Int.init)
+        let expected = try trainer.model.logits(tokens: tokens, parameters: trainer.parameterValues).suffix(vocabulary)
+        let scale = expected.map(abs).max() ?? 1
+        let error = zip(engine, expected).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(error <= 1e-4 * max(1, scale), "max difference \(error)")
     }
 }

@@ -38,7 +38,7 @@ struct TrainCommandTests {
     @Test func emptyDataFile() throws {
         let directory = try TemporaryDirectory()
         let out = directory.file("m.gguf")
-        FileManager.default.createFile(atPath: directory.file("empty.txt"), contents: Data())
+        #expect(FileManager.default.createFile(atPath: directory.file("empty.txt"), contents: Data()))
         Self.expectRejection(["--data", directory.file("empty.txt"), "--out", out] + Self.tinyModel, mentioning: "is empty", out: out)
     }
 

@@ -1,0 +1,171 @@
+import Foundation
+import ForgeGeneration
+import ForgeKernels
+import ForgeTraining
+import Testing
+@testable import ForgeCLI
+
+/// `forge chat` driven line by line, as a user at the terminal would.
+struct ChatCommandTests {
+    /// A random byte-vocabulary model. Only lowercase letters and the space have output rows, so
+    /// greedy answers are letters and spaces and never end early (EOS has logit 0, below the best
+    /// letter's): each answer is exactly `-n` tokens, one character per token.
+    final class TinyChatModel {
+        let directory: String
+        var path: String { directory + "/tiny-chat.gguf" }
+
+        init() throws {
+            var template = Array((NSTemporaryDirectory() + "/forge-chat-XXXXXX").utf8CString)
+            guard let created = mkdtemp(&template) else { throw TrainingError("mkdtemp failed") }
+            directory = String(cString: created)
+            let configuration = TransformerConfiguration(
+                vocabularySize: TrainingVocabulary.bytes.size, layerCount: 2, embeddingLength: 32, headCount: 4,
+                keyValueHeadCount: 2, feedForwardLength: 64, contextLength: 512)
+            let layout = ParameterLayout(configuration)
+            var random = SplitMix64(seed: 11)
+            var parameters = (0..<layout.count).map { _ in Float(random.nextGaussian() * 0.3) }
+            for entry in layout.entries where !entry.isMatrix {
+                parameters.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: repeatElement(1, count: entry.count))
+            }
+            guard let output = layout.entry(named: "output.weight") else { throw TrainingError("no output matrix") }
+            let dim = configuration.embeddingLength
+            let written = Set(Array(Self.answerAlphabet.utf8).map(Int.init))
+            for token in 0..<configuration.vocabularySize where !written.contains(token) {
+                let row = output.offset + token * dim
+                parameters.replaceSubrange(row..<(row + dim), with: repeatElement(0, count: dim))
+            }
+            try LlamaGGUF.write(to: path, configuration: configuration, parameters: parameters, vocabulary: .bytes, weightType: .f32)
+        }
+
+        static let answerAlphabet = "abcdefghijklmnopqrstuvwxyz "
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    static func conversation(_ arguments: [String]) throws -> ChatConversation {
+        guard let command = try Forge.parseAsRoot(["chat"] + arguments) as? ChatCommand else {
+            throw TrainingError("`chat` did not parse as ChatCommand")
+        }
+        return try command.makeConversation()
+    }
+
+    /// The byte vocabulary's ids for a prompt: BOS, then one id per byte.
+    static func byteIDs(_ text: String) -> [Int] { [256] + Array(text.utf8).map(Int.init) }
+
+    @Test func eachTurnRendersTheWholeConversationAndReusesTheCache() throws {
+        let tiny = try TinyChatModel()
+        let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "--system", "Be brief.", "-n", "6", "--temp", "0", "-t", "2"])
+        var lines = ["Hello", "   ", "How are you?"][...]
+        var output = ""
+        var errors = ""
+        try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { errors += $0 })
+
+        #expect(lines.isEmpty && errors.isEmpty)
+        let replies = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        try #require(replies.count == 3 && replies[2].isEmpty, "two answers, each on its own line: \(output.debugDescription)")
+        for reply in replies.prefix(2) {
+            #expect(reply.count == 6 && reply.allSatisfy(TinyChatModel.answerAlphabet.contains), "\(reply.debugDescription)")
+        }
+        #expect(chat.messages.map(\.role) == ["system", "user", "assistant", "user", "assistant"])
+        #expect(chat.messages.map(\.content) == ["Be brief.", "Hello", replies[0], "How are you?", replies[1]])
+
+        // The second prompt is the whole conversation in ChatML, the first answer included.
+        let firstPrompt = "<|im_start|>system\nBe brief.<|im_end|>\n<|im_start|>user\nHello<|im_end|>\n<|im_start|>assistant\n"
+        let secondPrompt = firstPrompt + replies[0] + "<|im_end|>\n<|im_start|>user\nHow are you?<|im_end|>\n<|im_start|>assistant\n"
+        let secondIDs = Self.byteIDs(secondPrompt)
+        #expect(Array(chat.session.tokens.prefix(secondIDs.count)) == secondIDs)
+        #expect(Array(chat.session.tokens.dropFirst(secondIDs.count)) == Array(replies[1].utf8.dropLast()).map(Int.init))
+
+        // Only the new tokens were evaluated: the first prompt and all of the first answer but
+        // its last token (sampled, never fed back) came from the cache.
+        let result = try #require(chat.lastResult)
+        #expect(result.promptTokens == secondIDs.count)
+        #expect(result.cachedPromptTokens == Self.byteIDs(firstPrompt).count + replies[0].utf8.count - 1)
+    }
+
+    @Test func resetForgetsTheConversation() throws {
+        let tiny = try TinyChatModel()
+        let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "2"])
+        var lines = ["Hello", "/reset", "Hi"][...]
+        var output = ""
+        try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { _ in })
+        #expect(output.contains("(conversation forgotten)\n"))
+        #expect(chat.messages.map(\.role) == ["user", "assistant"])
+        #expect(chat.messages.first?.content == "Hi")
+        let prompt = Self.byteIDs("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
+        #expect(Array(chat.session.tokens.prefix(prompt.count)) == prompt)
+        #expect(chat.lastResult?.cachedPromptTokens == 0)
+    }
+
+    @Test func exitStopsReadingAndEndOfInputEndsCleanly() throws {
+        let tiny = try TinyChatModel()
+        let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "2"])
+        var lines = ["/exit", "Hello"][...]
+        var output = ""
+        try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { _ in })
+        #expect(lines == ["Hello"])
+        #expect(output.isEmpty && chat.messages.isEmpty)
+
+        var nothing = [String]()[...]
+        try chat.run(nextLine: { nothing.popFirst() }, output: { output += $0 }, errors: { _ in })
+        #expect(output.isEmpty && chat.lastResult == nil)
+    }
+
+    @Test func aConversationBeyondTheContextIsRefusedWithoutEndingTheChat() throws {
+        let tiny = try TinyChatModel()
+        let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-c", "64", "-t", "2"])
+        var lines = [String(repeating: "long ", count: 20), "Hi"][...]
+        var output = ""
+        var errors = ""
+        try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { errors += $0 })
+        #expect(errors.contains("beyond the context of 64"))
+        #expect(chat.messages.map(\.content).first == "Hi")
+        #expect(output.count == 5)
+    }
+
+    /// The built binary with its real standard input: a reply per line, and a clean exit at end of input.
+    @Test(.enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle (swift build builds it)"))
+    func theBinaryAnswersLinesFromStandardInputAndExitsAtEndOfInput() throws {
+        let tiny = try TinyChatModel()
+        let process = Process()
+        process.executableURL = Self.forgeBinary
+        process.arguments = ["chat", "-m", tiny.path, "--chat-template", "chatml", "-n", "5", "--temp", "0", "-t", "1"]
+        let input = Pipe(), output = Pipe(), errors = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        input.fileHandleForWriting.write(Data("Hello\nHow are you?\n".utf8))
+        try input.fileHandleForWriting.close()
+        let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0, "\(String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))")
+        let replies = printed.split(separator: "\n", omittingEmptySubsequences: false)
+        #expect(replies.count == 3 && replies[0].count == 5 && replies[1].count == 5 && replies[2].isEmpty, "\(printed.debugDescription)")
+    }
+
+    static let forgeBinary: URL? = {
+        let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("forge")
+        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
+    }()
+
+    static let smolLM2Path: String = {
+        let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
+        return directory + "/smollm2-135m-instruct-q4_1.gguf"
+    }()
+
+    @Test(.enabled(if: FileManager.default.fileExists(atPath: smolLM2Path), "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models (scripts/fetch-models)"))
+    func smolLM2KeepsTheConversationInItsOwnTemplate() throws {
+        let chat = try Self.conversation(["-m", Self.smolLM2Path, "-n", "8", "--temp", "0", "-c", "512", "-t", "2"])
+        var lines = ["What is the capital of France?", "And of Italy?"][...]
+        var output = ""
+        try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { _ in })
+        #expect(chat.messages.map(\.role) == ["user", "assistant", "user", "assistant"])
+        #expect(chat.messages.filter { $0.role == "assistant" }.allSatisfy { !$0.content.isEmpty })
+        #expect(output.split(separator: "\n").count >= 2)
+        let formatter = try PromptFormatter(model: chat.model, builtIn: nil)
+        let secondPrompt = chat.model.tokenize(try formatter.render(messages: Array(chat.messages.prefix(3))), parseSpecial: true)
+        #expect(Array(chat.session.tokens.prefix(secondPrompt.count)) == secondPrompt)
+        #expect(try #require(chat.lastResult).cachedPromptTokens > secondPrompt.count / 2)
+    }
+}

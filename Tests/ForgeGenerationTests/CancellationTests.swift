@@ -1,0 +1,125 @@
+import Dispatch
+import ForgeGeneration
+import Testing
+
+/// Cancelling a generation stops it within one step, and the finish reason says so.
+struct CancellationTests {
+    static let prompt = [256] + Array("the keeper".utf8).map(Int.init)
+
+    @Test func greedyDecodingRunsToTheLimitWhenNotCancelled() throws {
+        let tiny = try TinyLanguageModel(contextLength: 256)
+        let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
+        let result = try session.generate(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 40, sampling: .greedy))
+        #expect(result.outputTokens.count == 40)
+        #expect(result.finishReason == .length)
+        #expect(session.lastResult?.outputTokens == result.outputTokens)
+    }
+
+    @Test func onPieceReturningFalseStopsAtOnce() throws {
+        let tiny = try TinyLanguageModel(contextLength: 256)
+        let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
+        var seen = 0
+        let result = try session.generate(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 200, sampling: .greedy)) { _ in
+            seen += 1
+            return seen < 3
+        }
+        #expect(result.outputTokens.count == 3)
+        #expect(result.finishReason == .cancelled)
+        #expect(session.tokens.count == Self.prompt.count + 2, "the token that cancelled is not evaluated")
+    }
+
+    @Test func cancelFromAnotherThreadStopsAfterTheCurrentStep() throws {
+        let tiny = try TinyLanguageModel(contextLength: 256)
+        let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
+        let reachedThirdToken = DispatchSemaphore(value: 0)
+        let cancelCalled = DispatchSemaphore(value: 0)
+        DispatchQueue.global().async {
+            reachedThirdToken.wait()
+            session.cancel()
+            cancelCalled.signal()
+        }
+        var seen = 0
+        let result = try session.generate(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 200, sampling: .greedy)) { _ in
+            seen += 1
+            if seen == 3 {
+                reachedThirdToken.signal()
+                cancelCalled.wait()
+            }
+            return true
+        }
+        #expect(result.outputTokens.count == 3)
+        #expect(result.finishReason == .cancelled)
+
+        // The cancellation belonged to that generation; the next one runs to its limit.
+        let next = try session.generate(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 5, sampling: .greedy))
+        #expect(next.finishReason == .length && next.outputTokens.count == 5)
+    }
+
+    @Test func cancelWithNothingRunningIsHarmless() throws {
+        let tiny = try TinyLanguageModel(contextLength: 256)
+        let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
+        session.cancel()
+        let result = try session.generate(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 4, sampling: .greedy))
+        #expect(result.finishReason == .length && result.outputTokens.count == 4)
+    }
+
+    /// The consumer stops reading after three pieces; generation, which could fill a 4096-token
+    /// context, stops soon after.
+    @Test func droppingTheStreamStopsGeneration() async throws {
+        let tiny = try TinyLanguageModel(contextLength: 4096)
+        let session = try GenerationSession(model: tiny.model, contextSize: 4096, threadCount: 2)
+        let asked = 4000
+        var received = 0
+        for try await _ in session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: asked, sampling: .greedy)) {
+            received += 1
+            if received == 3 { break }
+        }
+        let result = try #require(session.lastResult)
+        #expect(result.finishReason == .cancelled)
+        #expect(result.outputTokens.count >= 3 && result.outputTokens.count < asked, "\(result.outputTokens.count) tokens generated")
+    }
+
+    @Test func cancellingTheConsumingTaskStopsGeneration() async throws {
+        let tiny = try TinyLanguageModel(contextLength: 4096)
+        let session = try GenerationSession(model: tiny.model, contextSize: 4096, threadCount: 2)
+        let asked = 4000
+        let started = AsyncStream.makeStream(of: Void.self)
+        let consumer = Task {
+            var received = 0
+            for try await _ in session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: asked, sampling: .greedy)) {
+                received += 1
+                if received == 1 { started.continuation.yield() }
+            }
+            return received
+        }
+        for await _ in started.stream { break }
+        consumer.cancel()
+        _ = try? await consumer.value
+        let result = try #require(session.lastResult)
+        #expect(result.finishReason == .cancelled)
+        #expect(result.outputTokens.count < asked, "\(result.outputTokens.count) tokens generated")
+    }
+
+    @Test func aStreamDroppedBeforeItsFirstPieceGeneratesAlmostNothing() throws {
+        let tiny = try TinyLanguageModel(contextLength: 4096)
+        let session = try GenerationSession(model: tiny.model, contextSize: 4096, threadCount: 2)
+        let asked = 4000
+        _ = session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: asked, sampling: .greedy))
+        let result = try #require(session.lastResult)
+        #expect(result.finishReason == .cancelled)
+        #expect(result.outputTokens.count < asked)
+    }
+
+    @Test func aStreamReadToTheEndReportsItsResult() async throws {
+        let tiny = try TinyLanguageModel(contextLength: 256)
+        let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
+        var ids: [Int] = []
+        for try await piece in session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 12, sampling: .greedy)) {
+            ids.append(piece.tokenID)
+        }
+        let result = try #require(session.lastResult)
+        #expect(result.finishReason == .length)
+        #expect(result.outputTokens == ids.filter { $0 >= 0 })
+        #expect(result.outputTokens.count == 12)
+    }
+}
