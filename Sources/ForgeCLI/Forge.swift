@@ -17,6 +17,7 @@ public struct Forge: AsyncParsableCommand {
             LogitsCommand.self,
             PerplexityCommand.self,
             QuantizeCommand.self,
+            ServeCommand.self,
         ]
     )
 
