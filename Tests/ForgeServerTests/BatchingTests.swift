@@ -10,12 +10,12 @@ import Testing
     /// Slows each engine step so a request is still running when the test looks at it.
     static let slowSteps: @Sendable () -> Void = { Thread.sleep(forTimeInterval: 0.01) }
 
-    static func metrics(_ client: some TestClientProtocol) async throws -> Metrics {
-        Metrics(try await client.execute(uri: "/metrics", method: .get).text)
+    static func metrics(_ client: some TestClientProtocol) async throws -> PrometheusValues {
+        PrometheusValues(try await client.fetch("/metrics").text)
     }
 
     /// Polls `/metrics` (bounded) until `condition` holds.
-    static func waitFor(_ client: some TestClientProtocol, _ what: String, _ condition: (Metrics) -> Bool) async throws -> Metrics {
+    static func waitFor(_ client: some TestClientProtocol, _ what: String, _ condition: (PrometheusValues) -> Bool) async throws -> PrometheusValues {
         for _ in 0..<1000 {
             let values = try await metrics(client)
             if condition(values) { return values }

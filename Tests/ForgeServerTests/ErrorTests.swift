@@ -102,10 +102,10 @@ import Testing
             try expectError(
                 try await client.postJSON("/v1/chat/completions", body, headers: [.authorization: "secret-1"]),
                 status: .unauthorized, type: "authentication_error")
-            try expectError(try await client.execute(uri: "/v1/models", method: .get), status: .unauthorized, type: "authentication_error")
+            try expectError(try await client.fetch("/v1/models"), status: .unauthorized, type: "authentication_error")
             #expect(try await client.postJSON("/v1/chat/completions", body, headers: [.authorization: "Bearer secret-1"]).status == .ok)
-            #expect(try await client.execute(uri: "/v1/models", method: .get, headers: [.authorization: "Bearer secret-2"]).status == .ok)
-            #expect(try await client.execute(uri: "/health", method: .get).status == .ok)
+            #expect(try await client.fetch("/v1/models", headers: [.authorization: "Bearer secret-2"]).status == .ok)
+            #expect(try await client.fetch("/health").status == .ok)
         }
     }
 
@@ -113,7 +113,7 @@ import Testing
         let app = try buildApplication(configuration: tinyConfiguration())
         try await app.test(.router) { client in
             try await client.waitUntilReady()
-            try expectError(try await client.execute(uri: "/v1/nothing", method: .get), status: .notFound, type: "not_found_error")
+            try expectError(try await client.fetch("/v1/nothing"), status: .notFound, type: "not_found_error")
             try expectError(try await client.postJSON("/v2/chat/completions", "{}"), status: .notFound, type: "not_found_error")
         }
     }

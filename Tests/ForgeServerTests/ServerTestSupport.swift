@@ -74,11 +74,15 @@ extension TestClientProtocol {
     /// Waits (bounded) until `/health` says the model is loaded.
     func waitUntilReady() async throws {
         for _ in 0..<500 {
-            let response = try await execute(uri: "/health", method: .get)
+            let response = try await fetch("/health")
             if response.status == .ok { return }
             try await Task.sleep(for: .milliseconds(20))
         }
         throw TestFailure(description: "the model did not load")
+    }
+
+    func fetch(_ uri: String, headers: HTTPFields = [:]) async throws -> TestResponse {
+        try await execute(uri: uri, method: .get, headers: headers)
     }
 
     func postJSON(_ uri: String, _ body: String, headers: HTTPFields = [:]) async throws -> TestResponse {
