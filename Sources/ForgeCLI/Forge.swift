@@ -18,6 +18,7 @@ public struct Forge: AsyncParsableCommand {
             PerplexityCommand.self,
             QuantizeCommand.self,
             BenchCommand.self,
+            ServeCommand.self,
         ]
     )
 
