@@ -140,8 +140,10 @@ public final class Evaluator: @unchecked Sendable {
         }
         fillRoPETable(batch)
 
-        func observe(_ name: String, _ buffer: UnsafeMutablePointer<Float>, width: Int) {
-            tensorObserver?(name, UnsafeBufferPointer(start: buffer, count: n * width))
+        // The name is built only when someone observes: decode runs this 14 times a layer.
+        func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int) {
+            guard let tensorObserver else { return }
+            tensorObserver(name(), UnsafeBufferPointer(start: buffer, count: n * width))
         }
         for (layerIndex, layer) in w.layers.enumerated() {
             rmsNorm(x, weight: layer.attentionNorm, into: normed, rows: n)
@@ -171,7 +173,7 @@ public final class Evaluator: @unchecked Sendable {
             compute.matmul(layer.up, input: normed, output: up, tokens: n)
             observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength)
             observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength)
-            swiGLU(gate: gate, up: up, count: n * c.feedForwardLength)
+            compute.swiGLU(gate: gate, up: up, rows: n, width: c.feedForwardLength)
             observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength)
             compute.matmul(layer.down, input: gate, output: normed, tokens: n)
             observe("ffn_out-\(layerIndex)", normed, width: dim)
@@ -231,14 +233,6 @@ public final class Evaluator: @unchecked Sendable {
         for i in 0..<count { destination[i] += source[i] }
     }
 
-    /// gate ← silu(gate) ⊙ up.
-    private func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
-    }
-
     /// cos/sin of every rotated pair for every token, computed as ggml does: θ starts at the
     /// position and is multiplied by base^(-2/d) per pair, in f32, so the angles match it exactly.
     private func fillRoPETable(_ batch: Batch) {
@@ -262,13 +256,14 @@ public final class Evaluator: @unchecked Sendable {
     private func applyRoPE(_ vectors: UnsafeMutablePointer<Float>, heads: Int, rows: Int) {
         let c = transformer.configuration
         let headDim = c.keyLength, rotated = c.ropeDimensionCount
+        let adjacentPairs = transformer.architecture.ropeStyle == .normal
         for t in 0..<rows {
             let table = ropeTable + t * rotated
             for h in 0..<heads {
                 let head = vectors + (t * heads + h) * headDim
                 for pair in 0..<rotated / 2 {
                     let cosine = table[2 * pair], sine = table[2 * pair + 1]
-                    let (i, j) = transformer.architecture.ropeStyle == .normal ? (2 * pair, 2 * pair + 1) : (pair, pair + rotated / 2)
+                    let (i, j) = adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + rotated / 2)
                     let x0 = head[i], x1 = head[j]
                     head[i] = x0 * cosine - x1 * sine
                     head[j] = x0 * sine + x1 * cosine
@@ -299,27 +294,91 @@ public final class Evaluator: @unchecked Sendable {
 
     /// Grouped-query attention: query head h reads KV head h / (n_head / n_head_kv) straight
     /// from the cache, positions 0...p of its own slot (causal).
+    ///
+    /// llama.cpp's CPU flash attention takes one of two paths by the number of query rows in the
+    /// batch, and Forge takes the same one so its tokens stay equal to llama.cpp's: under 64 rows
+    /// (decode, short prompts) one row at a time with Q rounded to f16 and an f16 V accumulator;
+    /// from 64 rows on, tiles of query rows in f32. Tiles hold all query heads of a group for a run
+    /// of tokens, so each cached K/V row is read once per tile rather than once per head.
     private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
         let c = transformer.configuration
-        let headDim = c.keyLength, heads = c.headCount, group = c.groupSize
+        let headDim = c.keyLength
         let scale = 1 / Float(headDim).squareRoot()
-        // llama.cpp's CPU flash attention rounds Q to f16 and accumulates V in f16 for batches
-        // under 64 queries (decode, short prompts) and works in f32 for larger ones; doing the
-        // same keeps Forge's tokens equal to its tokens.
-        let halfPrecision = cache.type == .f16 && batch.count < 64 && getenv("FORGE_F32ATT") == nil
-        compute.parallelFor(batch.count * heads) { range in
+        if batch.count >= ComputeContext.attentionTileRows && ComputeContext.attentionTilesSupport(headDimension: headDim) {
+            attendInTiles(batch, layer: layer, cache: cache, scale: scale)
+            return
+        }
+        let heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
+        compute.parallelFor(batch.count * kvHeads) { range in
             for item in range {
-                let t = item / heads, h = item % heads
-                let kvHead = h / group
+                let t = item / kvHeads, kvHead = item % kvHeads
                 let keys = cache.base(layer: layer, slot: batch.slots[t], values: false) + kvHead * headDim * cache.type.elementSize
                 let values = cache.base(layer: layer, slot: batch.slots[t], values: true) + kvHead * headDim * cache.type.elementSize
-                let query = q + (t * heads + h) * headDim
-                let output = attention + (t * heads + h) * headDim
+                let first = (t * heads + kvHead * group) * headDim
                 let length = batch.positions[t] + 1
-                if halfPrecision {
-                    Attention.halfPrecision(query: query, keys: keys, values: values, rowBytes: cache.rowBytes, length: length, headDim: headDim, scale: scale, output: output)
-                } else {
-                    Attention.singlePrecision(query: query, keys: keys, values: values, type: cache.type, rowBytes: cache.rowBytes, length: length, headDim: headDim, scale: scale, output: output)
+                switch cache.type {
+                case .f16:
+                    compute.attendGroup(queries: q + first, outputs: attention + first, heads: group, keys: keys, values: values,
+                                        rowBytes: cache.rowBytes, length: length, headDimension: headDim, scale: scale)
+                case .f32:
+                    for h in 0..<group {
+                        Attention.singlePrecision(query: q + first + h * headDim, keys: keys, values: values, rowBytes: cache.rowBytes,
+                                                  length: length, headDim: headDim, scale: scale, output: attention + first + h * headDim)
+                    }
+                }
+            }
+        }
+    }
+
+    /// A tile of query rows that read the same cached K/V rows: `heads` (query heads of one
+    /// group) for every token in `tokens` (consecutive tokens of one slot).
+    private struct AttentionTile {
+        var slot: Int
+        var kvHead: Int
+        var tokens: Range<Int>
+        var heads: Range<Int>
+    }
+
+    private func attendInTiles(_ batch: Batch, layer: Int, cache: KVCache, scale: Float) {
+        let c = transformer.configuration
+        let headDim = c.keyLength, heads = c.headCount, group = c.groupSize
+        let tileRows = ComputeContext.attentionTileRows
+        let headsPerTile = min(group, tileRows)
+        let tokensPerTile = max(1, tileRows / headsPerTile)
+        var tiles: [AttentionTile] = []
+        var start = 0
+        while start < batch.count {
+            var end = start + 1
+            while end < batch.count && end - start < tokensPerTile && batch.slots[end] == batch.slots[start] { end += 1 }
+            for kvHead in 0..<c.kvHeadCount {
+                for first in stride(from: kvHead * group, to: (kvHead + 1) * group, by: headsPerTile) {
+                    tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: start..<end,
+                                               heads: first..<min(first + headsPerTile, (kvHead + 1) * group)))
+                }
+            }
+            start = end
+        }
+        // Later tokens see more keys; alternating cheap and dear tiles evens out the contiguous
+        // chunks the pool hands to each thread.
+        let order = (0..<tiles.count).map { $0 % 2 == 0 ? $0 / 2 : tiles.count - 1 - $0 / 2 }
+        let element: AttentionElement = cache.type == .f16 ? .f16 : .f32
+        compute.parallelFor(tiles.count) { range in
+            withUnsafeTemporaryAllocation(of: AttentionTileRow.self, capacity: tileRows) { rows in
+                for item in range {
+                    let tile = tiles[order[item]]
+                    var count = 0
+                    for t in tile.tokens {
+                        for h in tile.heads {
+                            let offset = (t * heads + h) * headDim
+                            rows[count] = AttentionTileRow(query: q + offset, output: attention + offset, length: batch.positions[t] + 1)
+                            count += 1
+                        }
+                    }
+                    let kvOffset = tile.kvHead * headDim * cache.type.elementSize
+                    compute.attendTile(UnsafeBufferPointer(rebasing: rows[0..<count]), element: element,
+                                       keys: cache.base(layer: layer, slot: tile.slot, values: false) + kvOffset,
+                                       values: cache.base(layer: layer, slot: tile.slot, values: true) + kvOffset,
+                                       rowBytes: cache.rowBytes, headDimension: headDim, scale: scale)
                 }
             }
         }

@@ -62,6 +62,34 @@ float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *
 int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
                      size_t activation_stride, int tokens, float *out, size_t out_stride);
 
+/// Query rows one attention tile call takes at most.
+#define FORGE_ATTENTION_TILE_ROWS 64
+
+/// One query row of an attention tile: it sees keys and values 0..<length.
+typedef struct forge_attention_row {
+    const float *query;
+    float *output;
+    int64_t length;
+} forge_attention_row;
+
+/// `heads` query rows (`head_dim` apart, outputs likewise) of one KV head over `length` f16
+/// key/value rows `row_bytes` apart, as llama.cpp's CPU flash attention computes each of them
+/// for batches under FORGE_ATTENTION_TILE_ROWS query rows (Q rounded to f16, the V accumulator in
+/// f16), bit for bit; each key/value row is read once for all the heads.
+void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
+                           const void *values, size_t row_bytes, int64_t length, int64_t head_dim, float scale);
+
+/// Up to FORGE_ATTENTION_TILE_ROWS query rows sharing one KV head (f16 or f32 rows `row_bytes`
+/// apart), as llama.cpp's tiled CPU flash attention computes them for larger batches, bit for bit;
+/// each key/value row is read once for the whole tile. head_dim must be a multiple of 16.
+/// Returns 0, -1 for arguments out of range, -2 when scratch cannot be allocated.
+int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row_count, uint32_t kv_type,
+                         const void *keys, const void *values, size_t row_bytes, int64_t head_dim, float scale);
+
+/// gate ← silu(gate) · up over `rows` rows of `width` values, rounded as llama.cpp's AVX-512 build
+/// rounds its fused SwiGLU (every variant gives the same bits).
+void forge_swiglu(forge_isa isa, float *gate, const float *up, int64_t rows, int64_t width);
+
 /// A persistent pool of worker threads; the thread calling `forge_pool_run` takes part too.
 typedef struct forge_pool forge_pool;
 typedef void (*forge_range_body)(void *context, int64_t begin, int64_t end);

@@ -1,0 +1,453 @@
+// Attention of query rows over one KV head's cached rows, computed in the order of llama.cpp's
+// CPU flash attention (its AVX-512 build), so the results are the same to the bit: these models
+// turn a last-bit difference into a flipped activation rounding a few layers on.
+//
+// Two paths, as ggml chooses between them by the number of query rows in the batch:
+// - one row at a time (decode, batches under FORGE_ATTENTION_TILE_ROWS): Q rounded to f16, scores
+//   by ggml_vec_dot_f16, an online softmax with libm expf, the V accumulator kept in f16;
+// - tiles of query rows (longer prompts): scores as a GEMM in f32 (one fused multiply-add chain
+//   per score, zero-started), softmax per 64-key tile with ggml_v_expf and a double sum, and the
+//   V accumulator in f32 (one fused multiply-add chain per element).
+// Each variant below repeats the same operations in the same order; only the vector width differs.
+#include <stdlib.h>
+#include "vector_math.h"
+
+enum { TILE = FORGE_ATTENTION_TILE_ROWS, KV_TILE = 64 };
+
+// MARK: - Scalar building blocks (every variant's reference)
+
+// The four-level pairwise sum _mm512_reduce_add_ps performs: halves added lane by lane.
+static inline float reduce16(const float *v) {
+    float eight[8], four[4];
+    for (int k = 0; k < 8; ++k) eight[k] = v[k + 8] + v[k];
+    for (int k = 0; k < 4; ++k) four[k] = eight[k + 4] + eight[k];
+    return (four[0] + four[2]) + (four[1] + four[3]);
+}
+
+// ggml_vec_dot_f16 of the AVX-512 build: four 16-lane accumulators over steps of 64, folded
+// 0+2, 1+3, 0+1, then reduced; the tail in double.
+static float dot_f16_generic(const uint16_t *a, const uint16_t *b, int64_t count) {
+    const int64_t whole = count / 64 * 64;
+    float lanes[4][16] = {{0}};
+    for (int64_t i = 0; i < whole; i += 64) {
+        for (int r = 0; r < 4; ++r) {
+            for (int l = 0; l < 16; ++l) {
+                lanes[r][l] = fmaf(f16_to_f32(a[i + 16 * r + l]), f16_to_f32(b[i + 16 * r + l]), lanes[r][l]);
+            }
+        }
+    }
+    float folded[16];
+    for (int l = 0; l < 16; ++l) folded[l] = (lanes[0][l] + lanes[2][l]) + (lanes[1][l] + lanes[3][l]);
+    double total = reduce16(folded);
+    for (int64_t i = whole; i < count; ++i) total += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return (float)total;
+}
+
+// The heads of one group over the same key/value rows, each exactly as a lone row would be
+// computed; the group only shares the reads.
+static void group_generic(const float *queries, float *outputs, int heads, const uint8_t *keys, const uint8_t *values,
+                          size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+    uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
+    float maximum[heads], sum[heads];
+    for (int64_t i = 0; i < heads * head_dim; ++i) {
+        q16[i] = f32_to_f16(queries[i]);
+        accumulator[i] = 0;
+    }
+    for (int h = 0; h < heads; ++h) {
+        maximum[h] = -INFINITY;
+        sum[h] = 0;
+    }
+    for (int64_t j = 0; j < length; ++j) {
+        const uint16_t *key = (const uint16_t *)(keys + j * row_bytes);
+        const uint16_t *value = (const uint16_t *)(values + j * row_bytes);
+        for (int h = 0; h < heads; ++h) {
+            uint16_t *acc = accumulator + h * head_dim;
+            const float score = dot_f16_generic(q16 + h * head_dim, key, head_dim) * scale;
+            float rescale = 1, weight = 1;
+            if (score > maximum[h]) {
+                rescale = expf(maximum[h] - score);
+                maximum[h] = score;
+                for (int64_t d = 0; d < head_dim; ++d) acc[d] = f32_to_f16(f16_to_f32(acc[d]) * rescale);
+            } else {
+                weight = expf(score - maximum[h]);
+            }
+            for (int64_t d = 0; d < head_dim; ++d) acc[d] = f32_to_f16(fmaf(f16_to_f32(value[d]), weight, f16_to_f32(acc[d])));
+            sum[h] = fmaf(sum[h], rescale, weight);
+        }
+    }
+    for (int h = 0; h < heads; ++h) {
+        const float inverse = sum[h] == 0 ? 0 : 1 / sum[h];
+        for (int64_t d = 0; d < head_dim; ++d) outputs[h * head_dim + d] = f16_to_f32(accumulator[h * head_dim + d]) * inverse;
+    }
+}
+
+// MARK: - Tiles
+
+// Scratch of one tile call, in floats: transposed queries, scores (key-major), one K and one V
+// tile in f32, the f32 accumulators, running maxima and sums.
+typedef struct {
+    float *queries;     // [head_dim][TILE]
+    float *scores;      // [KV_TILE][TILE]
+    float *keys;        // [KV_TILE][head_dim]
+    float *values;      // [KV_TILE][head_dim]
+    float *accumulator; // [TILE][head_dim]
+    float *maximum;     // [TILE]
+    float *sum;         // [TILE]
+    void *block;
+} tile_scratch;
+
+static int tile_scratch_make(tile_scratch *s, int64_t head_dim) {
+    const size_t floats = (size_t)(head_dim * TILE + KV_TILE * TILE + 2 * KV_TILE * head_dim + TILE * head_dim + 2 * TILE);
+    s->block = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
+    if (!s->block) return -1;
+    float *p = s->block;
+    s->queries = p; p += head_dim * TILE;
+    s->scores = p; p += KV_TILE * TILE;
+    s->keys = p; p += KV_TILE * head_dim;
+    s->values = p; p += KV_TILE * head_dim;
+    s->accumulator = p; p += TILE * head_dim;
+    s->maximum = p; p += TILE;
+    s->sum = p;
+    return 0;
+}
+
+static void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count, int64_t head_dim,
+                      float *out) {
+    for (int r = 0; r < count; ++r) {
+        const uint8_t *row = base + (size_t)(first + r) * row_bytes;
+        if (type == FORGE_TYPE_F16) {
+            for (int64_t d = 0; d < head_dim; ++d) out[r * head_dim + d] = f16_to_f32(((const uint16_t *)row)[d]);
+        } else {
+            memcpy(out + r * head_dim, row, (size_t)head_dim * sizeof(float));
+        }
+    }
+}
+
+// The per-row online-softmax step of one key tile, shared by every variant: new maximum,
+// rescaling with libm expf, then ggml_vec_soft_max_f32 (16-key chunks, double sum).
+static void softmax_row_generic(tile_scratch *s, int row, int64_t head_dim) {
+    float tile_max = -INFINITY;
+    for (int j = 0; j < KV_TILE; ++j) {
+        const float x = s->scores[j * TILE + row];
+        tile_max = x > tile_max ? x : tile_max;
+    }
+    if (tile_max == -INFINITY) {
+        for (int j = 0; j < KV_TILE; ++j) s->scores[j * TILE + row] = 0;
+        return;
+    }
+    const float previous = s->maximum[row];
+    const float maximum = fmaxf(previous, tile_max);
+    if (maximum > previous) {
+        const float rescale = expf(previous - maximum);
+        for (int64_t d = 0; d < head_dim; ++d) s->accumulator[row * head_dim + d] *= rescale;
+        s->sum[row] *= rescale;
+    }
+    s->maximum[row] = maximum;
+    double total = 0;
+    for (int chunk = 0; chunk < KV_TILE; chunk += 16) {
+        float e[16];
+        for (int k = 0; k < 16; ++k) {
+            e[k] = vector_expf(s->scores[(chunk + k) * TILE + row] - maximum);
+            s->scores[(chunk + k) * TILE + row] = e[k];
+        }
+        total += (double)reduce16(e);
+    }
+    s->sum[row] = (float)((double)s->sum[row] + total);
+}
+
+static void finish_rows(const tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
+    for (int r = 0; r < row_count; ++r) {
+        const float inverse = s->sum[r] == 0 ? 0 : 1 / s->sum[r];
+        for (int64_t d = 0; d < head_dim; ++d) rows[r].output[d] = s->accumulator[r * head_dim + d] * inverse;
+    }
+}
+
+static void prepare_tile(tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
+    for (int64_t d = 0; d < head_dim; ++d) {
+        for (int r = 0; r < TILE; ++r) s->queries[d * TILE + r] = r < row_count ? rows[r].query[d] : 0;
+    }
+    for (int r = 0; r < TILE; ++r) {
+        s->maximum[r] = -INFINITY;
+        s->sum[r] = 0;
+    }
+    memset(s->accumulator, 0, sizeof(float) * (size_t)(TILE * head_dim));
+}
+
+// Scores of a key tile: one zero-started fused multiply-add chain over the head dimension per
+// (key, row), times the scale; keys a row may not see (and padding) are -inf.
+static void mask_scores(tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t first_key, int keys) {
+    for (int r = 0; r < TILE; ++r) {
+        const int64_t visible = r < row_count ? rows[r].length - first_key : keys;
+        for (int j = visible < 0 ? 0 : (int)visible; j < KV_TILE; ++j) s->scores[j * TILE + r] = -INFINITY;
+    }
+}
+
+static int64_t longest(const forge_attention_row *rows, int row_count) {
+    int64_t length = 0;
+    for (int r = 0; r < row_count; ++r) length = rows[r].length > length ? rows[r].length : length;
+    return length;
+}
+
+static void tile_generic(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
+                         const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
+    prepare_tile(s, rows, row_count, head_dim);
+    const int64_t length = longest(rows, row_count);
+    for (int64_t first = 0; first < length; first += KV_TILE) {
+        const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
+        load_rows(type, keys, row_bytes, first, count, head_dim, s->keys);
+        load_rows(type, values, row_bytes, first, count, head_dim, s->values);
+        for (int j = 0; j < count; ++j) {
+            for (int r = 0; r < row_count; ++r) {
+                float score = 0;
+                for (int64_t d = 0; d < head_dim; ++d) score = fmaf(s->queries[d * TILE + r], s->keys[j * head_dim + d], score);
+                s->scores[j * TILE + r] = score * scale;
+            }
+        }
+        mask_scores(s, rows, row_count, first, count);
+        for (int r = 0; r < row_count; ++r) softmax_row_generic(s, r, head_dim);
+        for (int r = 0; r < row_count; ++r) {
+            float *out = s->accumulator + r * head_dim;
+            for (int j = 0; j < count; ++j) {
+                const float p = s->scores[j * TILE + r];
+                for (int64_t d = 0; d < head_dim; ++d) out[d] = fmaf(p, s->values[j * head_dim + d], out[d]);
+            }
+        }
+    }
+    finish_rows(s, rows, row_count, head_dim);
+}
+
+// MARK: - AVX-512
+
+#if defined(__x86_64__)
+
+AVX512 static inline __m256 upper_half(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+
+AVX512 static inline float reduce16_avx512(__m512 v) {
+    const __m256 eight = _mm256_add_ps(upper_half(v), _mm512_castps512_ps256(v));
+    const __m128 four = _mm_add_ps(_mm256_extractf128_ps(eight, 1), _mm256_castps256_ps128(eight));
+    const __m128 two = _mm_add_ps(four, _mm_movehl_ps(four, four));
+    return _mm_cvtss_f32(_mm_add_ss(two, _mm_movehdup_ps(two)));
+}
+
+AVX512 static float dot_f16_avx512(const uint16_t *a, const uint16_t *b, int64_t count) {
+    const int64_t whole = count / 64 * 64;
+    __m512 lanes[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (int64_t i = 0; i < whole; i += 64) {
+        for (int r = 0; r < 4; ++r) {
+            const __m512 x = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(a + i + 16 * r)));
+            const __m512 y = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(b + i + 16 * r)));
+            lanes[r] = _mm512_fmadd_ps(x, y, lanes[r]);
+        }
+    }
+    const __m512 folded = _mm512_add_ps(_mm512_add_ps(lanes[0], lanes[2]), _mm512_add_ps(lanes[1], lanes[3]));
+    double total = reduce16_avx512(folded);
+    for (int64_t i = whole; i < count; ++i) total += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return (float)total;
+}
+
+AVX512 static void group_avx512(const float *queries, float *outputs, int heads, const uint8_t *keys, const uint8_t *values,
+                                size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+    uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
+    float maximum[heads], sum[heads];
+    const int64_t vectors = head_dim / 16 * 16;
+    for (int h = 0; h < heads; ++h) {
+        const float *query = queries + h * head_dim;
+        uint16_t *q = q16 + h * head_dim;
+        for (int64_t d = 0; d < vectors; d += 16) {
+            _mm256_storeu_si256((__m256i *)(q + d), _mm512_cvtps_ph(_mm512_loadu_ps(query + d), _MM_FROUND_TO_NEAREST_INT));
+        }
+        for (int64_t d = vectors; d < head_dim; ++d) q[d] = f32_to_f16(query[d]);
+        maximum[h] = -INFINITY;
+        sum[h] = 0;
+    }
+    memset(accumulator, 0, sizeof(accumulator));
+    for (int64_t j = 0; j < length; ++j) {
+        const uint16_t *key = (const uint16_t *)(keys + j * row_bytes);
+        const uint16_t *value = (const uint16_t *)(values + j * row_bytes);
+        for (int h = 0; h < heads; ++h) {
+            uint16_t *acc = accumulator + h * head_dim;
+            const float score = dot_f16_avx512(q16 + h * head_dim, key, head_dim) * scale;
+            float rescale = 1, weight = 1;
+            if (score > maximum[h]) {
+                rescale = expf(maximum[h] - score);
+                maximum[h] = score;
+                const __m512 factor = _mm512_set1_ps(rescale);
+                for (int64_t d = 0; d < vectors; d += 16) {
+                    const __m512 a = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(acc + d)));
+                    _mm256_storeu_si256((__m256i *)(acc + d), _mm512_cvtps_ph(_mm512_mul_ps(a, factor), _MM_FROUND_TO_NEAREST_INT));
+                }
+                for (int64_t d = vectors; d < head_dim; ++d) acc[d] = f32_to_f16(f16_to_f32(acc[d]) * rescale);
+            } else {
+                weight = expf(score - maximum[h]);
+            }
+            const __m512 w = _mm512_set1_ps(weight);
+            for (int64_t d = 0; d < vectors; d += 16) {
+                const __m512 a = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(acc + d)));
+                const __m512 v = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(value + d)));
+                _mm256_storeu_si256((__m256i *)(acc + d), _mm512_cvtps_ph(_mm512_fmadd_ps(v, w, a), _MM_FROUND_TO_NEAREST_INT));
+            }
+            for (int64_t d = vectors; d < head_dim; ++d) acc[d] = f32_to_f16(fmaf(f16_to_f32(value[d]), weight, f16_to_f32(acc[d])));
+            sum[h] = fmaf(sum[h], rescale, weight);
+        }
+    }
+    for (int h = 0; h < heads; ++h) {
+        const float inverse = sum[h] == 0 ? 0 : 1 / sum[h];
+        for (int64_t d = 0; d < head_dim; ++d) outputs[h * head_dim + d] = f16_to_f32(accumulator[h * head_dim + d]) * inverse;
+    }
+}
+
+AVX512 static void load_rows_avx512(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count,
+                                    int64_t head_dim, float *out) {
+    if (type != FORGE_TYPE_F16) {
+        load_rows(type, base, row_bytes, first, count, head_dim, out);
+        return;
+    }
+    for (int r = 0; r < count; ++r) {
+        const uint16_t *row = (const uint16_t *)(base + (size_t)(first + r) * row_bytes);
+        for (int64_t d = 0; d < head_dim; d += 16) {
+            _mm512_storeu_ps(out + r * head_dim + d, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)(row + d))));
+        }
+    }
+}
+
+// Vectorized over 16 rows at a time (lanes are rows, so every lane runs the scalar recipe).
+AVX512 static void softmax_rows_avx512(tile_scratch *s, int row_count, int64_t head_dim) {
+    for (int base = 0; base < row_count; base += 16) {
+        __m512 tile_max = _mm512_set1_ps(-INFINITY);
+        for (int j = 0; j < KV_TILE; ++j) tile_max = _mm512_max_ps(_mm512_loadu_ps(s->scores + j * TILE + base), tile_max);
+        const __m512 previous = _mm512_loadu_ps(s->maximum + base);
+        const __mmask16 live = _mm512_cmp_ps_mask(tile_max, _mm512_set1_ps(-INFINITY), _CMP_NEQ_UQ);
+        const __m512 maximum = _mm512_mask_max_ps(previous, live, previous, tile_max);
+        const __mmask16 grows = _mm512_cmp_ps_mask(maximum, previous, _CMP_GT_OQ);
+        if (grows) {
+            float m[16], p[16];
+            _mm512_storeu_ps(m, maximum);
+            _mm512_storeu_ps(p, previous);
+            for (int k = 0; k < 16 && base + k < row_count; ++k) {
+                if (!(grows >> k & 1)) continue;
+                const float rescale = expf(p[k] - m[k]);
+                float *acc = s->accumulator + (base + k) * head_dim;
+                for (int64_t d = 0; d < head_dim; d += 16) _mm512_storeu_ps(acc + d, _mm512_mul_ps(_mm512_loadu_ps(acc + d), _mm512_set1_ps(rescale)));
+                s->sum[base + k] *= rescale;
+            }
+        }
+        _mm512_storeu_ps(s->maximum + base, maximum);
+        __m512d total_low = _mm512_setzero_pd(), total_high = _mm512_setzero_pd();
+        for (int chunk = 0; chunk < KV_TILE; chunk += 16) {
+            __m512 e[16];
+            for (int k = 0; k < 16; ++k) {
+                float *row = s->scores + (chunk + k) * TILE + base;
+                e[k] = _mm512_maskz_mov_ps(live, expf_avx512(_mm512_sub_ps(_mm512_loadu_ps(row), maximum)));
+                _mm512_storeu_ps(row, e[k]);
+            }
+            __m512 eight[8], four[4];
+            for (int k = 0; k < 8; ++k) eight[k] = _mm512_add_ps(e[k + 8], e[k]);
+            for (int k = 0; k < 4; ++k) four[k] = _mm512_add_ps(eight[k + 4], eight[k]);
+            const __m512 chunk_sum = _mm512_add_ps(_mm512_add_ps(four[0], four[2]), _mm512_add_ps(four[1], four[3]));
+            total_low = _mm512_add_pd(total_low, _mm512_cvtps_pd(_mm512_castps512_ps256(chunk_sum)));
+            total_high = _mm512_add_pd(total_high, _mm512_cvtps_pd(upper_half(chunk_sum)));
+        }
+        const __m512 sums = _mm512_loadu_ps(s->sum + base);
+        const __m256 low = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(_mm512_castps512_ps256(sums)), total_low));
+        const __m256 high = _mm512_cvtpd_ps(_mm512_add_pd(_mm512_cvtps_pd(upper_half(sums)), total_high));
+        _mm512_storeu_ps(s->sum + base, _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_castps256_ps512(low)), _mm256_castps_pd(high), 1)));
+    }
+}
+
+// Four keys × up to four 16-row vectors of scores per pass over the head dimension.
+AVX512 static void scores_avx512(tile_scratch *s, int row_count, int count, int64_t head_dim, float scale) {
+    const int row_vectors = (row_count + 15) / 16;
+    const __m512 factor = _mm512_set1_ps(scale);
+    for (int j = 0; j < count; j += 4) {
+        const int keys = count - j < 4 ? count - j : 4;
+        __m512 acc[4][4];
+        for (int k = 0; k < 4; ++k)
+            for (int v = 0; v < 4; ++v) acc[k][v] = _mm512_setzero_ps();
+        for (int64_t d = 0; d < head_dim; ++d) {
+            const float *q = s->queries + d * TILE;
+            __m512 qv[4];
+            for (int v = 0; v < row_vectors; ++v) qv[v] = _mm512_loadu_ps(q + 16 * v);
+            for (int k = 0; k < keys; ++k) {
+                const __m512 key = _mm512_set1_ps(s->keys[(j + k) * head_dim + d]);
+                for (int v = 0; v < row_vectors; ++v) acc[k][v] = _mm512_fmadd_ps(qv[v], key, acc[k][v]);
+            }
+        }
+        for (int k = 0; k < keys; ++k)
+            for (int v = 0; v < row_vectors; ++v) _mm512_storeu_ps(s->scores + (j + k) * TILE + 16 * v, _mm512_mul_ps(acc[k][v], factor));
+    }
+}
+
+// accumulator[r][d] = fma(p[r][j], V[j][d], accumulator[r][d]) over j in order; four rows × 64
+// head-dimension lanes per pass.
+AVX512 static void accumulate_values_avx512(tile_scratch *s, int row_count, int count, int64_t head_dim) {
+    for (int64_t d0 = 0; d0 < head_dim; d0 += 64) {
+        const int vectors = head_dim - d0 < 64 ? (int)(head_dim - d0) / 16 : 4;
+        for (int r = 0; r < row_count; r += 4) {
+            const int rows = row_count - r < 4 ? row_count - r : 4;
+            __m512 acc[4][4];
+            for (int i = 0; i < rows; ++i)
+                for (int v = 0; v < vectors; ++v) acc[i][v] = _mm512_loadu_ps(s->accumulator + (r + i) * head_dim + d0 + 16 * v);
+            for (int j = 0; j < count; ++j) {
+                __m512 value[4];
+                for (int v = 0; v < vectors; ++v) value[v] = _mm512_loadu_ps(s->values + j * head_dim + d0 + 16 * v);
+                for (int i = 0; i < rows; ++i) {
+                    const __m512 p = _mm512_set1_ps(s->scores[j * TILE + r + i]);
+                    for (int v = 0; v < vectors; ++v) acc[i][v] = _mm512_fmadd_ps(p, value[v], acc[i][v]);
+                }
+            }
+            for (int i = 0; i < rows; ++i)
+                for (int v = 0; v < vectors; ++v) _mm512_storeu_ps(s->accumulator + (r + i) * head_dim + d0 + 16 * v, acc[i][v]);
+        }
+    }
+}
+
+AVX512 static void tile_avx512(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
+                               const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
+    prepare_tile(s, rows, row_count, head_dim);
+    const int64_t length = longest(rows, row_count);
+    for (int64_t first = 0; first < length; first += KV_TILE) {
+        const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
+        load_rows_avx512(type, keys, row_bytes, first, count, head_dim, s->keys);
+        load_rows_avx512(type, values, row_bytes, first, count, head_dim, s->values);
+        scores_avx512(s, row_count, count, head_dim, scale);
+        mask_scores(s, rows, row_count, first, count);
+        softmax_rows_avx512(s, row_count, head_dim);
+        accumulate_values_avx512(s, row_count, count, head_dim);
+    }
+    finish_rows(s, rows, row_count, head_dim);
+}
+
+#endif
+
+// MARK: - Entry points
+
+void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
+                           const void *values, size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+#if defined(__x86_64__)
+    if (isa == FORGE_ISA_AVX512) {
+        group_avx512(queries, outputs, heads, keys, values, row_bytes, length, head_dim, scale);
+        return;
+    }
+#endif
+    (void)isa;
+    group_generic(queries, outputs, heads, keys, values, row_bytes, length, head_dim, scale);
+}
+
+int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row_count, uint32_t kv_type,
+                         const void *keys, const void *values, size_t row_bytes, int64_t head_dim, float scale) {
+    if (row_count < 1 || row_count > TILE || head_dim < 1 || head_dim % 16 != 0) return -1;
+    if (kv_type != FORGE_TYPE_F16 && kv_type != FORGE_TYPE_F32) return -1;
+    tile_scratch scratch;
+    if (tile_scratch_make(&scratch, head_dim) != 0) return -2;
+#if defined(__x86_64__)
+    if (isa == FORGE_ISA_AVX512) {
+        tile_avx512(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
+        free(scratch.block);
+        return 0;
+    }
+#endif
+    (void)isa;
+    tile_generic(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
+    free(scratch.block);
+    return 0;
+}

@@ -1,0 +1,59 @@
+import CForgeKernels
+
+/// One query row of an attention tile: its query, where its output goes, and how many cached
+/// positions (0..<length) it sees.
+public struct AttentionTileRow {
+    public var query: UnsafePointer<Float>
+    public var output: UnsafeMutablePointer<Float>
+    public var length: Int
+
+    public init(query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int) {
+        self.query = query
+        self.output = output
+        self.length = length
+    }
+}
+
+/// Element type of cached keys and values the attention kernels read.
+public enum AttentionElement: Sendable {
+    case f16, f32
+
+    var ggmlType: UInt32 { self == .f16 ? UInt32(FORGE_TYPE_F16) : UInt32(FORGE_TYPE_F32) }
+}
+
+/// Attention over one KV head's cached rows in llama.cpp's order, to the bit (see attention.c).
+extension ComputeContext {
+    /// Query rows a tile holds at most; llama.cpp takes its tiled path from this many query rows
+    /// per batch on.
+    public static let attentionTileRows = Int(FORGE_ATTENTION_TILE_ROWS)
+
+    /// Whether `attendTile` can take rows of this head dimension.
+    public static func attentionTilesSupport(headDimension: Int) -> Bool { headDimension > 0 && headDimension % 16 == 0 }
+
+    /// `heads` consecutive query rows (outputs likewise) of one KV head over f16 keys and values
+    /// `rowBytes` apart: Q rounded to f16, the V accumulator in f16, as llama.cpp computes decode
+    /// steps and short batches. Each key and value row is read once for all the heads.
+    public func attendGroup(queries: UnsafePointer<Float>, outputs: UnsafeMutablePointer<Float>, heads: Int,
+                            keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int, length: Int,
+                            headDimension: Int, scale: Float) {
+        forge_attention_group(variant.isa, queries, outputs, Int32(heads), keys, values, rowBytes, Int64(length),
+                              Int64(headDimension), scale)
+    }
+
+    /// Up to `attentionTileRows` query rows sharing one KV head, in f32 as llama.cpp's tiled path;
+    /// each key and value row is read once for all of them.
+    public func attendTile(_ rows: UnsafeBufferPointer<AttentionTileRow>, element: AttentionElement, keys: UnsafeRawPointer,
+                           values: UnsafeRawPointer, rowBytes: Int, headDimension: Int, scale: Float) {
+        withUnsafeTemporaryAllocation(of: forge_attention_row.self, capacity: rows.count) { cRows in
+            for (i, row) in rows.enumerated() {
+                cRows[i] = forge_attention_row(query: row.query, output: row.output, length: Int64(row.length))
+            }
+            let status = forge_attention_tile(variant.isa, cRows.baseAddress, Int32(rows.count), element.ggmlType, keys, values,
+                                              rowBytes, Int64(headDimension), scale)
+            // The caller's shapes come from a validated model, so the one failure left is allocation.
+            if status != 0 {
+                fatalError("attention tile of \(rows.count) rows, head dimension \(headDimension): out of memory or out of range")
+            }
+        }
+    }
+}
