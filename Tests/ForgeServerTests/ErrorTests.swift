@@ -119,8 +119,8 @@ import Testing
     }
 
     @Test func badConfigurationIsRejected() throws {
-        #expect(throws: ServerConfigurationError.self) { try buildApplication(configuration: tinyConfiguration { $0.parallel = 0 }) }
-        #expect(throws: ServerConfigurationError.self) { try buildApplication(configuration: tinyConfiguration { $0.timeout = -1 }) }
-        #expect(throws: ServerConfigurationError.self) { try buildApplication(configuration: tinyConfiguration { $0.apiKeys = [""] }) }
+        #expect(throws: ServerConfigurationError.self) { _ = try buildApplication(configuration: tinyConfiguration { $0.parallel = 0 }) }
+        #expect(throws: ServerConfigurationError.self) { _ = try buildApplication(configuration: tinyConfiguration { $0.timeout = -1 }) }
+        #expect(throws: ServerConfigurationError.self) { _ = try buildApplication(configuration: tinyConfiguration { $0.apiKeys = [""] }) }
     }
 }
