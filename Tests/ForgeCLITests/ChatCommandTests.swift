@@ -78,7 +78,7 @@ struct ChatCommandTests {
 
         // Only the new tokens were evaluated: the first prompt and all of the first answer but
         // its last token (sampled, never fed back) came from the cache.
-        let result = try #require(chat.lastResult)
+        let result = try #require(chat.session.lastResult)
         #expect(result.promptTokens == secondIDs.count)
         #expect(result.cachedPromptTokens == Self.byteIDs(firstPrompt).count + replies[0].utf8.count - 1)
     }
@@ -94,7 +94,7 @@ struct ChatCommandTests {
         #expect(chat.messages.first?.content == "Hi")
         let prompt = Self.byteIDs("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
         #expect(Array(chat.session.tokens.prefix(prompt.count)) == prompt)
-        #expect(chat.lastResult?.cachedPromptTokens == 0)
+        #expect(chat.session.lastResult?.cachedPromptTokens == 0)
     }
 
     @Test func exitStopsReadingAndEndOfInputEndsCleanly() throws {
@@ -108,7 +108,7 @@ struct ChatCommandTests {
 
         var nothing = [String]()[...]
         try chat.run(nextLine: { nothing.popFirst() }, output: { output += $0 }, errors: { _ in })
-        #expect(output.isEmpty && chat.lastResult == nil)
+        #expect(output.isEmpty && chat.session.lastResult == nil)
     }
 
     @Test func aConversationBeyondTheContextIsRefusedWithoutEndingTheChat() throws {
@@ -205,6 +205,6 @@ struct ChatCommandTests {
         let formatter = try PromptFormatter(model: chat.model, builtIn: nil)
         let secondPrompt = chat.model.tokenize(try formatter.render(messages: Array(chat.messages.prefix(3))), parseSpecial: true)
         #expect(Array(chat.session.tokens.prefix(secondPrompt.count)) == secondPrompt)
-        #expect(try #require(chat.lastResult).cachedPromptTokens > secondPrompt.count / 2)
+        #expect(try #require(chat.session.lastResult).cachedPromptTokens > secondPrompt.count / 2)
     }
 }
