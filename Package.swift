@@ -25,6 +25,9 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     ],
     targets: [
         // File format: GGUF reading (memory-mapped, validated) and writing.
@@ -56,6 +59,18 @@ let package = Package(
             dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeKernels"],
             swiftSettings: hotSwiftSettings
         ),
+        // OpenAI-compatible HTTP server with continuous batching over parallel KV-cache slots.
+        .target(
+            name: "ForgeServer",
+            dependencies: [
+                "ForgeGeneration", "ForgeModel", "ForgeTokenizer", "ForgeJinja",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Atomics", package: "swift-atomics"),
+            ]
+        ),
         // Training small llama-architecture models from scratch and exporting them to GGUF.
         .target(
             name: "ForgeTraining",
@@ -68,8 +83,10 @@ let package = Package(
         .target(
             name: "ForgeCLI",
             dependencies: [
-                "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining",
+                "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining", "ForgeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .executableTarget(name: "forge", dependencies: ["ForgeCLI"]),
@@ -83,6 +100,13 @@ let package = Package(
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
         .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration"], resources: [.copy("Fixtures")]),
+        .testTarget(
+            name: "ForgeServerTests",
+            dependencies: [
+                "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeTraining",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+            ]
+        ),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
         .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
     ],

@@ -17,6 +17,8 @@ public struct Forge: AsyncParsableCommand {
             LogitsCommand.self,
             PerplexityCommand.self,
             QuantizeCommand.self,
+            BenchCommand.self,
+            ServeCommand.self,
         ]
     )
 

@@ -160,10 +160,7 @@ public final class GenerationSession: @unchecked Sendable {
     private func generate(
         prompt: [Int], parameters: GenerationParameters, cancelled: ManagedAtomic<Bool>, onPiece: (GeneratedPiece) throws -> Bool
     ) throws -> GenerationResult {
-        try parameters.sampling.validate()
-        if let maxTokens = parameters.maxTokens, maxTokens < 0 {
-            throw GenerationError.invalidParameter("the token limit must be 0 or more, is \(maxTokens)")
-        }
+        var generator = try TokenGenerator(tokenizer: model.tokenizer, parameters: parameters)
         state.lock()
         while running != nil { state.wait() }
         running = cancelled
@@ -179,40 +176,24 @@ public final class GenerationSession: @unchecked Sendable {
         let reused = try ingest(prompt, stopping: { cancelled.load(ordering: .relaxed) })
         let promptSeconds = Self.seconds(clock.now - promptStart)
 
-        var sampler = Sampler(parameters: parameters.sampling)
-        var decoder = StreamingDecoder(tokenizer: model.tokenizer, showSpecial: parameters.showSpecialTokens)
-        var stops = StopStringMatcher(stopStrings: parameters.stopStrings)
-        var output: [Int] = []
-        var text = ""
         var finish = FinishReason.length
         let generationStart = clock.now
-        let limit = parameters.maxTokens ?? Int.max
-
-        generation: while output.count < limit {
+        while !generator.reachedLimit {
             if cancelled.load(ordering: .relaxed) {
                 finish = .cancelled
                 break
             }
-            let next = sampler.sample(logits: try currentLogits(), history: tokens)
-            output.append(next)
-            if model.tokenizer.isEndOfGeneration(next) {
-                finish = .stop
-                let tail = stops.finish()
-                text += tail
-                _ = try onPiece(GeneratedPiece(tokenID: next, text: tail))
-                break
-            }
-            let (visible, stopped) = stops.feed(decoder.append(next))
-            text += visible
+            let next = generator.sample(logits: try currentLogits(), history: tokens)
+            let (visible, stopped) = generator.append(next)
             guard try onPiece(GeneratedPiece(tokenID: next, text: visible)) else {
                 finish = .cancelled
                 break
             }
             if stopped {
                 finish = .stop
-                break generation
+                break
             }
-            if tokens.count >= contextSize || output.count >= limit {
+            if tokens.count >= contextSize || generator.reachedLimit {
                 break
             }
             try evaluator.evaluate(Batch(tokens: [next], startingAt: tokens.count), cache: cache)
@@ -220,12 +201,11 @@ public final class GenerationSession: @unchecked Sendable {
             lastRow = 0
         }
         if finish != .stop {
-            let tail = stops.finish(decoder.flush())
-            text += tail
+            let tail = generator.flush()
             if !tail.isEmpty { _ = try onPiece(GeneratedPiece(tokenID: -1, text: tail)) }
         }
         let result = GenerationResult(
-            promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: output, text: text,
+            promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: generator.output, text: generator.text,
             finishReason: finish, promptSeconds: promptSeconds, generationSeconds: Self.seconds(clock.now - generationStart)
         )
         state.withLock { latestResult = result }

@@ -2,13 +2,13 @@ import Foundation
 
 /// A dedicated thread for a generation loop: it computes for seconds at a time, which would
 /// starve Swift concurrency's small cooperative pool.
-final class GenerationThread: @unchecked Sendable {
+public final class GenerationThread: @unchecked Sendable {
     private let thread: Thread
 
-    init(_ body: @escaping @Sendable () -> Void) {
+    public init(_ body: @escaping @Sendable () -> Void) {
         thread = Thread(block: body)
         thread.stackSize = 8 << 20
     }
 
-    func start() { thread.start() }
+    public func start() { thread.start() }
 }

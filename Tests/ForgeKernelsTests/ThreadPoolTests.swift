@@ -1,9 +1,11 @@
 import Atomics
+import CForgeKernels
 import ForgeKernels
 import Foundation
 import Testing
 
-@Suite struct ThreadPoolTests {
+/// A deadlock fails a test within the time limit instead of hanging the run.
+@Suite(.timeLimit(.minutes(2))) struct ThreadPoolTests {
     @Test(arguments: [1, 2, 3, 5])
     func everyIndexRunsExactlyOnce(threads: Int) {
         let context = ComputeContext(threadCount: threads)
@@ -82,5 +84,90 @@ import Testing
                 #expect(sum.load(ordering: .relaxed) == 100)
             }
         }
+    }
+
+    /// More participants than cores, grains that do not divide the counts, uneven work, and pauses
+    /// past the spin budget so the workers fall asleep and are woken in the middle of the run.
+    @Test(arguments: [2, 4])
+    func oversubscribedStressWithSleepingWorkers(threads: Int) {
+        guard let pool = forge_pool_create(Int32(threads)) else {
+            Issue.record("pool creation failed")
+            return
+        }
+        defer { forge_pool_destroy(pool) }
+        final class Ledger {
+            var visits: [ManagedAtomic<Int>]
+            let chunkStartsOnGrain = ManagedAtomic<Bool>(true)
+            var grain = 1
+            init(capacity: Int) { visits = (0..<capacity).map { _ in ManagedAtomic(0) } }
+        }
+        let ledger = Ledger(capacity: 5000)
+        var expectedVisits = [Int](repeating: 0, count: 5000)
+        for round in 0..<2500 {
+            let count = 1 + (round * 7919) % 4999
+            ledger.grain = [1, 3, 4, 16, 17][round % 5]
+            for i in 0..<count { expectedVisits[i] += 1 }
+            withExtendedLifetime(ledger) {
+                forge_pool_run(pool, Int64(count), Int64(ledger.grain), { context, begin, end in
+                    guard let context else { return }
+                    let ledger = Unmanaged<Ledger>.fromOpaque(context).takeUnretainedValue()
+                    if begin % Int64(ledger.grain) != 0 { ledger.chunkStartsOnGrain.store(false, ordering: .relaxed) }
+                    for i in Int(begin)..<Int(end) {
+                        var spin = 0
+                        for k in 0..<(i % 97 == 0 ? 3000 : 3) { spin &+= k }
+                        if spin < 0 { return }
+                        ledger.visits[i].wrappingIncrement(ordering: .relaxed)
+                    }
+                }, Unmanaged.passUnretained(ledger).toOpaque())
+            }
+            if round % 500 == 499 { Thread.sleep(forTimeInterval: 0.01) }
+        }
+        let startsOnGrain = ledger.chunkStartsOnGrain.load(ordering: .relaxed)
+        #expect(startsOnGrain, "every chunk starts on a multiple of the grain")
+        let mismatched = (0..<5000).filter { ledger.visits[$0].load(ordering: .relaxed) != expectedVisits[$0] }
+        #expect(mismatched.isEmpty, "indices visited the wrong number of times: \(mismatched.prefix(8))")
+    }
+
+    @Test func shutdownWhileWorkersSleepOrSpin() {
+        for pause in [0.0, 0.005] {
+            for threads in [2, 3, 8] {
+                let context = ComputeContext(threadCount: threads)
+                let sum = ManagedAtomic<Int>(0)
+                context.parallelFor(64) { range in sum.wrappingIncrement(by: range.count, ordering: .relaxed) }
+                if pause > 0 { Thread.sleep(forTimeInterval: pause) }
+                #expect(sum.load(ordering: .relaxed) == 64)
+            }
+        }
+    }
+}
+
+@Suite struct MemoryBandwidthTests {
+    @Test func streamSumAddsEveryByteAtAnyAlignmentAndLength() {
+        var generator = SeededGenerator(seed: 17)
+        let bytes = (0..<4099).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        for (start, length) in [(0, 0), (0, 4096), (1, 4097), (3, 130), (5, 7), (0, 64)] {
+            var expected: UInt64 = 0
+            var index = start
+            while index + 8 <= start + length {
+                var word: UInt64 = 0
+                for b in 0..<8 { word |= UInt64(bytes[index + b]) << (8 * UInt64(b)) }
+                expected &+= word
+                index += 8
+            }
+            while index < start + length {
+                expected &+= UInt64(bytes[index])
+                index += 1
+            }
+            let sum = bytes.withUnsafeBytes { forge_stream_sum($0.baseAddress! + start, length) }
+            #expect(sum == expected, "start \(start), length \(length)")
+        }
+    }
+
+    @Test func probeMeasuresAndRejectsBadSizes() throws {
+        let measurement = try MemoryBandwidth.measure(bytes: 8 << 20, threads: 2, passes: 2)
+        #expect(measurement.bytesPerSecond > 0 && measurement.bytesPerSecond.isFinite)
+        #expect(measurement.bufferBytes == 8 << 20 && measurement.threads == 2 && measurement.passes == 2)
+        #expect(throws: MemoryBandwidth.ProbeError.invalidSize(1000)) { try MemoryBandwidth.measure(bytes: 1000, threads: 1) }
+        #expect(throws: MemoryBandwidth.ProbeError.invalidPasses(0)) { try MemoryBandwidth.measure(bytes: 1 << 20, threads: 1, passes: 0) }
     }
 }

@@ -1,0 +1,274 @@
+import ArgumentParser
+import Foundation
+import ForgeGeneration
+import ForgeHub
+import ForgeKernels
+
+/// `forge bench`: llama-bench's tests and table, plus what decoding speed means on this machine
+/// (effective weight bandwidth against the measured read ceiling), peak memory and load time.
+public struct BenchCommand: ParsableCommand {
+    public static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure prompt and generation speed like llama-bench.",
+        discussion: """
+            Each pp<N> test evaluates one N-token prompt of random tokens from an empty cache; each tg<N> test \
+            decodes N tokens one at a time. Every test runs once untimed, then -r timed repetitions: tokens/s is \
+            their mean ± sample standard deviation. Lists may be comma-separated or repeated (-p 128,512 or -p 128 -p 512); \
+            0 skips a kind of test. Afterwards a streaming read of a large buffer measures the memory bandwidth \
+            ceiling for each thread count.
+            """)
+
+    @Option(name: [.customShort("m"), .customLong("model")], parsing: .singleValue, help: ArgumentHelp(
+        "A GGUF file: a path or a name in the model cache; repeat for several (default: \(ModelCache.defaultModelName)).",
+        valueName: "MODEL"))
+    public var models: [String] = []
+
+    @Option(name: [.customShort("p"), .customLong("n-prompt")], help: ArgumentHelp("Prompt lengths to test.", valueName: "N[,N…]"))
+    public var promptLengths: [String] = []
+
+    @Option(name: [.customShort("n"), .customLong("n-gen")], help: ArgumentHelp("Generation lengths to test.", valueName: "N[,N…]"))
+    public var generationLengths: [String] = []
+
+    @Option(name: [.customShort("t"), .customLong("threads")], help: ArgumentHelp("Thread counts to test.", valueName: "N[,N…]"))
+    public var threadCounts: [String] = []
+
+    @Option(name: [.customShort("r"), .customLong("repetitions")], help: "Timed repetitions of each test.")
+    public var repetitions: Int = 3
+
+    @Option(name: .customLong("bandwidth-mib"), help: "Size of the bandwidth probe's buffer in MiB (0: no probe).")
+    public var bandwidthMiB: Int = 1024
+
+    @Flag(help: "Print one JSON object instead of the table.")
+    public var json = false
+
+    public init() {}
+
+    public func validate() throws {
+        _ = try plan()
+    }
+
+    public func run() throws {
+        let plan = try plan()
+        var printedHeader = false
+        let report = try BenchReport.measure(plan) { row in
+            guard !json else { return }
+            if !printedHeader {
+                StandardStreams.write(BenchReport.tableHeader)
+                printedHeader = true
+            }
+            StandardStreams.write(row + "\n")
+        }
+        StandardStreams.write(json ? report.json() + "\n" : "\n" + report.summary())
+    }
+
+    /// What to run, checked: every value parsed and in range, before any model is loaded.
+    func plan() throws -> BenchPlan {
+        let prompts = try Self.numbers(promptLengths, option: "-p", default: 512, minimum: 0)
+        let generations = try Self.numbers(generationLengths, option: "-n", default: 128, minimum: 0)
+        let threads = try Self.numbers(threadCounts, option: "-t", default: 2, minimum: 1)
+        guard threads.allSatisfy({ $0 <= 256 }) else { throw ValidationError("-t must be between 1 and 256") }
+        guard prompts.allSatisfy({ $0 <= 1 << 20 }), generations.allSatisfy({ $0 <= 1 << 20 }) else {
+            throw ValidationError("-p and -n must be at most \(1 << 20) tokens")
+        }
+        guard repetitions >= 1, repetitions <= 1000 else { throw ValidationError("-r must be between 1 and 1000") }
+        guard bandwidthMiB >= 0, bandwidthMiB <= 65536 else { throw ValidationError("--bandwidth-mib must be between 0 and 65536") }
+        let tests = try prompts.filter { $0 > 0 }.map { try BenchmarkTest(.prompt, tokens: $0) }
+            + generations.filter { $0 > 0 }.map { try BenchmarkTest(.generation, tokens: $0) }
+        guard !tests.isEmpty else { throw ValidationError("nothing to measure: -p and -n are both 0") }
+        var paths: [String] = []
+        for name in models.isEmpty ? [nil] : models.map(Optional.some) {
+            do { paths.append(try ModelCache.resolve(name)) } catch { throw ValidationError(error.description) }
+        }
+        return BenchPlan(modelPaths: paths, tests: tests, threadCounts: threads, repetitions: repetitions,
+                         bandwidthBytes: bandwidthMiB << 20)
+    }
+
+    /// Comma-separated or repeated values of one option, each a whole number ≥ `minimum`; no
+    /// values at all means `default`. Duplicates are dropped, order kept.
+    static func numbers(_ values: [String], option: String, default value: Int, minimum: Int) throws -> [Int] {
+        guard !values.isEmpty else { return [value] }
+        var numbers: [Int] = []
+        for item in values.flatMap({ $0.split(separator: ",", omittingEmptySubsequences: false) }) {
+            let text = item.trimmingCharacters(in: .whitespaces)
+            guard let number = Int(text) else { throw ValidationError("\(option): '\(text)' is not a whole number") }
+            guard number >= minimum else { throw ValidationError("\(option): \(number) is less than \(minimum)") }
+            if !numbers.contains(number) { numbers.append(number) }
+        }
+        return numbers
+    }
+}
+
+struct BenchPlan {
+    var modelPaths: [String]
+    var tests: [BenchmarkTest]
+    var threadCounts: [Int]
+    var repetitions: Int
+    /// 0: no bandwidth probe.
+    var bandwidthBytes: Int
+}
+
+/// Everything one `forge bench` run measured.
+struct BenchReport {
+    struct ModelFigures {
+        var path: String
+        var description: String
+        var sizeBytes: Int
+        var parameters: Int
+        var weightBytesPerToken: Int
+        var loadSeconds: Double
+        /// From process start to the first test's warm-up logits (the first model only).
+        var firstTokenSeconds: Double?
+        var firstTokenTest: BenchmarkTest
+        /// The process's peak resident memory after this model's tests.
+        var peakResidentBytes: Int
+        var results: [BenchmarkResult]
+    }
+
+    var models: [ModelFigures] = []
+    var bandwidth: [MemoryBandwidth.Measurement] = []
+    var peakResidentBytes = 0
+
+    static let tableHeader = """
+        | model                          |       size |     params | threads |  test |              t/s |
+        | ------------------------------ | ---------: | ---------: | ------: | ----: | ---------------: |
+
+        """
+
+    /// Runs every test of every model, handing each finished table row to `row`, then probes the
+    /// bandwidth (last, so its buffer does not count in the models' peak memory).
+    static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
+        var report = BenchReport()
+        for (index, path) in plan.modelPaths.enumerated() {
+            let start = ProcessStatistics.secondsSinceStart()
+            let loadStart = Date()
+            let model = try LanguageModel(path: path)
+            let loadSeconds = Date().timeIntervalSince(loadStart)
+            let benchmark = SpeedBenchmark(model: model)
+            var figures = ModelFigures(
+                path: path, description: benchmark.modelDescription, sizeBytes: benchmark.modelBytes,
+                parameters: benchmark.parameterCount, weightBytesPerToken: benchmark.weightBytesPerToken,
+                loadSeconds: loadSeconds, firstTokenSeconds: nil, firstTokenTest: plan.tests[0], peakResidentBytes: 0, results: [])
+            for threads in plan.threadCounts {
+                for test in plan.tests {
+                    let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions)
+                    if index == 0, figures.results.isEmpty, let start {
+                        figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
+                    }
+                    figures.results.append(result)
+                    row(tableRow(figures, result))
+                }
+            }
+            figures.peakResidentBytes = ProcessStatistics.peakResidentBytes()
+            report.models.append(figures)
+        }
+        report.peakResidentBytes = ProcessStatistics.peakResidentBytes()
+        if plan.bandwidthBytes > 0 {
+            for threads in plan.threadCounts {
+                report.bandwidth.append(try MemoryBandwidth.measure(bytes: plan.bandwidthBytes, threads: threads))
+            }
+        }
+        return report
+    }
+
+    static func tableRow(_ model: ModelFigures, _ result: BenchmarkResult) -> String {
+        func pad(_ text: String, _ width: Int, right: Bool = true) -> String {
+            let padding = String(repeating: " ", count: max(0, width - text.count))
+            return right ? padding + text : text + padding
+        }
+        let rate = String(format: "%.2f ± %.2f", result.mean, result.standardDeviation)
+        return "| \(pad(model.description, 30, right: false)) | \(pad(mebibytes(model.sizeBytes), 10)) | "
+            + "\(pad(parameterText(model.parameters), 10)) | \(pad(String(result.threads), 7)) | "
+            + "\(pad(result.test.description, 5)) | \(pad(rate, 16)) |"
+    }
+
+    static func mebibytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
+
+    static func parameterText(_ count: Int) -> String {
+        count >= 1_000_000_000 ? String(format: "%.2f B", Double(count) / 1e9) : String(format: "%.2f M", Double(count) / 1e6)
+    }
+
+    func ceiling(threads: Int) -> MemoryBandwidth.Measurement? {
+        bandwidth.first { $0.threads == threads }
+    }
+
+    /// Decode speed as memory traffic: weight bytes per token × tokens per second.
+    static func effectiveBytesPerSecond(_ model: ModelFigures, _ result: BenchmarkResult) -> Double? {
+        result.test.kind == .generation ? Double(model.weightBytesPerToken) * result.mean : nil
+    }
+
+    /// The lines under the table: per model load, first token, memory and decode bandwidth; the ceilings.
+    func summary() -> String {
+        var lines: [String] = []
+        for model in models {
+            lines.append("\(model.path)")
+            lines.append(String(format: "  load %.3f s, ", model.loadSeconds) + "peak RSS \(Self.mebibytes(model.peakResidentBytes)), "
+                + "weights read per decoded token \(Self.mebibytes(model.weightBytesPerToken))")
+            if let first = model.firstTokenSeconds {
+                lines.append(String(format: "  first token %.3f s after process start", first)
+                    + " (logits of the untimed \(model.firstTokenTest) warm-up)")
+            }
+            for result in model.results {
+                guard let effective = Self.effectiveBytesPerSecond(model, result) else { continue }
+                var line = "  \(result.test) with \(result.threads) threads: " + String(format: "%.1f GB/s of weights", effective / 1e9)
+                if let ceiling = ceiling(threads: result.threads) {
+                    line += String(format: ", %.0f%% of the %.1f GB/s read ceiling", 100 * effective / ceiling.bytesPerSecond,
+                                   ceiling.bytesPerSecond / 1e9)
+                }
+                lines.append(line)
+            }
+        }
+        for measurement in bandwidth {
+            lines.append("read bandwidth ceiling, \(measurement.threads) threads: "
+                + String(format: "%.1f GB/s", measurement.bytesPerSecond / 1e9)
+                + " (best of \(measurement.passes) passes over \(Self.mebibytes(measurement.bufferBytes)), streaming read in C)")
+        }
+        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes))")
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    func json() -> String {
+        func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
+        func result(_ model: ModelFigures, _ result: BenchmarkResult) -> String {
+            var fields = [
+                "\"model\":\(JSONText.string(model.path))",
+                "\"test\":\(JSONText.string(result.test.description))",
+                "\"threads\":\(result.threads)",
+                "\"tokens_per_second\":\(number(result.mean))",
+                "\"stddev\":\(number(result.standardDeviation))",
+                "\"samples\":[\(result.samples.map(number).joined(separator: ","))]",
+            ]
+            if let effective = Self.effectiveBytesPerSecond(model, result) {
+                fields.append("\"effective_gb_per_second\":\(number(effective / 1e9))")
+                if let ceiling = ceiling(threads: result.threads) {
+                    fields.append("\"fraction_of_bandwidth\":\(number(effective / ceiling.bytesPerSecond))")
+                }
+            }
+            return "{" + fields.joined(separator: ",") + "}"
+        }
+        let results = models.flatMap { model in model.results.map { result(model, $0) } }
+        let modelObjects = models.map { model in
+            "{" + [
+                "\"path\":\(JSONText.string(model.path))",
+                "\"description\":\(JSONText.string(model.description))",
+                "\"size_bytes\":\(model.sizeBytes)",
+                "\"parameters\":\(model.parameters)",
+                "\"weight_bytes_per_token\":\(model.weightBytesPerToken)",
+                "\"load_seconds\":\(number(model.loadSeconds))",
+                "\"first_token_seconds\":\(model.firstTokenSeconds.map(number) ?? "null")",
+                "\"peak_rss_bytes\":\(model.peakResidentBytes)",
+            ].joined(separator: ",") + "}"
+        }
+        let probes = bandwidth.map { measurement in
+            "{\"threads\":\(measurement.threads),\"gb_per_second\":\(number(measurement.bytesPerSecond / 1e9)),"
+                + "\"buffer_bytes\":\(measurement.bufferBytes),\"passes\":\(measurement.passes)}"
+        }
+        let best = bandwidth.map(\.bytesPerSecond).max()
+        return "{" + [
+            "\"results\":[\(results.joined(separator: ","))]",
+            "\"models\":[\(modelObjects.joined(separator: ","))]",
+            "\"read_bandwidth_gb_per_second\":\(best.map { number($0 / 1e9) } ?? "null")",
+            "\"bandwidth\":[\(probes.joined(separator: ","))]",
+            "\"peak_rss_bytes\":\(peakResidentBytes)",
+        ].joined(separator: ",") + "}"
+    }
+}

@@ -1,0 +1,72 @@
+import ForgeJinja
+import Hummingbird
+
+/// An error as the client sees it: an HTTP status and llama-server's JSON body
+/// `{"error":{"code","message","type",…}}`, with OpenAI's and llama-server's type names.
+public struct APIError: Error, Sendable, CustomStringConvertible {
+    public var status: HTTPResponse.Status
+    public var type: String
+    public var message: String
+    /// Fields added to the error object (`n_prompt_tokens` and `n_ctx` for an over-long prompt).
+    public var extraFields: [(String, Int)]
+
+    public init(status: HTTPResponse.Status, type: String, message: String, extraFields: [(String, Int)] = []) {
+        self.status = status
+        self.type = type
+        self.message = message
+        self.extraFields = extraFields
+    }
+
+    public var description: String { "\(status.code) \(type): \(message)" }
+
+    static func invalidRequest(_ message: String) -> APIError {
+        APIError(status: .badRequest, type: "invalid_request_error", message: message)
+    }
+
+    static let authentication = APIError(status: .unauthorized, type: "authentication_error", message: "Invalid API Key")
+
+    static func notFound(_ message: String = "File Not Found") -> APIError {
+        APIError(status: .notFound, type: "not_found_error", message: message)
+    }
+
+    static func unavailable(_ message: String) -> APIError {
+        APIError(status: .serviceUnavailable, type: "unavailable_error", message: message)
+    }
+
+    static func server(_ message: String) -> APIError {
+        APIError(status: .internalServerError, type: "server_error", message: message)
+    }
+
+    static func bodyTooLarge(limit: Int) -> APIError {
+        APIError(status: .contentTooLarge, type: "invalid_request_error", message: "the request body is larger than \(limit) bytes")
+    }
+
+    static func exceedsContext(promptTokens: Int, contextSize: Int) -> APIError {
+        APIError(
+            status: .badRequest, type: "exceed_context_size_error",
+            message: "the request exceeds the available context size: the prompt is \(promptTokens) tokens, the context \(contextSize)",
+            extraFields: [("n_prompt_tokens", promptTokens), ("n_ctx", contextSize)])
+    }
+
+    var json: JinjaValue {
+        var error = JinjaObject()
+        error["code"] = .int(status.code)
+        error["message"] = .string(message)
+        error["type"] = .string(type)
+        for (key, value) in extraFields { error[key] = .int(value) }
+        return ["error": .object(error)]
+    }
+
+    var response: Response {
+        jsonResponse(json, status: status)
+    }
+}
+
+/// Compact JSON, as llama-server writes it.
+let compactJSON = JSONFormat(itemSeparator: ",", keySeparator: ":")
+
+func jsonResponse(_ value: JinjaValue, status: HTTPResponse.Status = .ok) -> Response {
+    Response(
+        status: status, headers: [.contentType: "application/json; charset=utf-8"],
+        body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonString(compactJSON))))
+}

@@ -1,0 +1,160 @@
+import Foundation
+import ForgeGeneration
+import ForgeJinja
+import ForgeTokenizer
+
+/// What a generation request asks besides its prompt: sampling, limits and the response form.
+struct GenerationOptions {
+    var parameters: GenerationParameters
+    var stream: Bool
+    var includeUsage: Bool
+    /// Alternatives per token for `logprobs`; nil when log-probabilities were not asked for.
+    var topLogprobs: Int?
+
+    /// Reads the fields shared by /v1/chat/completions and /v1/completions, with llama-server's
+    /// defaults and OpenAI's ranges.
+    init(_ fields: RequestFields, chat: Bool, vocabularySize: Int) throws {
+        var sampling = SamplingParameters()
+        if let t = try fields.number("temperature", in: 0...10) { sampling.temperature = Float(t) }
+        if let k = try fields.int("top_k", in: 0...1_000_000) { sampling.topK = k }
+        if let p = try fields.number("top_p", in: 0...1) { sampling.topP = Float(p) }
+        if let p = try fields.number("min_p", in: 0...1) { sampling.minP = Float(p) }
+        if let p = try fields.number("presence_penalty", in: -2...2) { sampling.presencePenalty = Float(p) }
+        if let p = try fields.number("frequency_penalty", in: -2...2) { sampling.frequencyPenalty = Float(p) }
+        if let p = try fields.number("repeat_penalty", in: 0.000_001...10) { sampling.repeatPenalty = Float(p) }
+        if let seed = try fields.int("seed") {
+            guard seed >= -1 else { throw APIError.invalidRequest("'seed' must be -1 (random) or a non-negative integer, is \(seed)") }
+            sampling.seed = seed == -1 ? nil : UInt64(seed)
+        }
+        if let bias = try fields.nested("logit_bias") {
+            for (key, value) in bias.object.pairs {
+                guard let id = Int(key), id >= 0, id < vocabularySize else {
+                    throw APIError.invalidRequest("'logit_bias' key \(key) is not a token id in the vocabulary (0..<\(vocabularySize))")
+                }
+                let amount: Float
+                switch value {
+                case .int(let n): amount = Float(n)
+                case .double(let d): amount = Float(d)
+                case .bool(false): amount = -.infinity
+                default: throw APIError.invalidRequest("'logit_bias' values must be numbers")
+                }
+                guard amount == -.infinity || (-100...100).contains(amount) else {
+                    throw APIError.invalidRequest("'logit_bias' values must be between -100 and 100")
+                }
+                sampling.logitBias[id] = amount
+            }
+        }
+        if let n = try fields.int("n"), n != 1 {
+            throw APIError.invalidRequest("'n' must be 1 (one choice per request), is \(n)")
+        }
+        let limitKeys = chat ? ["max_completion_tokens", "max_tokens"] : ["max_tokens"]
+        var maxTokens: Int?
+        for key in limitKeys {
+            guard let value = try fields.int(key) else { continue }
+            guard value >= -1, value <= 1 << 30 else {
+                throw APIError.invalidRequest("'\(key)' must be -1 (no limit) or between 0 and \(1 << 30), is \(value)")
+            }
+            maxTokens = value == -1 ? nil : value
+            break
+        }
+        if chat {
+            let wanted = try fields.bool("logprobs") ?? false
+            let top = try fields.int("top_logprobs", in: 0...20)
+            if top != nil && !wanted { throw APIError.invalidRequest("'top_logprobs' needs 'logprobs': true") }
+            topLogprobs = wanted ? (top ?? 0) : nil
+        } else {
+            topLogprobs = try fields.int("logprobs", in: 0...20)
+        }
+        stream = try fields.bool("stream") ?? false
+        includeUsage = try fields.nested("stream_options")?.bool("include_usage") ?? false
+        parameters = GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopStrings: try fields.strings("stop"))
+    }
+}
+
+/// Chat messages as the template sees them, checked for the shape OpenAI defines.
+enum ChatMessages {
+    static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
+
+    static func validated(_ fields: RequestFields) throws -> JinjaValue {
+        guard let messages = try fields.array("messages") else { throw APIError.invalidRequest("'messages' is required") }
+        guard !messages.isEmpty else { throw APIError.invalidRequest("'messages' must not be empty") }
+        for (index, message) in messages.enumerated() {
+            guard case .object(let object) = message else { throw APIError.invalidRequest("messages[\(index)] must be an object") }
+            guard case .string(let role)? = object["role"], roles.contains(role) else {
+                throw APIError.invalidRequest("messages[\(index)].role must be one of \(roles.sorted().joined(separator: ", "))")
+            }
+            switch object["content"] ?? .null {
+            case .string: break
+            case .null:
+                guard role == "assistant" else { throw APIError.invalidRequest("messages[\(index)].content is required") }
+            case .array(let parts):
+                for part in parts {
+                    guard case .object(let p) = part, case .string? = p["type"] else {
+                        throw APIError.invalidRequest("messages[\(index)].content parts must be objects with a 'type'")
+                    }
+                }
+            default:
+                throw APIError.invalidRequest("messages[\(index)].content must be a string or an array of content parts")
+            }
+        }
+        return .array(messages)
+    }
+}
+
+/// The JSON bodies of OpenAI's responses.
+enum OpenAIResponse {
+    static func identifier(_ prefix: String) -> String {
+        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
+        return prefix + String((0..<24).map { _ in alphabet.randomElement() ?? "a" })
+    }
+
+    static var now: Int { Int(Date().timeIntervalSince1970) }
+
+    static func usage(_ summary: CompletionSummary) -> JinjaValue {
+        [
+            "prompt_tokens": .int(summary.promptTokens),
+            "completion_tokens": .int(summary.completionTokens),
+            "total_tokens": .int(summary.promptTokens + summary.completionTokens),
+            "prompt_tokens_details": ["cached_tokens": .int(summary.cachedTokens)],
+        ]
+    }
+
+    static func tokenText(_ tokenizer: Tokenizer, _ id: Int) -> (text: String, bytes: JinjaValue) {
+        let bytes = tokenizer.decodeBytes([id], showSpecial: true)
+        return (String(decoding: bytes, as: UTF8.self), .array(bytes.map { .int(Int($0)) }))
+    }
+
+    /// One entry of chat `logprobs.content`.
+    static func chatLogprob(_ tokenizer: Tokenizer, _ logprob: TokenLogprob) -> JinjaValue {
+        func entry(_ candidate: TokenLogprob.Candidate) -> JinjaObject {
+            let (text, bytes) = tokenText(tokenizer, candidate.id)
+            return ["token": .string(text), "logprob": .double(candidate.logprob), "bytes": bytes]
+        }
+        var object = entry(logprob.chosen)
+        object["top_logprobs"] = .array(logprob.top.map { .object(entry($0)) })
+        return .object(object)
+    }
+
+    /// The legacy completions `logprobs` object for a run of tokens.
+    static func completionLogprobs(_ tokenizer: Tokenizer, _ tokens: [TokenLogprob], textOffset: Int) -> JinjaValue {
+        var offsets: [JinjaValue] = []
+        var offset = textOffset
+        var texts: [JinjaValue] = []
+        for token in tokens {
+            let text = tokenText(tokenizer, token.chosen.id).text
+            texts.append(.string(text))
+            offsets.append(.int(offset))
+            offset += text.count
+        }
+        return [
+            "tokens": .array(texts),
+            "token_logprobs": .array(tokens.map { .double($0.chosen.logprob) }),
+            "top_logprobs": .array(tokens.map { token in
+                var top = JinjaObject()
+                for candidate in token.top { top[tokenText(tokenizer, candidate.id).text] = .double(candidate.logprob) }
+                return .object(top)
+            }),
+            "text_offset": .array(offsets),
+        ]
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import ForgeGeneration
+import ForgeJinja
+import ForgeTokenizer
+import Hummingbird
+
+/// The endpoints: OpenAI's chat, completions and models, and llama-server's health, tokenize,
+/// detokenize, apply-template and metrics.
+struct Routes: Sendable {
+    let state: ServerState
+
+    func register(on router: Router<BasicRequestContext>) {
+        router.get("/health") { _, _ in try health() }
+        router.get("/v1/health") { _, _ in try health() }
+        router.get("/v1/models") { _, _ in try models() }
+        router.get("/models") { _, _ in try models() }
+        router.post("/v1/chat/completions") { request, _ in try await generate(request, chat: true) }
+        router.post("/chat/completions") { request, _ in try await generate(request, chat: true) }
+        router.post("/v1/completions") { request, _ in try await generate(request, chat: false) }
+        router.post("/completions") { request, _ in try await generate(request, chat: false) }
+        router.post("/tokenize") { request, _ in try await tokenize(request) }
+        router.post("/detokenize") { request, _ in try await detokenize(request) }
+        router.post("/apply-template") { request, _ in try await applyTemplate(request) }
+        router.get("/metrics") { _, _ in try metrics() }
+    }
+
+    private func health() throws -> Response {
+        _ = try state.ready()
+        return jsonResponse(["status": "ok"])
+    }
+
+    private func models() throws -> Response {
+        let loaded = try state.ready()
+        let c = loaded.model.configuration
+        let model: JinjaValue = [
+            "id": .string(loaded.name),
+            "object": "model",
+            "created": .int(OpenAIResponse.now),
+            "owned_by": "forge",
+            "meta": [
+                "n_vocab": .int(c.vocabularySize),
+                "n_ctx_train": .int(loaded.model.trainingContextLength),
+                "n_ctx": .int(loaded.engine.slotContextSize),
+                "n_embd": .int(c.embeddingLength),
+                "n_params": .int(loaded.model.transformer.parameterCount),
+                "size": .int(loaded.model.file.tensors.reduce(0) { $0 + $1.byteCount }),
+            ],
+        ]
+        return jsonResponse(["object": "list", "data": [model]])
+    }
+
+    private func readFields(_ request: Request) async throws -> RequestFields {
+        let limit = state.configuration.maxBodyBytes
+        if let length = request.headers[.contentLength].flatMap({ Int($0) }), length > limit {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await request.body.collect(upTo: limit)
+        } catch let error as HTTPError where error.status == .contentTooLarge {
+            throw APIError.bodyTooLarge(limit: limit)
+        }
+        return try RequestFields(body: Array(buffer.readableBytesView))
+    }
+
+    // MARK: - Generation
+
+    private func chatPrompt(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> [Int] {
+        let prompt = try renderChat(fields, loaded)
+        return loaded.model.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+    }
+
+    private func renderChat(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> String {
+        let messages = try ChatMessages.validated(fields)
+        let tools = try fields.array("tools").map(JinjaValue.array)
+        let model = loaded.model
+        do {
+            let rendered = try loaded.template.render(
+                messages: messages, tools: tools, addGenerationPrompt: true, bosToken: model.bosText, eosToken: model.eosText)
+            return ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(
+                rendered, bosToken: model.bosText, eosToken: model.eosText,
+                addsBOS: model.tokenizer.addBOS, addsEOS: model.tokenizer.addEOS)
+        } catch {
+            throw APIError.invalidRequest("the chat template failed: \(error)")
+        }
+    }
+
+    private func completionPrompt(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> [Int] {
+        let tokenizer = loaded.model.tokenizer
+        switch fields.value("prompt") {
+        case .string(let text)?:
+            return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+        case .array(let items)?:
+            if items.count == 1, case .string(let text) = items[0] {
+                return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+            }
+            guard let ids = try? fields.integers("prompt") else {
+                throw APIError.invalidRequest("'prompt' must be a string or an array of token ids (one prompt per request)")
+            }
+            return ids
+        case nil:
+            throw APIError.invalidRequest("'prompt' is required")
+        default:
+            throw APIError.invalidRequest("'prompt' must be a string or an array of token ids")
+        }
+    }
+
+    private func generate(_ request: Request, chat: Bool) async throws -> Response {
+        let loaded = try state.ready()
+        let fields = try await readFields(request)
+        let options = try GenerationOptions(fields, chat: chat, vocabularySize: loaded.model.configuration.vocabularySize)
+        let prompt = chat ? try chatPrompt(fields, loaded) : try completionPrompt(fields, loaded)
+        let stream = try loaded.engine.submit(EngineRequest(prompt: prompt, parameters: options.parameters, topLogprobs: options.topLogprobs))
+        let response = CompletionWriter(
+            chat: chat, id: OpenAIResponse.identifier(chat ? "chatcmpl-" : "cmpl-"), created: OpenAIResponse.now,
+            model: loaded.name, tokenizer: loaded.model.tokenizer, options: options)
+        if options.stream {
+            return Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    defer { stream.cancel() }
+                    try await response.stream(stream.events, to: &writer)
+                })
+        }
+        defer { stream.cancel() }
+        return try await response.collect(stream.events)
+    }
+
+    // MARK: - Tokens and templates
+
+    private func tokenize(_ request: Request) async throws -> Response {
+        let loaded = try state.ready()
+        let fields = try await readFields(request)
+        guard let content = try fields.string("content") else { throw APIError.invalidRequest("'content' is required (a string)") }
+        let tokenizer = loaded.model.tokenizer
+        let ids = tokenizer.encode(
+            content, addSpecial: try fields.bool("add_special") ?? false, parseSpecial: try fields.bool("parse_special") ?? true)
+        guard try fields.bool("with_pieces") ?? false else {
+            return jsonResponse(["tokens": .array(ids.map { .int($0) })])
+        }
+        let pieces: [JinjaValue] = ids.map { id in
+            let bytes = tokenizer.decodeBytes([id], showSpecial: true)
+            let piece: JinjaValue = String(bytes: bytes, encoding: .utf8).map { .string($0) } ?? .array(bytes.map { .int(Int($0)) })
+            return ["id": .int(id), "piece": piece]
+        }
+        return jsonResponse(["tokens": .array(pieces)])
+    }
+
+    private func detokenize(_ request: Request) async throws -> Response {
+        let loaded = try state.ready()
+        let fields = try await readFields(request)
+        let ids = try fields.integers("tokens") ?? []
+        let vocabulary = loaded.model.configuration.vocabularySize
+        if let bad = ids.first(where: { $0 < 0 || $0 >= vocabulary }) {
+            throw APIError.invalidRequest("token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
+        }
+        return jsonResponse(["content": .string(loaded.model.tokenizer.decode(ids, showSpecial: true))])
+    }
+
+    private func applyTemplate(_ request: Request) async throws -> Response {
+        let loaded = try state.ready()
+        let fields = try await readFields(request)
+        return jsonResponse(["prompt": .string(try renderChat(fields, loaded))])
+    }
+
+    // MARK: - Metrics
+
+    private func metrics() throws -> Response {
+        guard state.configuration.metricsEnabled else {
+            throw APIError(status: .notImplemented, type: "not_supported_error", message: "This server does not support metrics endpoint. Start it with `--metrics`")
+        }
+        let m = try state.ready().engine.snapshot
+        let rate = m.decodeSeconds > 0 ? Double(m.generatedTokensTotal) / m.decodeSeconds : 0
+        var lines: [String] = []
+        func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
+            lines += ["# HELP forge_\(name) \(help)", "# TYPE forge_\(name) \(type)", "forge_\(name) \(value)"]
+        }
+        metric("requests_total", "counter", "Requests completed.", "\(m.requestsTotal)")
+        metric("prompt_tokens_total", "counter", "Prompt tokens evaluated (cached prefixes excluded).", "\(m.promptTokensTotal)")
+        metric("generated_tokens_total", "counter", "Tokens generated.", "\(m.generatedTokensTotal)")
+        metric("generated_tokens_per_second", "gauge", "Generated tokens per second of decoding time, all slots together.", String(format: "%.3f", rate))
+        metric("slots_busy", "gauge", "Slots with a request in progress.", "\(m.busySlots)")
+        metric("slots_total", "gauge", "Slots (parallel sequences).", "\(m.slotCount)")
+        metric("queue_length", "gauge", "Requests waiting for a slot.", "\(m.queueLength)")
+        return Response(
+            status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))
+    }
+}

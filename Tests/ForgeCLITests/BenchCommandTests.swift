@@ -1,0 +1,132 @@
+import ArgumentParser
+import Foundation
+import ForgeGGUF
+import ForgeGeneration
+import ForgeKernels
+import ForgeTraining
+import Testing
+@testable import ForgeCLI
+
+/// `forge bench` on a tiny model written by the test: the report's shape, its figures, and the
+/// errors bad arguments give.
+@Suite struct BenchCommandTests {
+    /// A 2-layer llama model with F32 weights and the byte vocabulary, in a fresh directory.
+    final class TinyModelFile {
+        let directory: String
+        let path: String
+
+        init(tied: Bool = false, contextLength: Int = 64) throws {
+            directory = FileManager.default.temporaryDirectory.appendingPathComponent("forge-bench-\(UUID().uuidString)").path
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+            path = directory + "/tiny.gguf"
+            let configuration = TransformerConfiguration(
+                vocabularySize: TrainingVocabulary.bytes.size, layerCount: 2, embeddingLength: 32, headCount: 4,
+                keyValueHeadCount: 2, feedForwardLength: 64, contextLength: contextLength, tiedOutput: tied)
+            var generator = SplitMix64(seed: 5)
+            let parameters = (0..<ParameterLayout(configuration).count).map { _ in Float(generator.nextGaussian() * 0.05) }
+            try LlamaGGUF.write(to: path, configuration: configuration, parameters: parameters, vocabulary: .bytes, weightType: .f32)
+        }
+
+        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    }
+
+    static func measure(_ arguments: [String]) throws -> (report: BenchReport, rows: [String]) {
+        let command = try BenchCommand.parse(arguments)
+        var rows: [String] = []
+        let report = try BenchReport.measure(try command.plan()) { rows.append($0) }
+        return (report, rows)
+    }
+
+    /// The message a user sees for `arguments`, which must fail before or while measuring.
+    static func failure(_ arguments: [String]) -> String {
+        do {
+            _ = try measure(arguments)
+            return "no error"
+        } catch {
+            return BenchCommand.message(for: error)
+        }
+    }
+
+    @Test func jsonReportHasOneResultPerTestWithPositiveFigures() throws {
+        let model = try TinyModelFile()
+        let (report, _) = try Self.measure(["-m", model.path, "-p", "16", "-n", "8", "-r", "2", "--bandwidth-mib", "16", "--json"])
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+
+        let results = try #require(object["results"] as? [[String: Any]])
+        #expect(results.map { $0["test"] as? String } == ["pp16", "tg8"])
+        for result in results {
+            #expect(result["model"] as? String == model.path)
+            #expect(result["threads"] as? Int == 2)
+            #expect((result["tokens_per_second"] as? Double ?? 0) > 0)
+            #expect((result["stddev"] as? Double ?? -1) >= 0)
+            let samples = try #require(result["samples"] as? [Double])
+            #expect(samples.count == 2 && samples.allSatisfy { $0 > 0 })
+        }
+        #expect(results[0]["effective_gb_per_second"] == nil)
+        #expect((results[1]["effective_gb_per_second"] as? Double ?? 0) > 0)
+        #expect((results[1]["fraction_of_bandwidth"] as? Double ?? 0) > 0)
+
+        #expect((object["read_bandwidth_gb_per_second"] as? Double ?? 0) > 0)
+        let probes = try #require(object["bandwidth"] as? [[String: Any]])
+        #expect(probes.count == 1 && probes[0]["threads"] as? Int == 2 && probes[0]["buffer_bytes"] as? Int == 16 << 20)
+        #expect((object["peak_rss_bytes"] as? Int ?? 0) > 0)
+
+        let models = try #require(object["models"] as? [[String: Any]])
+        #expect(models.count == 1)
+        let info = models[0]
+        let tensorBytes = try GGUFFile(path: model.path).tensors.reduce(0) { $0 + $1.byteCount }
+        #expect(info["size_bytes"] as? Int == tensorBytes)
+        #expect(info["parameters"] as? Int == ParameterLayout(TransformerConfiguration(
+            vocabularySize: 258, layerCount: 2, embeddingLength: 32, headCount: 4, keyValueHeadCount: 2,
+            feedForwardLength: 64, contextLength: 64)).count)
+        #expect(info["description"] as? String == "llama 35K all F32")
+        // Untied output: the embedding is read one row per token, the output head in full.
+        #expect(info["weight_bytes_per_token"] as? Int == tensorBytes - 258 * 32 * 4 + 32 * 4)
+        #expect((info["load_seconds"] as? Double ?? 0) > 0)
+        #expect((info["peak_rss_bytes"] as? Int ?? 0) > 0)
+        if let first = info["first_token_seconds"] as? Double {
+            #expect(first > info["load_seconds"] as? Double ?? .infinity)
+        }
+    }
+
+    @Test func tableRowsFollowLlamaBenchColumns() throws {
+        let model = try TinyModelFile(tied: true)
+        let (report, rows) = try Self.measure(["-m", model.path, "-p", "8,12", "-n", "4", "-t", "1", "-t", "2", "-r", "1", "--bandwidth-mib", "0"])
+        let header = BenchReport.tableHeader.split(separator: "\n")[0]
+        #expect(header.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } == ["model", "size", "params", "threads", "test", "t/s"])
+        #expect(rows.count == 6)
+        let cells = rows.map { $0.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) } }
+        #expect(cells.map { $0[3] } == ["1", "1", "1", "2", "2", "2"])
+        #expect(cells.map { $0[4] } == ["pp8", "pp12", "tg4", "pp8", "pp12", "tg4"])
+        for row in cells {
+            #expect(row[0] == "llama 27K all F32")
+            #expect(row[1].hasSuffix(" MiB") && row[2].hasSuffix(" M"))
+            let rate = row[5].split(separator: "±").map { Double($0.trimmingCharacters(in: .whitespaces)) }
+            #expect(rate.count == 2 && (rate[0] ?? 0) > 0 && rate[1] == 0, "one repetition has no spread: \(row[5])")
+        }
+        // Tied output: the embedding doubles as the output head, read in full every token.
+        #expect(report.models[0].weightBytesPerToken == report.models[0].sizeBytes)
+        let summary = report.summary()
+        #expect(summary.contains("tg4 with 2 threads:") && summary.contains("GB/s of weights"))
+        #expect(!summary.contains("read bandwidth ceiling"), "--bandwidth-mib 0 skips the probe")
+    }
+
+    @Test func badArgumentsGiveClearErrors() throws {
+        let model = try TinyModelFile(contextLength: 32)
+        #expect(Self.failure(["-m", model.path, "-p", "abc"]).contains("-p: 'abc' is not a whole number"))
+        #expect(Self.failure(["-m", model.path, "-n", "12,-3"]).contains("-n: -3 is less than 0"))
+        #expect(Self.failure(["-m", model.path, "-t", "0"]).contains("-t: 0 is less than 1"))
+        #expect(Self.failure(["-m", model.path, "-t", "300"]).contains("-t must be between 1 and 256"))
+        #expect(Self.failure(["-m", model.path, "-r", "0"]).contains("-r must be between 1 and 1000"))
+        #expect(Self.failure(["-m", model.path, "-p", "0", "-n", "0"]).contains("nothing to measure"))
+        #expect(Self.failure(["-m", model.path, "--bandwidth-mib", "-1"]).contains("--bandwidth-mib"))
+        #expect(Self.failure(["-m", model.directory + "/absent.gguf"]).contains("absent.gguf"))
+        #expect(Self.failure(["-m", model.path, "-p", "4", "-n", "40", "--bandwidth-mib", "0"])
+            .contains("tg40 needs 40 positions but the model's context is 32"))
+
+        let notAModel = model.directory + "/notes.gguf"
+        try Data("not a model".utf8).write(to: URL(fileURLWithPath: notAModel))
+        let message = Self.failure(["-m", notAModel, "--bandwidth-mib", "0"])
+        #expect(message != "no error" && !message.isEmpty)
+    }
+}

@@ -1,0 +1,118 @@
+import Foundation
+import ForgeJinja
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ForgeServer
+
+/// Continuous batching, the bounded queue, cancellation and timeouts.
+@Suite struct BatchingTests {
+    /// Slows each engine step so a request is still running when the test looks at it.
+    static let slowSteps: @Sendable () -> Void = { Thread.sleep(forTimeInterval: 0.01) }
+
+    static func metrics(_ client: some TestClientProtocol) async throws -> PrometheusValues {
+        PrometheusValues(try await client.fetch("/metrics").text)
+    }
+
+    /// Polls `/metrics` (bounded) until `condition` holds.
+    static func waitFor(_ client: some TestClientProtocol, _ what: String, _ condition: (PrometheusValues) -> Bool) async throws -> PrometheusValues {
+        for _ in 0..<1000 {
+            let values = try await metrics(client)
+            if condition(values) { return values }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw TestFailure(description: "timed out waiting for \(what)")
+    }
+
+    @Test func concurrentRequestsGiveTheSameTextAsAlone() async throws {
+        let app = try buildApplication(configuration: tinyConfiguration { $0.parallel = 4; $0.metricsEnabled = true })
+        let prompts = ["alpha", "bravo charlie", "d", "echo foxtrot golf", "hotel", "india juliet"]
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            func complete(_ prompt: String) async throws -> String {
+                let body = try await client.postJSON("/v1/completions", ["prompt": .string(prompt), "max_tokens": 20, "temperature": 0, "logit_bias": ["257": -100]]).json()
+                return body["choices"]?[0]?["text"]?.stringValue ?? "<none>"
+            }
+            var alone: [String] = []
+            for prompt in prompts { alone.append(try await complete(prompt)) }
+            let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for (index, prompt) in prompts.enumerated() {
+                    group.addTask { (index, try await complete(prompt)) }
+                }
+                var results = [String](repeating: "", count: prompts.count)
+                for try await (index, text) in group { results[index] = text }
+                return results
+            }
+            #expect(together == alone)
+            let values = try await Self.metrics(client)
+            #expect(values["forge_requests_total"] == Double(2 * prompts.count))
+            #expect(values["forge_generated_tokens_total"] == Double(2 * prompts.count * 20))
+        }
+    }
+
+    @Test func fullQueueGets503AndCancellingFreesTheSlot() async throws {
+        var configuration = tinyConfiguration { $0.parallel = 1; $0.queueCapacity = 1; $0.metricsEnabled = true }
+        configuration.beforeEachStep = Self.slowSteps
+        let app = try buildApplication(configuration: configuration)
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let long: JinjaValue = ["prompt": "abc", "max_tokens": 3000, "temperature": 0, "logit_bias": ["257": -100], "stream": true]
+            let running = Task { try await client.postJSON("/v1/completions", long) }
+            _ = try await Self.waitFor(client, "the first request to run") { $0["forge_slots_busy"] == 1 }
+            let waiting = Task { try await client.postJSON("/v1/completions", long) }
+            _ = try await Self.waitFor(client, "the second request to queue") { $0["forge_queue_length"] == 1 }
+            try expectError(try await client.postJSON("/v1/completions", long), status: .serviceUnavailable, type: "unavailable_error")
+
+            // Cancelling the running request frees its slot for the waiting one, then that one too.
+            running.cancel()
+            _ = try? await running.value
+            _ = try await Self.waitFor(client, "the queued request to start") { $0["forge_queue_length"] == 0 && $0["forge_slots_busy"] == 1 }
+            waiting.cancel()
+            _ = try? await waiting.value
+            let idle = try await Self.waitFor(client, "the slot to be freed") { $0["forge_slots_busy"] == 0 }
+            try await Task.sleep(for: .milliseconds(100))
+            let later = try await Self.metrics(client)
+            #expect(later["forge_generated_tokens_total"] == idle["forge_generated_tokens_total"], "generation stopped")
+            #expect((idle["forge_generated_tokens_total"] ?? .infinity) < 2 * 3000)
+        }
+    }
+
+    @Test func aClientThatHangsUpFreesItsSlot() async throws {
+        var configuration = tinyConfiguration { $0.parallel = 1; $0.metricsEnabled = true }
+        configuration.beforeEachStep = Self.slowSteps
+        let app = try buildApplication(configuration: configuration)
+        try await app.test(.live) { client in
+            try await client.waitUntilReady()
+            let port = try #require(client.port)
+            let body = #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":3000,"temperature":0,"logit_bias":{"257":-100},"stream":true}"#
+            let connection = try RawHTTPConnection(port: port)
+            connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
+            let head = connection.read(until: "\"content\":\"")
+            #expect(head.hasPrefix("HTTP/1.1 200"))
+            #expect(head.contains("text/event-stream"))
+            let running = try await Self.metrics(client)
+            #expect(running["forge_slots_busy"] == 1)
+            connection.hangUp()
+            let idle = try await Self.waitFor(client, "the slot to be freed") { $0["forge_slots_busy"] == 0 }
+            try await Task.sleep(for: .milliseconds(100))
+            #expect(try await Self.metrics(client)["forge_generated_tokens_total"] == idle["forge_generated_tokens_total"], "generation stopped")
+            #expect((idle["forge_generated_tokens_total"] ?? .infinity) < 1000)
+            // The server goes on serving.
+            let next = try await client.postJSON("/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#)
+            #expect(next.status == .ok)
+        }
+    }
+
+    @Test func timeoutEndsALongRequest() async throws {
+        var configuration = tinyConfiguration { $0.parallel = 1; $0.timeout = 0.3 }
+        configuration.beforeEachStep = Self.slowSteps
+        let app = try buildApplication(configuration: configuration)
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let body = try await client.postJSON("/v1/completions", ["prompt": "abc", "max_tokens": 3000, "temperature": 0, "logit_bias": ["257": -100]]).json()
+            #expect(body["choices"]?[0]?["finish_reason"]?.stringValue == "length")
+            let tokens = body["usage"]?["completion_tokens"]?.intValue ?? 0
+            #expect(tokens > 0 && tokens < 3000)
+        }
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import ForgeJinja
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import ForgeServer
+
+/// The server with SmolLM2-135M-Instruct (Q4_1), when the model cache has it.
+@Suite(.enabled(if: RealModel.path != nil, "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models"))
+struct RealModelTests {
+    static func configuration(parallel: Int) -> ServerConfiguration {
+        var configuration = ServerConfiguration(modelPath: RealModel.path ?? "")
+        configuration.port = 0
+        configuration.parallel = parallel
+        configuration.contextSize = 1024 * parallel
+        configuration.metricsEnabled = true
+        return configuration
+    }
+
+    static func chat(_ text: String, _ extra: [(String, JinjaValue)] = []) -> JinjaValue {
+        var object: JinjaObject = ["messages": [["role": "user", "content": .string(text)]], "max_tokens": 24, "temperature": 0]
+        for (key, value) in extra { object[key] = value }
+        return .object(object)
+    }
+
+    @Test func answersAChatAndStopsAtTheEndOfTurn() async throws {
+        let app = try buildApplication(configuration: Self.configuration(parallel: 1))
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let body = try await client.postJSON("/v1/chat/completions", Self.chat("What is the capital of France? Answer in one word.", [("max_tokens", 64)])).json()
+            let text = body["choices"]?[0]?["message"]?["content"]?.stringValue ?? ""
+            #expect(text.contains("Paris"), "\(text)")
+            #expect(body["choices"]?[0]?["finish_reason"]?.stringValue == "stop")
+            #expect(!text.contains("<|im_end|>"))
+        }
+    }
+
+    @Test func sameSeedSameText() async throws {
+        let app = try buildApplication(configuration: Self.configuration(parallel: 2))
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let request = Self.chat("Write a short poem about the sea.", [("temperature", 0.9), ("seed", 1234), ("max_tokens", 32)])
+            let first = try await client.postJSON("/v1/chat/completions", request).json()["choices"]?[0]?["message"]?["content"]
+            let second = try await client.postJSON("/v1/chat/completions", request).json()["choices"]?[0]?["message"]?["content"]
+            #expect(first != nil)
+            #expect(first == second)
+        }
+    }
+
+    @Test func batchedRequestsGiveTheSameTextAsAlone() async throws {
+        let questions = [
+            "Name three colors.", "What is two plus two?", "Say hello in French.", "Which planet is the largest?",
+        ]
+        let app = try buildApplication(configuration: Self.configuration(parallel: 4))
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            func ask(_ question: String) async throws -> String {
+                try await client.postJSON("/v1/chat/completions", Self.chat(question)).json()["choices"]?[0]?["message"]?["content"]?.stringValue ?? "<none>"
+            }
+            var alone: [String] = []
+            for question in questions { alone.append(try await ask(question)) }
+            let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                for (index, question) in questions.enumerated() { group.addTask { (index, try await ask(question)) } }
+                var results = [String](repeating: "", count: questions.count)
+                for try await (index, text) in group { results[index] = text }
+                return results
+            }
+            #expect(together == alone)
+        }
+    }
+}
