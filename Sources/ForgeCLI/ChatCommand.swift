@@ -60,8 +60,6 @@ final class ChatConversation {
     private let system: String?
     /// The conversation so far, as the chat template sees it.
     private(set) var messages: [(role: String, content: String)]
-    /// The outcome of the latest answer.
-    private(set) var lastResult: GenerationResult?
 
     init(model: LanguageModel, session: GenerationSession, formatter: PromptFormatter, parameters: GenerationParameters, system: String?) {
         self.model = model
@@ -109,7 +107,6 @@ final class ChatConversation {
             output(piece.text)
             return true
         }
-        lastResult = result
         output(result.finishReason == .cancelled ? " [stopped]\n" : "\n")
         messages.append(("assistant", result.text))
         return true

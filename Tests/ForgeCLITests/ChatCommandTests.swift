@@ -14,13 +14,13 @@ struct ChatCommandTests {
         let directory: String
         var path: String { directory + "/tiny-chat.gguf" }
 
-        init() throws {
+        init(contextLength: Int = 512) throws {
             var template = Array((NSTemporaryDirectory() + "/forge-chat-XXXXXX").utf8CString)
             guard let created = mkdtemp(&template) else { throw TrainingError("mkdtemp failed") }
             directory = String(cString: created)
             let configuration = TransformerConfiguration(
                 vocabularySize: TrainingVocabulary.bytes.size, layerCount: 2, embeddingLength: 32, headCount: 4,
-                keyValueHeadCount: 2, feedForwardLength: 64, contextLength: 512)
+                keyValueHeadCount: 2, feedForwardLength: 64, contextLength: contextLength)
             let layout = ParameterLayout(configuration)
             var random = SplitMix64(seed: 11)
             var parameters = (0..<layout.count).map { _ in Float(random.nextGaussian() * 0.3) }
@@ -78,7 +78,7 @@ struct ChatCommandTests {
 
         // Only the new tokens were evaluated: the first prompt and all of the first answer but
         // its last token (sampled, never fed back) came from the cache.
-        let result = try #require(chat.lastResult)
+        let result = try #require(chat.session.lastResult)
         #expect(result.promptTokens == secondIDs.count)
         #expect(result.cachedPromptTokens == Self.byteIDs(firstPrompt).count + replies[0].utf8.count - 1)
     }
@@ -94,7 +94,7 @@ struct ChatCommandTests {
         #expect(chat.messages.first?.content == "Hi")
         let prompt = Self.byteIDs("<|im_start|>user\nHi<|im_end|>\n<|im_start|>assistant\n")
         #expect(Array(chat.session.tokens.prefix(prompt.count)) == prompt)
-        #expect(chat.lastResult?.cachedPromptTokens == 0)
+        #expect(chat.session.lastResult?.cachedPromptTokens == 0)
     }
 
     @Test func exitStopsReadingAndEndOfInputEndsCleanly() throws {
@@ -108,7 +108,7 @@ struct ChatCommandTests {
 
         var nothing = [String]()[...]
         try chat.run(nextLine: { nothing.popFirst() }, output: { output += $0 }, errors: { _ in })
-        #expect(output.isEmpty && chat.lastResult == nil)
+        #expect(output.isEmpty && chat.session.lastResult == nil)
     }
 
     @Test func aConversationBeyondTheContextIsRefusedWithoutEndingTheChat() throws {
@@ -135,7 +135,7 @@ struct ChatCommandTests {
         process.standardOutput = output
         process.standardError = errors
         try process.run()
-        input.fileHandleForWriting.write(Data("Hello\nHow are you?\n".utf8))
+        try input.fileHandleForWriting.write(contentsOf: Data("Hello\nHow are you?\n".utf8))
         try input.fileHandleForWriting.close()
         let printed = String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
@@ -144,7 +144,46 @@ struct ChatCommandTests {
         #expect(replies.count == 3 && replies[0].count == 5 && replies[1].count == 5 && replies[2].isEmpty, "\(printed.debugDescription)")
     }
 
+    /// Ctrl-C during an answer stops that answer, not the chat: the next line is answered and
+    /// end of input still exits cleanly.
+    @Test(.enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle (swift build builds it)"))
+    func interruptStopsTheAnswerButNotTheChat() throws {
+        let tiny = try TinyChatModel(contextLength: 4096)
+        let process = Process()
+        process.executableURL = Self.forgeBinary
+        process.arguments = ["chat", "-m", tiny.path, "--chat-template", "chatml", "--temp", "0", "-t", "1"]
+        let input = Pipe(), output = Pipe()
+        process.standardInput = input
+        process.standardOutput = output
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        try input.fileHandleForWriting.write(contentsOf: Data("Hello\n".utf8))
+        // An answer that could run to the end of a 4096-token context has started.
+        var printed = Data()
+        while printed.isEmpty {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += chunk
+        }
+        kill(process.processIdentifier, SIGINT)
+        while !String(decoding: printed, as: UTF8.self).contains("\n") {
+            let chunk = output.fileHandleForReading.availableData
+            if chunk.isEmpty { break }
+            printed += chunk
+        }
+        let firstAnswer = String(decoding: printed, as: UTF8.self)
+        #expect(firstAnswer.hasSuffix(" [stopped]\n"), "\(firstAnswer.suffix(80).debugDescription)")
+        #expect(firstAnswer.count < 4000)
+
+        try input.fileHandleForWriting.write(contentsOf: Data("Hi\n".utf8))
+        try input.fileHandleForWriting.close()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+    }
+
+    /// A child that exits early must make writes to its input fail, not kill the test process.
     static let forgeBinary: URL? = {
+        signal(SIGPIPE, SIG_IGN)
         let candidate = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("forge")
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }()
@@ -166,6 +205,6 @@ struct ChatCommandTests {
         let formatter = try PromptFormatter(model: chat.model, builtIn: nil)
         let secondPrompt = chat.model.tokenize(try formatter.render(messages: Array(chat.messages.prefix(3))), parseSpecial: true)
         #expect(Array(chat.session.tokens.prefix(secondPrompt.count)) == secondPrompt)
-        #expect(try #require(chat.lastResult).cachedPromptTokens > secondPrompt.count / 2)
+        #expect(try #require(chat.session.lastResult).cachedPromptTokens > secondPrompt.count / 2)
     }
 }
