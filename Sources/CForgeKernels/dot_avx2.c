@@ -234,9 +234,12 @@ AVX2 static void tile_q5_K(int64_t count, const void *weights, const void *activ
     tile_k4_k5(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
 }
 
-AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+// `wide`: llama.cpp's tiled K-quant order for batches of 8 tokens or more (see q6_K_order in the
+// AVX-512 variant).
+AVX2 static inline float q6_K_order(int64_t count, const void *weights, const void *activations, int wide) {
     const block_q6_K *w = weights;
     const block_q8_K *a = activations;
+    float wide_sum = 0;
     __m256 acc = _mm256_setzero_ps();
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     for (int64_t b = 0; b < count / QK_K; ++b) {
@@ -265,9 +268,25 @@ AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activ
             }
         }
         const float d = a[b].d * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, offsets)), acc);
+        if (wide) {
+            wide_sum = WIDE_STEP(wide_sum, (float)sum_ints(_mm256_sub_epi32(sums, offsets)) * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))), a[b].d);
+        } else {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, offsets)), acc);
+        }
     }
-    return sum_floats(acc);
+    return wide ? wide_sum : sum_floats(acc);
+}
+
+AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+    return q6_K_order(count, weights, activations, 0);
+}
+
+AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                                int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    for (int t = 0; t < tokens; ++t) {
+        out[(size_t)t * out_stride] = q6_K_order(count, weights, (const uint8_t *)activations + (size_t)t * stride, 1);
+    }
 }
 
 AVX2 static float dot_f32(int64_t count, const void *weights, const void *activations) {
@@ -421,6 +440,9 @@ const forge_kernel_table forge_avx2_kernels = {
     .tile = {
         [FORGE_TYPE_Q4_K] = tile_q4_K,
         [FORGE_TYPE_Q5_K] = tile_q5_K,
+    },
+    .wide_tile = {
+        [FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     },
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,

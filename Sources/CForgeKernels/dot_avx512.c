@@ -293,6 +293,10 @@ AVX512 static inline int sum_four(__m128i v) {
     return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1))));
 }
 
+AVX512 static inline int sum_eight(__m256i v) {
+    return sum_four(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
 // Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles) in the float order of
 // llama.cpp's repacked Q4_K kernels (the default on x86): two scalar chains,
 // sum = fma((float)Σ scale·q·y, d_x·d_y, sum) and mins = fma((float)Σ min·Σy, dmin_x·d_y, mins),
@@ -377,14 +381,16 @@ KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q5_K)
 
-KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
-                        float *out, size_t out_stride) {
-    (void)scales;
+// `wide`: the float order of llama.cpp's tiled K-quant matrix product, which it takes for batches
+// of 8 tokens or more: per super-block r = (float)total · d_x, then sum = fma(r, d_y, sum).
+KERNEL void q6_K_order(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int wide, int tokens,
+                       float *out, size_t out_stride) {
     const block_q6_K *w = weights;
     const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     __m256 acc[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps();
+    float wide_sum[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), wide_sum[t] = 0;
     for (int64_t b = 0; b < count / QK_K; ++b) {
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
         const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
@@ -420,12 +426,33 @@ KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activati
             // llama.cpp's lane l: bytes 4l..4l+3 of every 32 values, minus 32·(its two sub-block offsets).
             const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(sums[t]), _mm512_extracti64x4_epi64(sums[t], 1));
             const __m256i total = _mm256_sub_epi32(lanes, _mm256_slli_epi32(offsets, 5));
-            acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * weight_d), _mm256_cvtepi32_ps(total), acc[t]);
+            if (wide) {
+                wide_sum[t] = WIDE_STEP(wide_sum[t], (float)sum_eight(total) * weight_d, a->d);
+            } else {
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * weight_d), _mm256_cvtepi32_ps(total), acc[t]);
+            }
         }
     }
-    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]);
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = wide ? wide_sum[t] : sum_lanes(acc[t]);
+}
+
+KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    (void)scales;
+    q6_K_order(count, weights, activations, stride, 0, tokens, out, out_stride);
 }
 DOT_AND_TILE(q6_K)
+
+AVX512 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                                  int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    switch (tokens) {
+    case 1: q6_K_order(count, weights, activations, stride, 1, 1, out, out_stride); break;
+    case 2: q6_K_order(count, weights, activations, stride, 1, 2, out, out_stride); break;
+    case 3: q6_K_order(count, weights, activations, stride, 1, 3, out, out_stride); break;
+    default: q6_K_order(count, weights, activations, stride, 1, 4, out, out_stride); break;
+    }
+}
 
 KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                        float *out, size_t out_stride) {
@@ -498,6 +525,7 @@ const forge_kernel_table forge_avx512_kernels = {
     WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
     WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
     WITH_TILE(FORGE_TYPE_Q6_K, q6_K),
+    .wide_tile[FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,
         [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,
