@@ -422,6 +422,35 @@ AVX2 void forge_avx2_convert_f16(const float *x, void *destination, int64_t coun
     for (; i < count; ++i) halves[i] = f32_to_f16(x[i]);
 }
 
+// llama.cpp's exp approximation and SiLU on 8 lanes (see forge_llama_expf); lanes whose 2^n is
+// not a normal float are finished by the scalar version. Returns how many values were done.
+float forge_llama_expf(float x);
+
+AVX2 int64_t forge_avx2_swiglu(int64_t width, float *gate, const float *up) {
+    int64_t i = 0;
+    for (; i + 16 <= width; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 minus_x = _mm256_sub_ps(_mm256_setzero_ps(), x);
+        const __m256 shifter = _mm256_set1_ps(0x1.8p23f);
+        const __m256 z = _mm256_fmadd_ps(minus_x, _mm256_set1_ps(0x1.715476p+0f), shifter);
+        const __m256 n = _mm256_sub_ps(z, shifter);
+        const __m256 b = _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.7f7d1cp-20f), _mm256_fnmadd_ps(n, _mm256_set1_ps(0x1.62e4p-1f), minus_x));
+        const __m256 u = _mm256_mul_ps(b, b);
+        const __m256 j = _mm256_fmadd_ps(
+            _mm256_fmadd_ps(_mm256_fmadd_ps(_mm256_set1_ps(0x1.0e4020p-7f), b, _mm256_set1_ps(0x1.573e2ep-5f)), u,
+                            _mm256_fmadd_ps(_mm256_set1_ps(0x1.555e66p-3f), b, _mm256_set1_ps(0x1.fffdb6p-2f))),
+            u, _mm256_fmadd_ps(_mm256_set1_ps(0x1.ffffecp-1f), b, _mm256_set1_ps(1.0f)));
+        const __m256 out_of_range = _mm256_cmp_ps(_mm256_andnot_ps(_mm256_set1_ps(-0.0f), n), _mm256_set1_ps(126), _CMP_GT_OQ);
+        if (_mm256_movemask_ps(out_of_range)) break;
+        // 2^n built in the exponent field: exact for |n| <= 126.
+        const __m256 power = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23));
+        const __m256 e = _mm256_mul_ps(j, power);
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(_mm256_set1_ps(1.0f), e));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    return i;
+}
+
 const forge_kernel_table forge_avx2_kernels = {
     .dot = {
         [FORGE_TYPE_F32] = dot_f32,

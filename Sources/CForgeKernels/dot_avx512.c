@@ -512,6 +512,36 @@ KERNEL void f16_tokens(int64_t count, const void *weights, const void *activatio
 }
 DOT_AND_TILE(f16)
 
+// llama.cpp's exp approximation and SiLU on 16 lanes (see forge_llama_expf); returns how many
+// values were done (whole groups of 16; the caller finishes the row).
+AVX512 static inline __m512 llama_expf16(__m512 x) {
+    const __m512 shifter = _mm512_set1_ps(0x1.8p23f);
+    const __m512 z = _mm512_fmadd_ps(x, _mm512_set1_ps(0x1.715476p+0f), shifter);
+    const __m512 n = _mm512_sub_ps(z, shifter);
+    const __m512 b = _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.7f7d1cp-20f), _mm512_fnmadd_ps(n, _mm512_set1_ps(0x1.62e4p-1f), x));
+    const __m512 u = _mm512_mul_ps(b, b);
+    const __m512 j = _mm512_fmadd_ps(
+        _mm512_fmadd_ps(_mm512_fmadd_ps(_mm512_set1_ps(0x1.0e4020p-7f), b, _mm512_set1_ps(0x1.573e2ep-5f)), u,
+                        _mm512_fmadd_ps(_mm512_set1_ps(0x1.555e66p-3f), b, _mm512_set1_ps(0x1.fffdb6p-2f))),
+        u, _mm512_fmadd_ps(_mm512_set1_ps(0x1.ffffecp-1f), b, _mm512_set1_ps(1.0f)));
+    const __m512 scaled = _mm512_scalef_ps(j, n);
+    const __mmask16 huge = _mm512_cmp_ps_mask(_mm512_abs_ps(n), _mm512_set1_ps(192), _CMP_GT_OQ);
+    if (!huge) return scaled;
+    const __m512 limit = _mm512_mask_blend_ps(_mm512_cmp_ps_mask(n, _mm512_setzero_ps(), _CMP_LE_OQ), _mm512_set1_ps(__builtin_inff()),
+                                              _mm512_setzero_ps());
+    return _mm512_mask_blend_ps(huge, scaled, limit);
+}
+
+AVX512 int64_t forge_avx512_swiglu(int64_t width, float *gate, const float *up) {
+    int64_t i = 0;
+    for (; i + 16 <= width; i += 16) {
+        const __m512 x = _mm512_loadu_ps(gate + i);
+        const __m512 silu = _mm512_div_ps(x, _mm512_add_ps(_mm512_set1_ps(1.0f), llama_expf16(_mm512_sub_ps(_mm512_setzero_ps(), x))));
+        _mm512_storeu_ps(gate + i, _mm512_mul_ps(silu, _mm512_loadu_ps(up + i)));
+    }
+    return i;
+}
+
 #define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
 
 const forge_kernel_table forge_avx512_kernels = {

@@ -239,3 +239,48 @@ float forge_dot_q6_K_generic(int64_t count, const void *weights, const void *act
     }
     return sum;
 }
+
+// MARK: - SwiGLU in llama.cpp's float order
+
+// llama.cpp's CPU SwiGLU runs 16 values at a time through its own exp approximation (a
+// Cody–Waite reduction by ln 2 and a degree-5 polynomial, every step a fused multiply-add, the
+// result scaled by 2^n), and only a row's last width % 16 values through libm's expf. The
+// variants below compute those same floats.
+float forge_llama_expf(float x) {
+    const float shifter = 0x1.8p23f;
+    const float z = __builtin_fmaf(x, 0x1.715476p+0f, shifter);
+    const float n = z - shifter;
+    const float b = __builtin_fmaf(-n, 0x1.7f7d1cp-20f, __builtin_fmaf(-n, 0x1.62e4p-1f, x));
+    const float u = b * b;
+    const float j = __builtin_fmaf(__builtin_fmaf(__builtin_fmaf(0x1.0e4020p-7f, b, 0x1.573e2ep-5f), u,
+                                                  __builtin_fmaf(0x1.555e66p-3f, b, 0x1.fffdb6p-2f)),
+                                   u, __builtin_fmaf(0x1.ffffecp-1f, b, 1.0f));
+    if (__builtin_fabsf(n) > 192) return n <= 0 ? 0.0f : __builtin_inff();
+    return __builtin_ldexpf(j, (int)n);
+}
+
+static void swiglu_generic(int64_t width, int64_t begin, float *gate, const float *up) {
+    for (int64_t i = begin; i < width; ++i) {
+        const float x = gate[i];
+        const float silu = i < width / 16 * 16 ? x / (1.0f + forge_llama_expf(0.0f - x)) : x / (1.0f + __builtin_expf(-x));
+        gate[i] = silu * up[i];
+    }
+}
+
+#if defined(__x86_64__)
+int64_t forge_avx512_swiglu(int64_t width, float *gate, const float *up);
+int64_t forge_avx2_swiglu(int64_t width, float *gate, const float *up);
+#endif
+
+void forge_swiglu(forge_isa isa, int64_t rows, int64_t width, float *gate, const float *up) {
+    for (int64_t r = 0; r < rows; ++r, gate += width, up += width) {
+        int64_t done = 0;
+#if defined(__x86_64__)
+        if (isa == FORGE_ISA_AVX512) done = forge_avx512_swiglu(width, gate, up);
+        else if (isa == FORGE_ISA_AVX2) done = forge_avx2_swiglu(width, gate, up);
+#else
+        (void)isa;
+#endif
+        swiglu_generic(width, done, gate, up);
+    }
+}

@@ -171,7 +171,7 @@ public final class Evaluator: @unchecked Sendable {
             compute.matmul(layer.up, input: normed, output: up, tokens: n)
             observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength)
             observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength)
-            swiGLU(gate: gate, up: up, count: n * c.feedForwardLength)
+            Activations.swiGLU(gate: gate, up: up, rows: n, width: c.feedForwardLength, variant: compute.variant)
             observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength)
             compute.matmul(layer.down, input: gate, output: normed, tokens: n)
             observe("ffn_out-\(layerIndex)", normed, width: dim)
@@ -229,14 +229,6 @@ public final class Evaluator: @unchecked Sendable {
 
     private func add(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { destination[i] += source[i] }
-    }
-
-    /// gate ← silu(gate) ⊙ up.
-    private func swiGLU(gate: UnsafeMutablePointer<Float>, up: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count {
-            let g = gate[i]
-            gate[i] = g / (1 + expf(-g)) * up[i]
-        }
     }
 
     /// cos/sin of every rotated pair for every token, computed as ggml does: θ starts at the

@@ -62,6 +62,10 @@ float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *
 int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
                      size_t activation_stride, int tokens, float *out, size_t out_stride);
 
+/// gate ← silu(gate) ⊙ up over `rows` rows of `width` values, in llama.cpp's CPU floats (its exp
+/// approximation on groups of 16, libm's expf on a row's last width % 16 values).
+void forge_swiglu(forge_isa isa, int64_t rows, int64_t width, float *gate, const float *up);
+
 /// A persistent pool of worker threads; the thread calling `forge_pool_run` takes part too.
 typedef struct forge_pool forge_pool;
 typedef void (*forge_range_body)(void *context, int64_t begin, int64_t end);
