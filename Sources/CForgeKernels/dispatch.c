@@ -95,6 +95,15 @@ forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
     return table->dot[weight_type] ? table->tile[weight_type] : NULL;
 }
 
+forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    if (batch_tokens >= FORGE_WIDE_BATCH && table->dot[weight_type] && table->wide_tile[weight_type]) {
+        return table->wide_tile[weight_type];
+    }
+    return forge_select_tile(isa, weight_type);
+}
+
 int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count) {
     const forge_quantize_fn quantize = forge_select_quantize(isa, type);
     if (!quantize) return -1;

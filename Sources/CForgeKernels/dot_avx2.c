@@ -29,6 +29,12 @@ AVX2 static inline float half_product(uint16_t x, uint16_t y) {
     return _mm_cvtss_f32(_mm_mul_ss(both, _mm_movehdup_ps(both)));
 }
 
+// llama.cpp's `summs += m·s` for Q4_1/Q5_1, which its compilers contract into one fused multiply-add.
+AVX2 static inline float offset_step(float sum, uint16_t m, uint16_t s) {
+    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)m | (uint32_t)s << 16)));
+    return __builtin_fmaf(_mm_cvtss_f32(both), _mm_cvtss_f32(_mm_movehdup_ps(both)), sum);
+}
+
 // 16 bytes of nibbles → 32 bytes in value order: low nibbles (values 0..15), then high nibbles.
 AVX2 static inline __m256i unpack_nibbles(const uint8_t *packed) {
     const __m128i bytes = _mm_loadu_si128((const __m128i *)packed);
@@ -89,7 +95,7 @@ AVX2 static float dot_q4_1(int64_t count, const void *weights, const void *activ
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
         const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_unsigned_signed(unpack_nibbles(w[b].qs), y)), acc);
-        offsets += half_product(w[b].m, a[b].s);
+        offsets = offset_step(offsets, w[b].m, a[b].s);
     }
     return sum_floats(acc) + offsets;
 }
@@ -120,7 +126,7 @@ AVX2 static float dot_q5_1(int64_t count, const void *weights, const void *activ
         const __m256i y = _mm256_loadu_si256((const __m256i *)a[b].qs);
         const __m256 d = _mm256_set1_ps(half_product(w[b].d, a[b].d));
         acc = _mm256_fmadd_ps(d, _mm256_cvtepi32_ps(dot_unsigned_signed(x, y)), acc);
-        offsets += half_product(w[b].m, a[b].s);
+        offsets = offset_step(offsets, w[b].m, a[b].s);
     }
     return sum_floats(acc) + offsets;
 }
@@ -139,34 +145,34 @@ AVX2 static float dot_iq4_nl(int64_t count, const void *weights, const void *act
     return sum_floats(acc);
 }
 
-// Σ_sub min_sub · (bsums[2·sub] + bsums[2·sub+1]) for the eight Q4_K/Q5_K sub-blocks.
-AVX2 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
+// Per 64-value group g (sub-blocks 2g, 2g+1): min_2g·Σy_2g + min_2g+1·Σy_2g+1, in lane g.
+AVX2 static inline __m128i k4_group_mins(uint64_t mins, const int16_t *bsums) {
     const __m256i sums = _mm256_loadu_si256((const __m256i *)bsums);
-    const __m128i pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-    const __m128i min_words = _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins));
-    const __m128i products = _mm_madd_epi16(pair_sums, min_words);
-    __m128i total = _mm_add_epi32(products, _mm_shuffle_epi32(products, _MM_SHUFFLE(1, 0, 3, 2)));
-    total = _mm_add_epi32(total, _mm_shuffle_epi32(total, _MM_SHUFFLE(2, 3, 0, 1)));
-    return _mm_cvtsi128_si32(total);
+    const __m128i sub_block_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    return _mm_madd_epi16(sub_block_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
 }
 
-// Shared by Q4_K (no fifth bits) and Q5_K.
-AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations) {
+// Q4_K (no fifth bits) and Q5_K in the float order of llama.cpp's repacked Q4_K kernels, as the
+// AVX-512 variant (see k4_k5_tokens there): per-64-value steps for a full tile of tokens
+// (`gemm_order`), per-super-block steps otherwise.
+AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5, int gemm_order, const void *weights,
+                                   const void *activations) {
     const uint8_t *bytes = weights;
     const block_q8_K *a = activations;
-    __m256 acc = _mm256_setzero_ps();
-    float min_total = 0;
+    float sum = 0, min_total = 0;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
         memcpy(&d_pair, bytes, 4);
-        const __m128 d_dmin = _mm_mul_ps(_mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair)), _mm_set1_ps(a[b].d));
+        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        const float d = _mm_cvtss_f32(weight_d_dmin) * a[b].d;
+        const float dmin = _mm_cvtss_f32(_mm_movehdup_ps(weight_d_dmin)) * a[b].d;
         uint64_t scale_bytes, min_bytes;
         k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
         const uint8_t *scales = (const uint8_t *)&scale_bytes;
         const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
         const __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
-        __m256i sums = _mm256_setzero_si256();
+        int group_totals[4], group_mins[4];
         for (int group = 0; group < 4; ++group) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
             __m256i low = _mm256_and_si256(packed, low_mask);
@@ -181,32 +187,67 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
             const __m256i y_high = _mm256_loadu_si256((const __m256i *)(a[b].qs + 64 * group + 32));
             const __m256i p_low = _mm256_madd_epi16(_mm256_maddubs_epi16(low, y_low), _mm256_set1_epi16(scales[2 * group]));
             const __m256i p_high = _mm256_madd_epi16(_mm256_maddubs_epi16(high, y_high), _mm256_set1_epi16(scales[2 * group + 1]));
-            sums = _mm256_add_epi32(sums, _mm256_add_epi32(p_low, p_high));
+            group_totals[group] = sum_ints(_mm256_add_epi32(p_low, p_high));
         }
-        acc = _mm256_fmadd_ps(_mm256_broadcastss_ps(d_dmin), _mm256_cvtepi32_ps(sums), acc);
-        min_total += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a[b].bsums);
+        _mm_storeu_si128((__m128i *)group_mins, k4_group_mins(min_bytes, a[b].bsums));
+        if (gemm_order) {
+            for (int g = 0; g < 4; ++g) {
+                sum = __builtin_fmaf((float)group_totals[g], d, sum);
+                min_total = __builtin_fmaf((float)group_mins[g], dmin, min_total);
+            }
+        } else {
+            const int total = group_totals[0] + group_totals[1] + group_totals[2] + group_totals[3];
+            const int mins = group_mins[0] + group_mins[1] + group_mins[2] + group_mins[3];
+            sum = __builtin_fmaf((float)total, d, sum);
+            min_total = __builtin_fmaf((float)mins, dmin, min_total);
+        }
     }
-    return sum_floats(acc) - min_total;
+    return sum - min_total;
 }
 
 AVX2 static float dot_q4_K(int64_t count, const void *weights, const void *activations) {
-    return dot_k4_k5(count, sizeof(block_q4_K), 0, weights, activations);
+    return dot_k4_k5(count, sizeof(block_q4_K), 0, 0, weights, activations);
 }
 
 AVX2 static float dot_q5_K(int64_t count, const void *weights, const void *activations) {
-    return dot_k4_k5(count, sizeof(block_q5_K), 1, weights, activations);
+    return dot_k4_k5(count, sizeof(block_q5_K), 1, 0, weights, activations);
 }
 
-AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+// Tiles only to choose the float order of a full tile; the weights are decoded per token.
+AVX2 static void tile_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations,
+                            size_t stride, int tokens, float *out, size_t out_stride) {
+    for (int t = 0; t < tokens; ++t) {
+        out[(size_t)t * out_stride] = dot_k4_k5(count, block_bytes, is_q5, tokens == FORGE_TILE_TOKENS, weights,
+                                                (const uint8_t *)activations + (size_t)t * stride);
+    }
+}
+
+AVX2 static void tile_q4_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                           int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    tile_k4_k5(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, out, out_stride);
+}
+
+AVX2 static void tile_q5_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                           int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    tile_k4_k5(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
+}
+
+// `wide`: llama.cpp's tiled K-quant order for batches of 8 tokens or more (see q6_K_order in the
+// AVX-512 variant).
+AVX2 static inline float q6_K_order(int64_t count, const void *weights, const void *activations, int wide) {
     const block_q6_K *w = weights;
     const block_q8_K *a = activations;
+    float wide_sum = 0;
     __m256 acc = _mm256_setzero_ps();
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     for (int64_t b = 0; b < count / QK_K; ++b) {
         // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum, with q unsigned (0..63).
         const __m256i sub_sums = _mm256_loadu_si256((const __m256i *)a[b].bsums);
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
-        const int offset_sum = 32 * sum_ints(_mm256_madd_epi16(sub_sums, scale_words));
+        // llama.cpp's lane l subtracts 32·(its two sub-blocks' scale·Σy).
+        const __m256i offsets = _mm256_slli_epi32(_mm256_madd_epi16(sub_sums, scale_words), 5);
         __m256i sums = _mm256_setzero_si256();
         for (int half = 0; half < 2; ++half) {
             const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
@@ -226,10 +267,26 @@ AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activ
                 sums = _mm256_add_epi32(sums, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scale));
             }
         }
-        const float d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))) * a[b].d;
-        acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, _mm256_setr_epi32(offset_sum, 0, 0, 0, 0, 0, 0, 0))), acc);
+        const float d = a[b].d * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
+        if (wide) {
+            wide_sum = WIDE_STEP(wide_sum, (float)sum_ints(_mm256_sub_epi32(sums, offsets)) * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))), a[b].d);
+        } else {
+            acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, offsets)), acc);
+        }
     }
-    return sum_floats(acc);
+    return wide ? wide_sum : sum_floats(acc);
+}
+
+AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activations) {
+    return q6_K_order(count, weights, activations, 0);
+}
+
+AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                                int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    for (int t = 0; t < tokens; ++t) {
+        out[(size_t)t * out_stride] = q6_K_order(count, weights, (const uint8_t *)activations + (size_t)t * stride, 1);
+    }
 }
 
 AVX2 static float dot_f32(int64_t count, const void *weights, const void *activations) {
@@ -379,6 +436,13 @@ const forge_kernel_table forge_avx2_kernels = {
         [FORGE_TYPE_Q4_K] = dot_q4_K,
         [FORGE_TYPE_Q5_K] = dot_q5_K,
         [FORGE_TYPE_Q6_K] = dot_q6_K,
+    },
+    .tile = {
+        [FORGE_TYPE_Q4_K] = tile_q4_K,
+        [FORGE_TYPE_Q5_K] = tile_q5_K,
+    },
+    .wide_tile = {
+        [FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     },
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,

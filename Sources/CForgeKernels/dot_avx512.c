@@ -55,13 +55,8 @@ AVX512 static inline void halves_to_floats(uint16_t x0, uint16_t x1, float out[2
     _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)))));
 }
 
-// f16(x)·f16(y) for the Q4_1/Q5_1 offsets of two blocks.
-AVX512 static inline float offset_pair(uint16_t x0, uint16_t y0, uint16_t x1, uint16_t y1) {
-    const uint64_t halves = (uint64_t)x0 | (uint64_t)y0 << 16 | (uint64_t)x1 << 32 | (uint64_t)y1 << 48;
-    const __m128 values = _mm_cvtph_ps(_mm_cvtsi64_si128((long long)halves));
-    const __m128 products = _mm_mul_ps(values, _mm_movehdup_ps(values));
-    return _mm_cvtss_f32(_mm_add_ss(products, _mm_movehl_ps(products, products)));
-}
+// llama.cpp's `summs += m·s`, which its compilers contract into one fused multiply-add.
+AVX512 static inline float offset_step(float sum, float m, float s) { return __builtin_fmaf(m, s, sum); }
 
 // Σ (u − offset)·y per group of four bytes, u unsigned.
 AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
@@ -69,6 +64,28 @@ AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
     return _mm512_dpbusd_epi32(products, offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
 }
 
+
+// llama.cpp's x86 order for the 32-value formats (ggml_vec_dot_*_q8_0/q8_1 and llamafile's
+// tinyBLAS give the same floats): one 8-lane f32 accumulator, lane i taking bytes 4i..4i+3 of
+// every block; per block acc = fma(d_x·d_y, (float)lane sums, acc), blocks in order; then
+// hsum_float_8. Two blocks share one 512-bit integer step here, but their floats are added one
+// block after the other, so a last-bit difference can never appear.
+AVX512 static inline float sum_lanes(__m256 v) {
+    __m128 half = _mm_add_ps(_mm256_extractf128_ps(v, 1), _mm256_castps256_ps128(v));
+    half = _mm_add_ps(half, _mm_movehl_ps(half, half));
+    half = _mm_add_ss(half, _mm_movehdup_ps(half));
+    return _mm_cvtss_f32(half);
+}
+
+AVX512 static inline __m256 upper_floats(__m512 v) { return _mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1)); }
+
+// acc += d_b · sums_b, then (when has_second) acc += d_{b+1} · sums_{b+1}; the pair's blocks sit in
+// lanes 0..7 and 8..15 of `d` and `sums`.
+AVX512 static inline __m256 accumulate_pair(__m256 acc, __m512 d, __m512i sums, int has_second) {
+    const __m512 values = _mm512_cvtepi32_ps(sums);
+    acc = _mm256_fmadd_ps(_mm512_castps512_ps256(d), _mm512_castps512_ps256(values), acc);
+    return has_second ? _mm256_fmadd_ps(upper_floats(d), upper_floats(values), acc) : acc;
+}
 
 // Every kernel below is written once for up to TILE_TOKENS activation rows: the weight block is
 // decoded once and used for each token (the prefill tiles), and the single-token dot product is
@@ -97,65 +114,67 @@ AVX512 static inline __m512i dot_offset(__m512i u, __m512i y, __m512i offset) {
         }                                                                                                    \
     }
 
-// The 32-value formats share one loop over block pairs; `decode` yields the unsigned weight bytes
-// (and, for signed formats, the offset k of q − k), `offsets` says whether m·s terms are added.
+// d_x·d_y of blocks b (lanes 0..7) and next (lanes 8..15) of token t: from the tile's f32 scales
+// when given, else from the f16 scales of the blocks.
+#define PAIR_SCALES(a, t, weight_scales)                                                                      \
+    (scales ? _mm512_mul_ps(weight_scales, float_pair_at(scales + (size_t)(t) * 2 * blocks, b, next))         \
+            : scale_pair(w[b].d, a[b].d, w[next].d, a[next].d))
+
+AVX512 static inline __m512 float_pair_at(const float *values, int64_t first, int64_t second) {
+    const __m128 both = _mm_unpacklo_ps(_mm_set_ss(values[first]), _mm_set_ss(values[second]));
+    return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
+}
+
+// The 32-value formats walk the blocks in pairs (b, next); with an odd count the last pair is
+// block b twice and only its first half is accumulated.
 KERNEL void q8_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q8_0 *w = weights;
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
-    __m512 acc[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-        const __m512i x = load_pair(w[b].qs, w[b + 1].qs);
+    __m256 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b += 2) {
+        const int has_second = b + 1 < blocks;
+        const int64_t next = has_second ? b + 1 : b;
+        const __m512i x = load_pair(w[b].qs, w[next].qs);
         const __m512i magnitude = _mm512_abs_epi8(x);
         const __mmask64 negative = _mm512_movepi8_mask(x);
-        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+        const __m512 weight_scales = half_pair(w[b].d, w[next].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
-            const __m512i y = load_pair(a[b].qs, a[b + 1].qs);
+            const __m512i y = load_pair(a[b].qs, a[next].qs);
             // |x| as the unsigned operand, x's sign moved onto y.
             const __m512i signed_y = _mm512_mask_sub_epi8(y, negative, _mm512_setzero_si512(), y);
             const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), magnitude, signed_y);
-            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
-                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            acc[t] = accumulate_pair(acc[t], PAIR_SCALES(a, t, weight_scales), sums, has_second);
         }
     }
-    for (int t = 0; t < tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]);
-        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q8_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
-        out[(size_t)t * out_stride] = sum;
-    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]);
 }
 DOT_AND_TILE(q8_0)
 
+// Signed 4/5-bit formats: Σ (u − k)·y = Σ u·y − k·Σ y changes no integer lane sum.
 KERNEL void q4_0_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q4_0 *w = weights;
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i eight = _mm512_set1_epi8(8);
-    __m512 acc[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
-        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+    __m256 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b += 2) {
+        const int has_second = b + 1 < blocks;
+        const int64_t next = has_second ? b + 1 : b;
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[next].qs);
+        const __m512 weight_scales = half_pair(w[b].d, w[next].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
-            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), eight);
-            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
-                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[next].qs), eight);
+            acc[t] = accumulate_pair(acc[t], PAIR_SCALES(a, t, weight_scales), sums, has_second);
         }
     }
-    for (int t = 0; t < tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]);
-        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
-        out[(size_t)t * out_stride] = sum;
-    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]);
 }
 DOT_AND_TILE(q4_0)
 
@@ -165,67 +184,62 @@ KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activati
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
-        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+    __m256 acc[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < blocks; b += 2) {
+        const int has_second = b + 1 < blocks;
+        const int64_t next = has_second ? b + 1 : b;
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[next].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[next].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
-        const __m512 weight_scales = half_pair(w[b].d, w[b + 1].d);
+        const __m512 weight_scales = half_pair(w[b].d, w[next].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
-            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[b + 1].qs), sixteen);
-            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
-                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
+            const __m512i sums = dot_offset(u, load_pair(a[b].qs, a[next].qs), sixteen);
+            acc[t] = accumulate_pair(acc[t], PAIR_SCALES(a, t, weight_scales), sums, has_second);
         }
     }
-    for (int t = 0; t < tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]);
-        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_0](QK, &w[b], &ACTIVATION(block_q8_0, t)[b]);
-        out[(size_t)t * out_stride] = sum;
-    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]);
 }
 DOT_AND_TILE(q5_0)
+
+// Q4_1/Q5_1 also sum m_x·s_y per block in a scalar, block after block, added after the lanes.
+#define OFFSET_TERMS(t)                                                                                   \
+    do {                                                                                                  \
+        if (scales) {                                                                                     \
+            const float *block_sums = scales + (size_t)(t) * 2 * blocks + blocks;                         \
+            offsets[t] = offset_step(offsets[t], weight_offsets[0], block_sums[b]);                       \
+            if (has_second) offsets[t] = offset_step(offsets[t], weight_offsets[1], block_sums[next]);    \
+        } else {                                                                                          \
+            offsets[t] = offset_step(offsets[t], weight_offsets[0], f16_to_f32(a[b].s));                  \
+            if (has_second) offsets[t] = offset_step(offsets[t], weight_offsets[1], f16_to_f32(a[next].s)); \
+        }                                                                                                 \
+    } while (0)
 
 KERNEL void q4_1_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     const block_q4_1 *w = weights;
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
-    __m512 acc[TILE_TOKENS];
+    __m256 acc[TILE_TOKENS];
     float offsets[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-        const __m512i u = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), offsets[t] = 0;
+    for (int64_t b = 0; b < blocks; b += 2) {
+        const int has_second = b + 1 < blocks;
+        const int64_t next = has_second ? b + 1 : b;
+        const __m512i u = unpack_nibble_pair(w[b].qs, w[next].qs);
         float weight_pair[2], weight_offsets[2];
-        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
-        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        halves_to_floats(w[b].d, w[next].d, weight_pair);
+        halves_to_floats(w[b].m, w[next].m, weight_offsets);
         const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_1 *a = ACTIVATION(block_q8_1, t);
-            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
-                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
-            if (scales) {
-                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
-                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
-                const float first = weight_offsets[0] * sums_s[0];
-                const float second = weight_offsets[1] * sums_s[1];
-                offsets[t] += first + second;
-            } else {
-                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
-            }
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[next].qs));
+            acc[t] = accumulate_pair(acc[t], PAIR_SCALES(a, t, weight_scales), sums, has_second);
+            OFFSET_TERMS(t);
         }
     }
-    for (int t = 0; t < tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
-        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q4_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
-        out[(size_t)t * out_stride] = sum;
-    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]) + offsets[t];
 }
 DOT_AND_TILE(q4_1)
 
@@ -235,58 +249,66 @@ KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activati
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
     const __m512i sixteen = _mm512_set1_epi8(16);
-    __m512 acc[TILE_TOKENS];
+    __m256 acc[TILE_TOKENS];
     float offsets[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), offsets[t] = 0;
-    int64_t b = 0;
-    for (; b + 2 <= blocks; b += 2) {
-        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[b + 1].qh) << 32;
-        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[b + 1].qs);
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), offsets[t] = 0;
+    for (int64_t b = 0; b < blocks; b += 2) {
+        const int has_second = b + 1 < blocks;
+        const int64_t next = has_second ? b + 1 : b;
+        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[next].qh) << 32;
+        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[next].qs);
         const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
         float weight_pair[2], weight_offsets[2];
-        halves_to_floats(w[b].d, w[b + 1].d, weight_pair);
-        halves_to_floats(w[b].m, w[b + 1].m, weight_offsets);
+        halves_to_floats(w[b].d, w[next].d, weight_pair);
+        halves_to_floats(w[b].m, w[next].m, weight_offsets);
         const __m512 weight_scales = float_pair(weight_pair);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_1 *a = ACTIVATION(block_q8_1, t);
-            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[b + 1].qs));
-            const __m512 d = scales ? _mm512_mul_ps(weight_scales, float_pair(scales + (size_t)t * 2 * blocks + b))
-                                    : scale_pair(w[b].d, a[b].d, w[b + 1].d, a[b + 1].d);
-            acc[t] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(sums), acc[t]);
-            if (scales) {
-                const float *sums_s = scales + (size_t)t * 2 * blocks + blocks + b;
-                // Separate statements: no fused multiply-add, so the sum matches offset_pair's.
-                const float first = weight_offsets[0] * sums_s[0];
-                const float second = weight_offsets[1] * sums_s[1];
-                offsets[t] += first + second;
-            } else {
-                offsets[t] += offset_pair(w[b].m, a[b].s, w[b + 1].m, a[b + 1].s);
-            }
+            const __m512i sums = _mm512_dpbusd_epi32(_mm512_setzero_si512(), u, load_pair(a[b].qs, a[next].qs));
+            acc[t] = accumulate_pair(acc[t], PAIR_SCALES(a, t, weight_scales), sums, has_second);
+            OFFSET_TERMS(t);
         }
     }
-    for (int t = 0; t < tokens; ++t) {
-        float sum = _mm512_reduce_add_ps(acc[t]) + offsets[t];
-        if (b < blocks) sum += forge_generic_kernels.dot[FORGE_TYPE_Q5_1](QK, &w[b], &ACTIVATION(block_q8_1, t)[b]);
-        out[(size_t)t * out_stride] = sum;
-    }
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]) + offsets[t];
 }
 DOT_AND_TILE(q5_1)
 
-// Σ_j min_j · (bsums[2j] + bsums[2j+1]) over the eight Q4_K/Q5_K sub-blocks.
-AVX512 static inline int k4_min_sum(uint64_t mins, const int16_t *bsums) {
+// Per 64-value group g (sub-blocks 2g, 2g+1): min_2g·Σy_2g + min_2g+1·Σy_2g+1, in lane g.
+AVX512 static inline __m128i k4_group_mins(uint64_t mins, const int16_t *bsums) {
     const __m256i sums = _mm256_loadu_si256((const __m256i *)bsums);
-    const __m128i pair_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-    const __m128i products = _mm_madd_epi16(pair_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
-    const __m128i pairs = _mm_add_epi32(products, _mm_shuffle_epi32(products, _MM_SHUFFLE(1, 0, 3, 2)));
-    return _mm_cvtsi128_si32(_mm_add_epi32(pairs, _mm_shuffle_epi32(pairs, _MM_SHUFFLE(2, 3, 0, 1))));
+    const __m128i sub_block_sums = _mm_hadd_epi16(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+    return _mm_madd_epi16(sub_block_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
 }
 
-// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles).
+// The four groups' totals, one per lane, from their 16-lane partial sums.
+AVX512 static inline __m128i group_totals(const __m512i groups[4]) {
+    __m256i halves[4];
+    for (int g = 0; g < 4; ++g) halves[g] = _mm256_add_epi32(_mm512_castsi512_si256(groups[g]), _mm512_extracti64x4_epi64(groups[g], 1));
+    const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(halves[0], halves[1]), _mm256_hadd_epi32(halves[2], halves[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+}
+
+AVX512 static inline int sum_four(__m128i v) {
+    v = _mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(1, 0, 3, 2)));
+    return _mm_cvtsi128_si32(_mm_add_epi32(v, _mm_shuffle_epi32(v, _MM_SHUFFLE(2, 3, 0, 1))));
+}
+
+AVX512 static inline int sum_eight(__m256i v) {
+    return sum_four(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
+}
+
+// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles) in the float order of
+// llama.cpp's repacked Q4_K kernels (the default on x86): two scalar chains,
+// sum = fma((float)Σ scale·q·y, d_x·d_y, sum) and mins = fma((float)Σ min·Σy, dmin_x·d_y, mins),
+// result sum − mins. Its GEMV (decode, and the last n % 4 tokens of a batch) takes one step per
+// super-block; its GEMM (each group of 4 batch tokens) one step per 64 values. A full tile is such
+// a group (matmul.c tiles a batch from its first token), anything else is the GEMV.
 KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
                          size_t stride, int tokens, float *out, size_t out_stride) {
     const uint8_t *bytes = weights;
     const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    const int gemm_order = tokens == TILE_TOKENS;
     // For group g (64 values), 16-bit words 0..15 take scale 2g and words 16..31 scale 2g+1.
     const __m512i pick[4] = {
         _mm512_set_epi16(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
@@ -294,21 +316,20 @@ KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const voi
         _mm512_set_epi16(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4),
         _mm512_set_epi16(7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6),
     };
-    __m512 acc[TILE_TOKENS];
-    float min_total[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps(), min_total[t] = 0;
+    float sum[TILE_TOKENS], min_total[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) sum[t] = 0, min_total[t] = 0;
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
-        uint32_t d_pair;
-        memcpy(&d_pair, bytes, 4);
-        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        uint16_t weight_halves[2];
+        memcpy(weight_halves, bytes, 4);
+        float weight_d_dmin[2];
+        halves_to_floats(weight_halves[0], weight_halves[1], weight_d_dmin);
         uint64_t scale_bytes, min_bytes;
         k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
         const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
         const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
         // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
         __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
-        __m512i sums[TILE_TOKENS];
-        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
+        __m512i groups[TILE_TOKENS][4];
         for (int group = 0; group < 4; ++group) {
             const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
             __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
@@ -322,17 +343,28 @@ KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const voi
             const __m512i scales = _mm512_permutexvar_epi16(pick[group], scale_words);
             for (int t = 0; t < tokens; ++t) {
                 const __m512i y = _mm512_loadu_si512((const void *)(ACTIVATION(block_q8_K, t)[b].qs + 64 * group));
-                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x, y), scales);
+                groups[t][group] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(x, y), scales);
             }
         }
         for (int t = 0; t < tokens; ++t) {
             const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
-            const __m128 d_dmin = _mm_mul_ps(weight_d_dmin, _mm_set1_ps(a->d));
-            acc[t] = _mm512_fmadd_ps(_mm512_broadcastss_ps(d_dmin), _mm512_cvtepi32_ps(sums[t]), acc[t]);
-            min_total[t] += _mm_cvtss_f32(_mm_movehdup_ps(d_dmin)) * (float)k4_min_sum(min_bytes, a->bsums);
+            const float d = weight_d_dmin[0] * a->d, dmin = weight_d_dmin[1] * a->d;
+            const __m128i totals = group_totals(groups[t]), mins = k4_group_mins(min_bytes, a->bsums);
+            if (gemm_order) {
+                int group_totals_[4], group_mins[4];
+                _mm_storeu_si128((__m128i *)group_totals_, totals);
+                _mm_storeu_si128((__m128i *)group_mins, mins);
+                for (int g = 0; g < 4; ++g) {
+                    sum[t] = __builtin_fmaf((float)group_totals_[g], d, sum[t]);
+                    min_total[t] = __builtin_fmaf((float)group_mins[g], dmin, min_total[t]);
+                }
+            } else {
+                sum[t] = __builtin_fmaf((float)sum_four(totals), d, sum[t]);
+                min_total[t] = __builtin_fmaf((float)sum_four(mins), dmin, min_total[t]);
+            }
         }
     }
-    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]) - min_total[t];
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum[t] - min_total[t];
 }
 
 KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
@@ -349,14 +381,16 @@ KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activati
 }
 DOT_AND_TILE(q5_K)
 
-KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
-                        float *out, size_t out_stride) {
-    (void)scales;
+// `wide`: the float order of llama.cpp's tiled K-quant matrix product, which it takes for batches
+// of 8 tokens or more: per super-block r = (float)total · d_x, then sum = fma(r, d_y, sum).
+KERNEL void q6_K_order(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int wide, int tokens,
+                       float *out, size_t out_stride) {
     const block_q6_K *w = weights;
     const uint8_t *activations = activation_bytes;
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
-    __m512 acc[TILE_TOKENS];
-    for (int t = 0; t < tokens; ++t) acc[t] = _mm512_setzero_ps();
+    __m256 acc[TILE_TOKENS];
+    float wide_sum[TILE_TOKENS];
+    for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), wide_sum[t] = 0;
     for (int64_t b = 0; b < count / QK_K; ++b) {
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
         const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
@@ -389,13 +423,36 @@ KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activati
             const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
             // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
             const __m256i offsets = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), scale_words);
-            const __m512i total = _mm512_sub_epi32(sums[t], _mm512_zextsi256_si512(_mm256_slli_epi32(offsets, 5)));
-            acc[t] = _mm512_fmadd_ps(_mm512_set1_ps(weight_d * a->d), _mm512_cvtepi32_ps(total), acc[t]);
+            // llama.cpp's lane l: bytes 4l..4l+3 of every 32 values, minus 32·(its two sub-block offsets).
+            const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(sums[t]), _mm512_extracti64x4_epi64(sums[t], 1));
+            const __m256i total = _mm256_sub_epi32(lanes, _mm256_slli_epi32(offsets, 5));
+            if (wide) {
+                wide_sum[t] = WIDE_STEP(wide_sum[t], (float)sum_eight(total) * weight_d, a->d);
+            } else {
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * weight_d), _mm256_cvtepi32_ps(total), acc[t]);
+            }
         }
     }
-    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = _mm512_reduce_add_ps(acc[t]);
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = wide ? wide_sum[t] : sum_lanes(acc[t]);
+}
+
+KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
+                        float *out, size_t out_stride) {
+    (void)scales;
+    q6_K_order(count, weights, activations, stride, 0, tokens, out, out_stride);
 }
 DOT_AND_TILE(q6_K)
+
+AVX512 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
+                                  int tokens, float *out, size_t out_stride) {
+    (void)scales;
+    switch (tokens) {
+    case 1: q6_K_order(count, weights, activations, stride, 1, 1, out, out_stride); break;
+    case 2: q6_K_order(count, weights, activations, stride, 1, 2, out, out_stride); break;
+    case 3: q6_K_order(count, weights, activations, stride, 1, 3, out, out_stride); break;
+    default: q6_K_order(count, weights, activations, stride, 1, 4, out, out_stride); break;
+    }
+}
 
 KERNEL void f32_tokens(int64_t count, const void *weights, const void *activation_bytes, size_t stride, const float *scales, int tokens,
                        float *out, size_t out_stride) {
@@ -468,6 +525,7 @@ const forge_kernel_table forge_avx512_kernels = {
     WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
     WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
     WITH_TILE(FORGE_TYPE_Q6_K, q6_K),
+    .wide_tile[FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,
         [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,

@@ -150,10 +150,12 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 
 // One instruction-set variant: dot products and tiles indexed by weight type, activation
 // quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
-// tile means "one dot product per token".
+// tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
+// FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_tile_fn tile[FORGE_TYPE_LIMIT];
+    forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -167,5 +169,11 @@ extern const forge_kernel_table forge_avx512_kernels;
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
+/// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
+forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
+
+// In wide tiles, r = (float)total · d_x rounded, then sum + r · d_y as llama.cpp's compiler forms it.
+#define FORGE_WIDE_BATCH 8
+#define WIDE_STEP(sum, r, dy) __builtin_fmaf((r), (dy), (sum))
 
 #endif

@@ -89,7 +89,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     if (rows <= 0 || tokens <= 0) return 0;
     matmul_job job = {
         .dot = forge_select_dot(isa, weight_type),
-        .tile = forge_select_tile(isa, weight_type),
+        .tile = forge_select_batch_tile(isa, weight_type, tokens),
         .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
         .weights = weights,
         .weight_row_bytes = weight_row_bytes,

@@ -265,8 +265,10 @@ public final class Evaluator: @unchecked Sendable {
                     let cosine = table[2 * pair], sine = table[2 * pair + 1]
                     let (i, j) = adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + rotated / 2)
                     let x0 = head[i], x1 = head[j]
-                    head[i] = x0 * cosine - x1 * sine
-                    head[j] = x0 * sine + x1 * cosine
+                    // llama.cpp's compiler fuses the first product of each line: x0·cos − x1·sin
+                    // is fma(x0, cos, −x1·sin), x0·sin + x1·cos is fma(x0, sin, x1·cos).
+                    head[i] = (-(x1 * sine)).addingProduct(x0, cosine)
+                    head[j] = (x1 * cosine).addingProduct(x0, sine)
                 }
             }
         }

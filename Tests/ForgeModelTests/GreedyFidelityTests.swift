@@ -11,6 +11,11 @@ import ForgeTokenizer
 @Suite struct GreedyFidelityTests {
     static let available = RealModels.all.filter { RealModels.path($0 + ".gguf") != nil }
 
+    /// Prompt logits of every file are bit-identical to llama.cpp's; this file's continuation of one
+    /// prompt still drifts late in decoding (step 54 of 64), cause not yet found.
+    static let knownDecodeDrift: Set<String> = ["qwen2.5-coder-0.5b-instruct-q4_k_m"]
+    static let decodeDriftReason: Comment = "one Q4_K_M continuation drifts from llama.cpp late in decoding"
+
     @Test(arguments: available)
     func greedyTokensMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("greedy-\(model).json")
@@ -18,7 +23,6 @@ import ForgeTokenizer
         let transformer = try Transformer(gguf: file)
         let evaluator = Evaluator(transformer: transformer, threadCount: 2)
         let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
-        let quantized = !(model.hasSuffix("f16") || model.hasSuffix("f32"))
         var fullMatches = 0
         let prompts = reference["prompts"] as? [[String: Any]] ?? []
         for prompt in prompts {
@@ -52,10 +56,8 @@ import ForgeTokenizer
                 fullMatches += 1
                 continue
             }
-            if quantized {
-                // See LogitsFidelityTests.knownChaotic: a last-bit difference in the quantized
-                // matrix products can flip a token before llama.cpp's first near-tie.
-                withKnownIssue(LogitsFidelityTests.chaoticReason, isIntermittent: true) {
+            if Self.knownDecodeDrift.contains(model) {
+                withKnownIssue(Self.decodeDriftReason, isIntermittent: true) {
                     #expect(step >= safePrefix, "\(model) \(name): differs at step \(step), before llama.cpp's first near-tie at \(safePrefix)")
                 }
             } else {
@@ -66,8 +68,6 @@ import ForgeTokenizer
             }
         }
         print("greedy \(model): \(fullMatches) of \(prompts.count) prompts match llama.cpp for every token")
-        if !quantized {
-            #expect(fullMatches * 10 >= prompts.count * 9, "\(model): \(fullMatches) of \(prompts.count) full matches, the goal is 90%")
-        }
+        #expect(fullMatches * 10 >= prompts.count * 9, "\(model): \(fullMatches) of \(prompts.count) full matches, the goal is 90%")
     }
 }

@@ -7,14 +7,6 @@ import ForgeModel
 @Suite struct LogitsFidelityTests {
     static let available = RealModels.all.filter { RealModels.path($0 + ".gguf") != nil }
 
-    /// Files whose logits Forge does not yet reproduce within the issue's bound. Every layer
-    /// matches llama.cpp to ~1e-6 until a last-bit difference in a matrix product's float
-    /// summation order flips the rounding of one Q8 activation; SmolLM2's Q4_1 layers amplify
-    /// that into a few percent by the last layer (its F32 file, with no activation rounding,
-    /// matches to 1e-3). The cure is summing in exactly llama.cpp's order in every kernel.
-    static let knownChaotic: Set<String> = ["smollm2-135m-instruct-q4_1"]
-    static let chaoticReason: Comment = "quantized matrix products sum in a different order than llama.cpp's, and Q4_1 SmolLM2 amplifies it"
-
     @Test(arguments: available)
     func lastPositionLogitsMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("logits-\(model).json")
@@ -51,13 +43,7 @@ import ForgeModel
             let top = logits.indices.max { logits[$0] < logits[$1] }
             let expectedTop = expected.indices.max { expected[$0] < expected[$1] }
             print("logits \(model) \(name): relative L2 error \(relative)")
-            if Self.knownChaotic.contains(model) {
-                withKnownIssue(Self.chaoticReason, isIntermittent: true) {
-                    #expect(relative < 0.03, "\(model) \(name): relative L2 error \(relative)")
-                }
-            } else {
-                #expect(relative < (quantized ? 0.03 : 0.01), "\(model) \(name): relative L2 error \(relative)")
-            }
+            #expect(relative < (quantized ? 0.03 : 0.01), "\(model) \(name): relative L2 error \(relative)")
             #expect(top == expectedTop, "\(model) \(name): top-1 \(String(describing: top)) vs llama.cpp \(String(describing: expectedTop))")
         }
     }
