@@ -70,13 +70,12 @@ public struct ServeCommand: AsyncParsableCommand {
         }
         var logger = Logger(label: "forge.serve")
         logger.logLevel = runtime.verbose ? .info : .warning
-        let app: some ApplicationProtocol
         do {
-            app = try buildApplication(configuration: configuration, logger: logger)
+            let app = try buildApplication(configuration: configuration, logger: logger)
+            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
         } catch let error as ServerConfigurationError {
             throw ValidationError(error.message)
         }
-        try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
     }
 
     private func readKeyFile() throws -> [String] {

@@ -297,23 +297,37 @@ public final class Evaluator: @unchecked Sendable {
     /// Grouped-query attention: query head h reads KV head h / (n_head / n_head_kv) straight
     /// from the cache, positions 0...p of its own slot (causal).
     ///
-    /// llama.cpp's CPU flash attention takes one of two paths by the number of query rows in the
-    /// batch, and Forge takes the same one so its tokens stay equal to llama.cpp's: under 64 rows
-    /// (decode, short prompts) one row at a time with Q rounded to f16 and an f16 V accumulator;
-    /// from 64 rows on, tiles of query rows in f32. Tiles hold all query heads of a group for a run
-    /// of tokens, so each cached K/V row is read once per tile rather than once per head.
+    /// llama.cpp's CPU flash attention takes one of two paths by the number of query rows, and
+    /// Forge takes the same one so its tokens stay equal to llama.cpp's: under 64 rows (decode,
+    /// short prompts) one row at a time with Q rounded to f16 and an f16 V accumulator; from 64 rows
+    /// on, tiles of query rows in f32. Forge decides per run of one sequence's rows rather than per
+    /// batch, so a request gives the same floats whether or not other sequences share its batch.
+    /// Tiles hold all query heads of a group for a run of tokens, so each cached K/V row is read
+    /// once per tile rather than once per head.
     private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
         let c = transformer.configuration
         let headDim = c.keyLength
         let scale = 1 / Float(headDim).squareRoot()
-        if batch.count >= ComputeContext.attentionTileRows && ComputeContext.attentionTilesSupport(headDimension: headDim) {
-            attendInTiles(batch, layer: layer, cache: cache, scale: scale)
-            return
+        var rowByRow: [Int] = []
+        var tiledRuns: [Range<Int>] = []
+        let tilesSupported = ComputeContext.attentionTilesSupport(headDimension: headDim)
+        var start = 0
+        while start < batch.count {
+            var end = start + 1
+            while end < batch.count && batch.slots[end] == batch.slots[start] { end += 1 }
+            if tilesSupported && end - start >= ComputeContext.attentionTileRows {
+                tiledRuns.append(start..<end)
+            } else {
+                rowByRow.append(contentsOf: start..<end)
+            }
+            start = end
         }
+        if !tiledRuns.isEmpty { attendInTiles(batch, runs: tiledRuns, layer: layer, cache: cache, scale: scale) }
+        if rowByRow.isEmpty { return }
         let heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
-        compute.parallelFor(batch.count * kvHeads) { range in
+        compute.parallelFor(rowByRow.count * kvHeads) { range in
             for item in range {
-                let t = item / kvHeads, kvHead = item % kvHeads
+                let t = rowByRow[item / kvHeads], kvHead = item % kvHeads
                 let keys = cache.base(layer: layer, slot: batch.slots[t], values: false) + kvHead * headDim * cache.type.elementSize
                 let values = cache.base(layer: layer, slot: batch.slots[t], values: true) + kvHead * headDim * cache.type.elementSize
                 let first = (t * heads + kvHead * group) * headDim
@@ -341,24 +355,23 @@ public final class Evaluator: @unchecked Sendable {
         var heads: Range<Int>
     }
 
-    private func attendInTiles(_ batch: Batch, layer: Int, cache: KVCache, scale: Float) {
+    private func attendInTiles(_ batch: Batch, runs: [Range<Int>], layer: Int, cache: KVCache, scale: Float) {
         let c = transformer.configuration
         let headDim = c.keyLength, heads = c.headCount, group = c.groupSize
         let tileRows = ComputeContext.attentionTileRows
         let headsPerTile = min(group, tileRows)
         let tokensPerTile = max(1, tileRows / headsPerTile)
         var tiles: [AttentionTile] = []
-        var start = 0
-        while start < batch.count {
-            var end = start + 1
-            while end < batch.count && end - start < tokensPerTile && batch.slots[end] == batch.slots[start] { end += 1 }
-            for kvHead in 0..<c.kvHeadCount {
-                for first in stride(from: kvHead * group, to: (kvHead + 1) * group, by: headsPerTile) {
-                    tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: start..<end,
-                                               heads: first..<min(first + headsPerTile, (kvHead + 1) * group)))
+        for run in runs {
+            for start in stride(from: run.lowerBound, to: run.upperBound, by: tokensPerTile) {
+                let end = min(start + tokensPerTile, run.upperBound)
+                for kvHead in 0..<c.kvHeadCount {
+                    for first in stride(from: kvHead * group, to: (kvHead + 1) * group, by: headsPerTile) {
+                        tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: start..<end,
+                                                   heads: first..<min(first + headsPerTile, (kvHead + 1) * group)))
+                    }
                 }
             }
-            start = end
         }
         // Later tokens see more keys; alternating cheap and dear tiles evens out the contiguous
         // chunks the pool hands to each thread.

@@ -141,7 +141,8 @@ func expectError(_ response: TestResponse, status: HTTPResponse.Status, type: St
     let body = try response.json()
     #expect(body["error"]?["type"]?.stringValue == type, "\(response.text)", sourceLocation: sourceLocation)
     #expect(body["error"]?["code"]?.intValue == Int(status.code), sourceLocation: sourceLocation)
-    #expect(!(body["error"]?["message"]?.stringValue ?? "").isEmpty, sourceLocation: sourceLocation)
+    let message = body["error"]?["message"]?.stringValue ?? ""
+    #expect(!message.isEmpty, "\(response.text)", sourceLocation: sourceLocation)
 }
 
 /// A plain TCP client for what the test clients cannot do: read part of a stream, then hang up.

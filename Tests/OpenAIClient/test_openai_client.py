@@ -143,6 +143,7 @@ class Completions(unittest.TestCase):
             "POST", "/tokenize", json.dumps({"content": "The capital of France is"}), json_headers()
         )
         tokens = json.loads(connection.getresponse().read())["tokens"]
+        connection.close()
         by_text = client().completions.create(
             model=model_id(), prompt="The capital of France is", max_tokens=8, temperature=0
         )
@@ -158,7 +159,10 @@ class Errors(unittest.TestCase):
     def test_prompt_longer_than_the_context_is_a_clear_error(self):
         with self.assertRaises(openai.BadRequestError) as caught:
             client().completions.create(model=model_id(), prompt="word " * 20000, max_tokens=4)
-        self.assertIn("exceed_context_size_error", str(caught.exception))
+        error = caught.exception.response.json()["error"]
+        self.assertEqual(error["type"], "exceed_context_size_error")
+        self.assertEqual(error["n_prompt_tokens"], 20001)
+        self.assertGreater(error["n_ctx"], 0)
 
     def test_empty_messages_are_rejected(self):
         with self.assertRaises(openai.BadRequestError):
