@@ -63,12 +63,13 @@ struct CancellationTests {
         #expect(result.finishReason == .length && result.outputTokens.count == 4)
     }
 
-    /// The consumer stops reading after three pieces; generation, which could fill a 4096-token
-    /// context, stops soon after.
+    /// The consumer stops reading after three pieces; generation, which could fill a 16k-token
+    /// context (long enough that a consumer delayed by a loaded machine still drops it early),
+    /// stops soon after.
     @Test func droppingTheStreamStopsGeneration() async throws {
-        let tiny = try TinyLanguageModel(contextLength: 4096)
-        let session = try GenerationSession(model: tiny.model, contextSize: 4096, threadCount: 2)
-        let asked = 4000
+        let tiny = try TinyLanguageModel(contextLength: 16384)
+        let session = try GenerationSession(model: tiny.model, contextSize: 16384, threadCount: 2)
+        let asked = 16000
         var received = 0
         for try await _ in session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: asked, sampling: .greedy)) {
             received += 1

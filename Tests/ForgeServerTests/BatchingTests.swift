@@ -14,9 +14,10 @@ import Testing
         PrometheusValues(try await client.fetch("/metrics").text)
     }
 
-    /// Polls `/metrics` (bounded) until `condition` holds.
+    /// Polls `/metrics` (bounded: about a minute, for a machine busy with the rest of the suite)
+    /// until `condition` holds.
     static func waitFor(_ client: some TestClientProtocol, _ what: String, _ condition: (PrometheusValues) -> Bool) async throws -> PrometheusValues {
-        for _ in 0..<1000 {
+        for _ in 0..<6000 {
             let values = try await metrics(client)
             if condition(values) { return values }
             try await Task.sleep(for: .milliseconds(10))
