@@ -63,7 +63,7 @@ let package = Package(
         .target(
             name: "ForgeServer",
             dependencies: [
-                "ForgeGeneration", "ForgeModel", "ForgeTokenizer", "ForgeJinja",
+                "ForgeGeneration", "ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -107,8 +107,10 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
-        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels"]),
+        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
+        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
+        // Test helpers more than one test target uses (tiny model files).
+        .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -93,14 +93,24 @@ typedef struct {
     float *accumulator; // [TILE][head_dim]
     float *maximum;     // [TILE]
     float *sum;         // [TILE]
-    void *block;
 } tile_scratch;
+
+// One block per thread, grown to the largest head size seen and kept: a prompt makes hundreds of
+// tile calls per layer, each of which would otherwise allocate and free it.
+static _Thread_local float *thread_block;
+static _Thread_local size_t thread_block_bytes;
 
 static int tile_scratch_make(tile_scratch *s, int64_t head_dim) {
     const size_t floats = (size_t)(head_dim * TILE + KV_TILE * TILE + 2 * KV_TILE * head_dim + TILE * head_dim + 2 * TILE);
-    s->block = aligned_alloc(64, (floats * sizeof(float) + 63) / 64 * 64);
-    if (!s->block) return -1;
-    float *p = s->block;
+    const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
+    if (thread_block_bytes < bytes) {
+        float *grown = aligned_alloc(64, bytes);
+        if (!grown) return -1;
+        free(thread_block);
+        thread_block = grown;
+        thread_block_bytes = bytes;
+    }
+    float *p = thread_block;
     s->queries = p; p += head_dim * TILE;
     s->scores = p; p += KV_TILE * TILE;
     s->keys = p; p += KV_TILE * head_dim;
@@ -442,12 +452,10 @@ int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row
 #if defined(__x86_64__)
     if (isa == FORGE_ISA_AVX512) {
         tile_avx512(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
-        free(scratch.block);
         return 0;
     }
 #endif
     (void)isa;
     tile_generic(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
-    free(scratch.block);
     return 0;
 }

@@ -95,6 +95,12 @@ forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
     return table->dot[weight_type] ? table->tile[weight_type] : NULL;
 }
 
+forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    return table->dot[weight_type] && table->tile[weight_type] ? table->panel[weight_type] : NULL;
+}
+
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
     const forge_kernel_table *table = table_for(isa);
@@ -126,6 +132,18 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
         for (int64_t b = 0; b < blocks; ++b) {
             scales[b] = f16_to_f32(rows[b].d);
             scales[blocks + b] = f16_to_f32(rows[b].s);
+        }
+    }
+}
+
+void forge_group_scales(uint32_t activation_type, int64_t count, const float *token_scales, size_t scales_per_token,
+                        float *group_scales) {
+    const int64_t blocks = count / QK;
+    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
+        const float *own = token_scales + (size_t)t * scales_per_token;
+        for (int64_t b = 0; b < blocks; ++b) {
+            group_scales[4 * b + t] = own[b];
+            if (activation_type == FORGE_TYPE_Q8_1) group_scales[4 * blocks + 4 * b + t] = own[blocks + b];
         }
     }
 }

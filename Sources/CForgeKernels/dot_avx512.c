@@ -3,6 +3,7 @@
 // sums four products straight into 32 bits (no 16-bit saturation), vpdpwssd applies 16-bit
 // sub-block scales. A signed weight q − k is handled as Σ q·y − k·Σ y, with k·Σ y formed by a
 // second vpdpbusd of the constant k against −y (activation bytes stay within ±127).
+#include <stddef.h>
 #include "formats.h"
 
 #if defined(__x86_64__)
@@ -28,6 +29,15 @@ AVX512 static inline __m512i unpack_nibble_pair(const uint8_t *first, const uint
 AVX512 static inline __m512i load_pair(const int8_t *first, const int8_t *second) {
     return _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_loadu_si256((const __m256i *)first)),
                               _mm256_loadu_si256((const __m256i *)second), 1);
+}
+
+// Two Q5_0/Q5_1 blocks' values as unsigned bytes (nibble plus 16 where the fifth bit is set), in
+// the order of unpack_nibble_pair.
+AVX512 static inline __m512i unpack_q5_pair(const uint8_t first_qh[4], const uint8_t *first_qs, const uint8_t second_qh[4],
+                                            const uint8_t *second_qs) {
+    const __mmask64 fifth = (__mmask64)q5_high_bits(first_qh) | (__mmask64)q5_high_bits(second_qh) << 32;
+    const __m512i nibbles = unpack_nibble_pair(first_qs, second_qs);
+    return _mm512_mask_add_epi8(nibbles, fifth, nibbles, _mm512_set1_epi8(16));
 }
 
 // f16(x0)·f16(y0) in lanes 0..7 and f16(x1)·f16(y1) in lanes 8..15, from one vector conversion.
@@ -89,7 +99,8 @@ AVX512 static inline __m256 accumulate_pair(__m256 acc, __m512 d, __m512i sums, 
 
 // Every kernel below is written once for up to TILE_TOKENS activation rows: the weight block is
 // decoded once and used for each token (the prefill tiles), and the single-token dot product is
-// the same code with one token, so both give bit-identical results per token. Tiles of the
+// the same code with one token, so both give bit-identical results per token (but for full
+// Q4_K/Q5_K tiles, which follow llama.cpp's repacked GEMM order). Tiles of the
 // 32-value formats also take the activation scales already as f32 (`scales`: per token, the
 // block scales d, then for Q8_1 the block sums s), since converting them dominated the tile;
 // the products they form are the same floats either way.
@@ -189,9 +200,7 @@ KERNEL void q5_0_tokens(int64_t count, const void *weights, const void *activati
     for (int64_t b = 0; b < blocks; b += 2) {
         const int has_second = b + 1 < blocks;
         const int64_t next = has_second ? b + 1 : b;
-        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[next].qh) << 32;
-        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[next].qs);
-        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        const __m512i u = unpack_q5_pair(w[b].qh, w[b].qs, w[next].qh, w[next].qs);
         const __m512 weight_scales = half_pair(w[b].d, w[next].d);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_0 *a = ACTIVATION(block_q8_0, t);
@@ -248,16 +257,13 @@ KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activati
     const block_q5_1 *w = weights;
     const uint8_t *activations = activation_bytes;
     const int64_t blocks = count / QK;
-    const __m512i sixteen = _mm512_set1_epi8(16);
     __m256 acc[TILE_TOKENS];
     float offsets[TILE_TOKENS];
     for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), offsets[t] = 0;
     for (int64_t b = 0; b < blocks; b += 2) {
         const int has_second = b + 1 < blocks;
         const int64_t next = has_second ? b + 1 : b;
-        const __mmask64 fifth = (__mmask64)q5_high_bits(w[b].qh) | (__mmask64)q5_high_bits(w[next].qh) << 32;
-        const __m512i nibbles = unpack_nibble_pair(w[b].qs, w[next].qs);
-        const __m512i u = _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
+        const __m512i u = unpack_q5_pair(w[b].qh, w[b].qs, w[next].qh, w[next].qs);
         float weight_pair[2], weight_offsets[2];
         halves_to_floats(w[b].d, w[next].d, weight_pair);
         halves_to_floats(w[b].m, w[next].m, weight_offsets);
@@ -272,6 +278,125 @@ KERNEL void q5_1_tokens(int64_t count, const void *weights, const void *activati
     for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = sum_lanes(acc[t]) + offsets[t];
 }
 DOT_AND_TILE(q5_1)
+
+// Panels: FORGE_PANEL_ROWS weight rows × FORGE_TILE_TOKENS tokens of a 32-value format at once,
+// for prefill and batched decode. A row pair shares a register (row 2p in lanes 0..7, row 2p+1
+// in lanes 8..15) against one token's block broadcast to both halves, so each weight block is
+// decoded once for all tokens, each activation block loaded once for all rows, and the
+// activation part of a signed format's offset, k·Σy, formed once per token for every row. Every
+// (row, token) still accumulates its own 8 lanes block after block with fma(d_x·d_y, sums, acc)
+// and ends in sum_lanes, so each result is bit-identical to the dot product.
+enum panel_format { PANEL_Q4_0, PANEL_Q4_1, PANEL_Q5_0, PANEL_Q5_1, PANEL_Q8_0 };
+
+// Rows `first` and `second` of one block as unsigned bytes u (value = u − offset, or d·u + m),
+// their scales d (lanes 0..7, 8..15) and, for Q4_1/Q5_1, their offsets m.
+KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, const uint8_t *second, __m512 *d, float m[2]) {
+    switch (format) {
+    case PANEL_Q4_0: {
+        const block_q4_0 *x0 = (const void *)first, *x1 = (const void *)second;
+        *d = half_pair(x0->d, x1->d);
+        return unpack_nibble_pair(x0->qs, x1->qs);
+    }
+    case PANEL_Q5_0: {
+        const block_q5_0 *x0 = (const void *)first, *x1 = (const void *)second;
+        *d = half_pair(x0->d, x1->d);
+        return unpack_q5_pair(x0->qh, x0->qs, x1->qh, x1->qs);
+    }
+    case PANEL_Q8_0: {
+        const block_q8_0 *x0 = (const void *)first, *x1 = (const void *)second;
+        *d = half_pair(x0->d, x1->d);
+        return _mm512_xor_si512(load_pair(x0->qs, x1->qs), _mm512_set1_epi8((char)0x80));
+    }
+    case PANEL_Q4_1: {
+        const block_q4_1 *x0 = (const void *)first, *x1 = (const void *)second;
+        *d = half_pair(x0->d, x1->d);
+        halves_to_floats(x0->m, x1->m, m);
+        return unpack_nibble_pair(x0->qs, x1->qs);
+    }
+    case PANEL_Q5_1: {
+        const block_q5_1 *x0 = (const void *)first, *x1 = (const void *)second;
+        *d = half_pair(x0->d, x1->d);
+        halves_to_floats(x0->m, x1->m, m);
+        return unpack_q5_pair(x0->qh, x0->qs, x1->qh, x1->qs);
+    }
+    }
+    return _mm512_setzero_si512();
+}
+
+#define PANEL_PAIRS (FORGE_PANEL_ROWS / 2)
+_Static_assert(FORGE_PANEL_ROWS == 4 && FORGE_TILE_TOKENS == 4, "the offset lanes are laid out for 4 rows × 4 tokens");
+
+KERNEL void panel_tokens(enum panel_format format, int64_t count, const void *weights, size_t row_bytes,
+                         const void *activation_bytes, size_t stride, const float *group_scales, float *out, size_t out_stride) {
+    const uint8_t *rows = weights;
+    const uint8_t *activations = activation_bytes;
+    const int64_t blocks = count / QK;
+    const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
+    const int signed_values = !has_offsets;
+    const size_t block_bytes = format == PANEL_Q4_0 ? sizeof(block_q4_0)
+                               : format == PANEL_Q5_0 ? sizeof(block_q5_0)
+                               : format == PANEL_Q8_0 ? sizeof(block_q8_0)
+                               : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+    const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const __m512i offset = _mm512_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : format == PANEL_Q5_0 ? 16 : 128));
+    // Lane 4r + t of the offsets takes Σ m_r·s_t, one fma per block as llama.cpp's `summs`.
+    const __m512i row_of_lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+    __m512 offsets = _mm512_setzero_ps();
+    __m512 acc[PANEL_PAIRS][TILE_TOKENS];
+    for (int p = 0; p < PANEL_PAIRS; ++p)
+        for (int t = 0; t < TILE_TOKENS; ++t) acc[p][t] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < blocks; ++b) {
+        __m512i u[PANEL_PAIRS];
+        __m512 d[PANEL_PAIRS];
+        float m[FORGE_PANEL_ROWS];
+        for (int p = 0; p < PANEL_PAIRS; ++p) {
+            const uint8_t *first = rows + (size_t)(2 * p) * row_bytes + (size_t)b * block_bytes;
+            u[p] = panel_decode(format, first, first + row_bytes, &d[p], m + 2 * p);
+        }
+        const float *token_scales = group_scales + 4 * b;
+        for (int t = 0; t < TILE_TOKENS; ++t) {
+            const uint8_t *block = activations + (size_t)t * stride + (size_t)b * activation_block_bytes;
+            const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + activation_qs)));
+            const __m512i base = signed_values ? _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, _mm512_sub_epi8(_mm512_setzero_si512(), y))
+                                               : _mm512_setzero_si512();
+            const __m512 token_scale = _mm512_set1_ps(token_scales[t]);
+            for (int p = 0; p < PANEL_PAIRS; ++p) {
+                const __m512i sums = _mm512_dpbusd_epi32(base, u[p], y);
+                acc[p][t] = _mm512_fmadd_ps(_mm512_mul_ps(d[p], token_scale), _mm512_cvtepi32_ps(sums), acc[p][t]);
+            }
+        }
+        if (has_offsets) {
+            const __m512 row_offsets = _mm512_permutexvar_ps(row_of_lane, _mm512_castps128_ps512(_mm_loadu_ps(m)));
+            const __m512 token_sums = _mm512_broadcast_f32x4(_mm_loadu_ps(group_scales + 4 * blocks + 4 * b));
+            offsets = _mm512_fmadd_ps(row_offsets, token_sums, offsets);
+        }
+    }
+    float offset_lanes[16];
+    _mm512_storeu_ps(offset_lanes, offsets);
+    for (int p = 0; p < PANEL_PAIRS; ++p) {
+        for (int t = 0; t < TILE_TOKENS; ++t) {
+            float *row_out = out + (size_t)t * out_stride + 2 * p;
+            row_out[0] = sum_lanes(_mm512_castps512_ps256(acc[p][t]));
+            row_out[1] = sum_lanes(upper_floats(acc[p][t]));
+            if (has_offsets) {
+                row_out[0] += offset_lanes[4 * (2 * p) + t];
+                row_out[1] += offset_lanes[4 * (2 * p + 1) + t];
+            }
+        }
+    }
+}
+
+#define PANEL(name, format)                                                                                   \
+    AVX512 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations, \
+                                    size_t stride, const float *group_scales, float *out, size_t out_stride) {   \
+        panel_tokens(format, count, weights, row_bytes, activations, stride, group_scales, out, out_stride);      \
+    }
+PANEL(q4_0, PANEL_Q4_0)
+PANEL(q4_1, PANEL_Q4_1)
+PANEL(q5_0, PANEL_Q5_0)
+PANEL(q5_1, PANEL_Q5_1)
+PANEL(q8_0, PANEL_Q8_0)
 
 // Per 64-value group g (sub-blocks 2g, 2g+1): min_2g·Σy_2g + min_2g+1·Σy_2g+1, in lane g.
 AVX512 static inline __m128i k4_group_mins(uint64_t mins, const int16_t *bsums) {
@@ -513,15 +638,16 @@ KERNEL void f16_tokens(int64_t count, const void *weights, const void *activatio
 DOT_AND_TILE(f16)
 
 #define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
+#define WITH_PANEL(type, name) WITH_TILE(type, name), .panel[type] = panel_##name
 
 const forge_kernel_table forge_avx512_kernels = {
     WITH_TILE(FORGE_TYPE_F32, f32),
     WITH_TILE(FORGE_TYPE_F16, f16),
-    WITH_TILE(FORGE_TYPE_Q4_0, q4_0),
-    WITH_TILE(FORGE_TYPE_Q4_1, q4_1),
-    WITH_TILE(FORGE_TYPE_Q5_0, q5_0),
-    WITH_TILE(FORGE_TYPE_Q5_1, q5_1),
-    WITH_TILE(FORGE_TYPE_Q8_0, q8_0),
+    WITH_PANEL(FORGE_TYPE_Q4_0, q4_0),
+    WITH_PANEL(FORGE_TYPE_Q4_1, q4_1),
+    WITH_PANEL(FORGE_TYPE_Q5_0, q5_0),
+    WITH_PANEL(FORGE_TYPE_Q5_1, q5_1),
+    WITH_PANEL(FORGE_TYPE_Q8_0, q8_0),
     WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
     WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
     WITH_TILE(FORGE_TYPE_Q6_K, q6_K),

@@ -139,11 +139,25 @@ static inline uint32_t q5_high_bits(const uint8_t qh[4]) {
 typedef float (*forge_dot_fn)(int64_t count, const void *weights, const void *activations);
 typedef void (*forge_quantize_fn)(const float *source, void *destination, int64_t count);
 // One weight row against `tokens` (1...4) activation rows `activation_stride` bytes apart;
-// out[t · out_stride] receives token t. Same per-token arithmetic as the variant's dot product.
+// out[t · out_stride] receives token t. Same per-token arithmetic as the variant's dot product,
+// except a full 4-token Q4_K/Q5_K tile (llama.cpp's repacked GEMM order).
 // For Q8_0/Q8_1 activations `scales` holds, per token, 2 · count/32 floats: every block's d,
 // then every block's s (see forge_activation_scales).
 typedef void (*forge_tile_fn)(int64_t count, const void *weights, const void *activations, size_t activation_stride,
                               const float *scales, int tokens, float *out, size_t out_stride);
+
+// FORGE_PANEL_ROWS weight rows `weight_row_bytes` apart against the FORGE_TILE_TOKENS activation
+// rows of a full tile; out[t · out_stride + r] receives row r, token t, bit-identical to the
+// variant's dot product. `group_scales` holds the tokens' activation scales interleaved per block
+// (see forge_group_scales).
+typedef void (*forge_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, const void *activations,
+                               size_t activation_stride, const float *group_scales, float *out, size_t out_stride);
+#define FORGE_PANEL_ROWS 4
+
+// A full tile's scales for a panel, from the per-token scales of forge_activation_scales: d of
+// block b for token t at [4b + t], then for Q8_1 s at [4·blocks + 4b + t].
+void forge_group_scales(uint32_t activation_type, int64_t count, const float *token_scales, size_t scales_per_token,
+                        float *group_scales);
 
 // The f32 scales a tile takes for one activation row of `count` values (no-op for other formats).
 void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales);
@@ -152,10 +166,12 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
 // tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
+// `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
+    forge_panel_fn panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -169,6 +185,8 @@ extern const forge_kernel_table forge_avx512_kernels;
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
+/// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile one by one).
+forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
 

@@ -7,6 +7,7 @@
 typedef struct {
     forge_dot_fn dot;
     forge_tile_fn tile; // NULL: one dot product per token
+    forge_panel_fn panel; // NULL: the tile, row by row
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -17,6 +18,7 @@ typedef struct {
     uint32_t activation_type;
     float *scales;          // per token 2 · columns/32 f32 scales for the tiles, or NULL
     int64_t scales_per_token;
+    float *group_scales;    // per full tile, the same scales interleaved for the panel, or NULL
     float *output;
     int64_t rows;
     int64_t tokens;
@@ -38,6 +40,14 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     }
 }
 
+static void interleave_scales(void *context, int64_t begin, int64_t end) {
+    const matmul_job *job = context;
+    for (int64_t group = begin; group < end; ++group) {
+        forge_group_scales(job->activation_type, job->columns, job->scales + group * FORGE_TILE_TOKENS * job->scales_per_token,
+                           (size_t)job->scales_per_token, job->group_scales + group * FORGE_TILE_TOKENS * job->scales_per_token);
+    }
+}
+
 // Rows of a panel stay in cache while every token passes over them; with a tile kernel each
 // weight block is decoded once for FORGE_TILE_TOKENS tokens.
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
@@ -48,7 +58,15 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
             const int tokens = job->tokens - t < FORGE_TILE_TOKENS ? (int)(job->tokens - t) : FORGE_TILE_TOKENS;
             const uint8_t *activation = job->activations + t * job->activation_row_bytes;
             float *output = job->output + t * job->rows;
-            for (int64_t r = panel; r < panel_end; ++r) {
+            int64_t r = panel;
+            if (job->group_scales && tokens == FORGE_TILE_TOKENS) {
+                const float *group_scales = job->group_scales + t * job->scales_per_token;
+                for (; r + FORGE_PANEL_ROWS <= panel_end; r += FORGE_PANEL_ROWS) {
+                    job->panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, activation,
+                               job->activation_row_bytes, group_scales, output + r, (size_t)job->rows);
+                }
+            }
+            for (; r < panel_end; ++r) {
                 const uint8_t *weights = job->weights + r * job->weight_row_bytes;
                 if (job->tile) {
                     const float *scales = job->scales ? job->scales + t * job->scales_per_token : NULL;
@@ -90,6 +108,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     matmul_job job = {
         .dot = forge_select_dot(isa, weight_type),
         .tile = forge_select_batch_tile(isa, weight_type, tokens),
+        .panel = tokens >= FORGE_TILE_TOKENS ? forge_select_panel(isa, weight_type) : NULL,
         .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
         .weights = weights,
         .weight_row_bytes = weight_row_bytes,
@@ -109,10 +128,13 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         const int wants_scales = job.tile && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
-        if (reserve(scratch, activation_bytes + scale_bytes) != 0) return -2;
+        const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;
+        if (reserve(scratch, activation_bytes + 2 * scale_bytes) != 0) return -2;
         job.activations = scratch->bytes;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
+        job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
+        if (full_tiles > 0) forge_pool_run(pool, full_tiles, 1, interleave_scales, &job);
     }
     forge_pool_run(pool, rows, ROW_GRAIN, multiply_rows, &job);
     return 0;

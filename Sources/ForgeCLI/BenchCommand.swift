@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ForgeGeneration
 import ForgeHub
+import ForgeJinja
 import ForgeKernels
 
 /// `forge bench`: llama-bench's tests and table, plus what decoding speed means on this machine
@@ -227,48 +228,49 @@ struct BenchReport {
     }
 
     func json() -> String {
-        func number(_ value: Double) -> String { value.isFinite ? "\(value)" : "null" }
-        func result(_ model: ModelFigures, _ result: BenchmarkResult) -> String {
-            var fields = [
-                "\"model\":\(JSONText.string(model.path))",
-                "\"test\":\(JSONText.string(result.test.description))",
-                "\"threads\":\(result.threads)",
-                "\"tokens_per_second\":\(number(result.mean))",
-                "\"stddev\":\(number(result.standardDeviation))",
-                "\"samples\":[\(result.samples.map(number).joined(separator: ","))]",
+        func number(_ value: Double) -> JinjaValue { value.isFinite ? .double(value) : .null }
+        func result(_ model: ModelFigures, _ result: BenchmarkResult) -> JinjaValue {
+            var fields: JinjaObject = [
+                "model": .string(model.path),
+                "test": .string(result.test.description),
+                "threads": .int(result.threads),
+                "tokens_per_second": number(result.mean),
+                "stddev": number(result.standardDeviation),
+                "samples": .array(result.samples.map(number)),
             ]
             if let effective = Self.effectiveBytesPerSecond(model, result) {
-                fields.append("\"effective_gb_per_second\":\(number(effective / 1e9))")
+                fields["effective_gb_per_second"] = number(effective / 1e9)
                 if let ceiling = ceiling(threads: result.threads) {
-                    fields.append("\"fraction_of_bandwidth\":\(number(effective / ceiling.bytesPerSecond))")
+                    fields["fraction_of_bandwidth"] = number(effective / ceiling.bytesPerSecond)
                 }
             }
-            return "{" + fields.joined(separator: ",") + "}"
+            return .object(fields)
         }
-        let results = models.flatMap { model in model.results.map { result(model, $0) } }
-        let modelObjects = models.map { model in
-            "{" + [
-                "\"path\":\(JSONText.string(model.path))",
-                "\"description\":\(JSONText.string(model.description))",
-                "\"size_bytes\":\(model.sizeBytes)",
-                "\"parameters\":\(model.parameters)",
-                "\"weight_bytes_per_token\":\(model.weightBytesPerToken)",
-                "\"load_seconds\":\(number(model.loadSeconds))",
-                "\"first_token_seconds\":\(model.firstTokenSeconds.map(number) ?? "null")",
-                "\"peak_rss_bytes\":\(model.peakResidentBytes)",
-            ].joined(separator: ",") + "}"
+        let modelObjects: [JinjaValue] = models.map { model in
+            [
+                "path": .string(model.path),
+                "description": .string(model.description),
+                "size_bytes": .int(model.sizeBytes),
+                "parameters": .int(model.parameters),
+                "weight_bytes_per_token": .int(model.weightBytesPerToken),
+                "load_seconds": number(model.loadSeconds),
+                "first_token_seconds": model.firstTokenSeconds.map(number) ?? .null,
+                "peak_rss_bytes": .int(model.peakResidentBytes),
+            ]
         }
-        let probes = bandwidth.map { measurement in
-            "{\"threads\":\(measurement.threads),\"gb_per_second\":\(number(measurement.bytesPerSecond / 1e9)),"
-                + "\"buffer_bytes\":\(measurement.bufferBytes),\"passes\":\(measurement.passes)}"
+        let probes: [JinjaValue] = bandwidth.map { measurement in
+            [
+                "threads": .int(measurement.threads), "gb_per_second": number(measurement.bytesPerSecond / 1e9),
+                "buffer_bytes": .int(measurement.bufferBytes), "passes": .int(measurement.passes),
+            ]
         }
-        let best = bandwidth.map(\.bytesPerSecond).max()
-        return "{" + [
-            "\"results\":[\(results.joined(separator: ","))]",
-            "\"models\":[\(modelObjects.joined(separator: ","))]",
-            "\"read_bandwidth_gb_per_second\":\(best.map { number($0 / 1e9) } ?? "null")",
-            "\"bandwidth\":[\(probes.joined(separator: ","))]",
-            "\"peak_rss_bytes\":\(peakResidentBytes)",
-        ].joined(separator: ",") + "}"
+        let report: JinjaValue = [
+            "results": .array(models.flatMap { model in model.results.map { result(model, $0) } }),
+            "models": .array(modelObjects),
+            "read_bandwidth_gb_per_second": bandwidth.map(\.bytesPerSecond).max().map { number($0 / 1e9) } ?? .null,
+            "bandwidth": .array(probes),
+            "peak_rss_bytes": .int(peakResidentBytes),
+        ]
+        return report.jsonString(JSONFormat(itemSeparator: ",", keySeparator: ":"))
     }
 }

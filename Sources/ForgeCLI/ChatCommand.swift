@@ -45,7 +45,7 @@ public struct ChatCommand: ParsableCommand {
         let model = try LanguageModel(path: modelOptions.resolvedPath())
         let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
         return ChatConversation(
-            model: model, session: session, formatter: try PromptFormatter(model: model, builtIn: chatTemplate),
+            session: session, formatter: try PromptFormatter(model: model, builtIn: chatTemplate),
             parameters: GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters()), system: system)
     }
 }
@@ -53,7 +53,6 @@ public struct ChatCommand: ParsableCommand {
 /// The conversation behind `forge chat`, apart from the terminal: lines come from a closure and
 /// answers go to one, so tests drive it as a user would.
 final class ChatConversation {
-    let model: LanguageModel
     let session: GenerationSession
     private let formatter: PromptFormatter
     private let parameters: GenerationParameters
@@ -61,14 +60,15 @@ final class ChatConversation {
     /// The conversation so far, as the chat template sees it.
     private(set) var messages: [(role: String, content: String)]
 
-    init(model: LanguageModel, session: GenerationSession, formatter: PromptFormatter, parameters: GenerationParameters, system: String?) {
-        self.model = model
+    init(session: GenerationSession, formatter: PromptFormatter, parameters: GenerationParameters, system: String?) {
         self.session = session
         self.formatter = formatter
         self.parameters = parameters
         self.system = system
         messages = system.map { [("system", $0)] } ?? []
     }
+
+    var model: LanguageModel { session.model }
 
     /// Answers lines until `nextLine` returns nil (end of input) or the user types /exit.
     /// `generating` is told when an answer starts and ends (Ctrl-C cancels only inside one).

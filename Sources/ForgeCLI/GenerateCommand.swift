@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ForgeGeneration
 import ForgeJinja
+import ForgeKernels
 import ForgeTokenizer
 
 /// `forge generate`: continue a prompt, streaming the text as it is produced.
@@ -93,8 +94,7 @@ public struct GenerateCommand: ParsableCommand {
 }
 
 func seconds(since start: ContinuousClock.Instant) -> Double {
-    let duration = ContinuousClock.now - start
-    return Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    (ContinuousClock.now - start).inSeconds
 }
 
 /// Renders conversations with the model's template, or a named built-in one.

@@ -51,9 +51,6 @@ struct InspectReport {
 
     init(_ file: GGUFFile) { self.file = file }
 
-    var tensorBytes: Int { file.tensors.reduce(0) { $0 + $1.byteCount } }
-    var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
-
     /// Tensor count per type name, sorted by name.
     var typeCounts: [(name: String, count: Int)] {
         Dictionary(file.tensors.map { ($0.type.name, 1) }, uniquingKeysWith: +)
@@ -94,7 +91,7 @@ struct InspectReport {
         }
 
         lines.append("")
-        lines.append("Totals: \(file.tensors.count) tensors, \(tensorBytes) bytes (\(Self.humanBytes(tensorBytes))), \(parameterCount) parameters (\(Self.humanCount(parameterCount)))")
+        lines.append("Totals: \(file.tensors.count) tensors, \(file.tensorByteCount) bytes (\(Self.humanBytes(file.tensorByteCount))), \(file.tensorElementCount) parameters (\(Self.humanCount(file.tensorElementCount)))")
         lines.append("  by type: " + typeCounts.map { "\($0.name) \($0.count)" }.joined(separator: ", "))
         return lines.joined(separator: "\n") + "\n"
     }
@@ -160,7 +157,7 @@ struct InspectReport {
         }
         out += file.tensors.isEmpty ? "],\n" : "\n  ],\n"
         let types = typeCounts.map { "\(JSONText.string($0.name)): \($0.count)" }.joined(separator: ", ")
-        out += "  \"totals\": {\"tensors\": \(file.tensors.count), \"bytes\": \(tensorBytes), \"parameters\": \(parameterCount), \"types\": {\(types)}}\n"
+        out += "  \"totals\": {\"tensors\": \(file.tensors.count), \"bytes\": \(file.tensorByteCount), \"parameters\": \(file.tensorElementCount), \"types\": {\(types)}}\n"
         out += "}\n"
         return out
     }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ForgeKernels
 import ForgeTokenizer
 
 /// `forge tokenize`: the token ids (and pieces) of a text, as llama.cpp's tokenizer gives them.
@@ -89,7 +90,7 @@ public struct TokenizeCommand: ParsableCommand {
             }
         }
         let cpuSeconds = processCPUSeconds() - cpuStart
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+        let seconds = elapsed.inSeconds
         let megabytes = Double(input.count * repetitions) / 1_000_000
         // CPU time is reported too: on a shared machine wall time includes waiting for a core.
         return String(format: "%d bytes -> %d tokens, %d runs in %.3f s (%.3f s CPU): %.2f MB/s (%.2f MB/s per CPU second)\n",

@@ -124,6 +124,12 @@ public final class GGUFFile: @unchecked Sendable {
         tensorIndex[name].map { tensors[$0] }
     }
 
+    /// Bytes of all tensor data (llama.cpp's model "size").
+    public var tensorByteCount: Int { tensors.reduce(0) { $0 + $1.byteCount } }
+
+    /// Elements of all tensors (llama.cpp's "params").
+    public var tensorElementCount: Int { tensors.reduce(0) { $0 + $1.elementCount } }
+
     /// The tensor's bytes, in place in the mapping.
     public func data(for tensor: GGUFTensor) -> UnsafeRawBufferPointer {
         UnsafeRawBufferPointer(start: base + dataOffset + tensor.offset, count: tensor.byteCount)

@@ -16,3 +16,17 @@ public enum GenerationError: Error, CustomStringConvertible, Sendable, Equatable
         }
     }
 }
+
+extension GenerationError {
+    /// Checks a prompt before anything runs: not empty, no longer than `contextSize`, every id
+    /// inside the vocabulary.
+    public static func check(prompt: [Int], contextSize: Int, vocabularySize: Int) throws(GenerationError) {
+        guard !prompt.isEmpty else { throw .emptyPrompt }
+        guard prompt.count <= contextSize else {
+            throw .promptTooLong(promptTokens: prompt.count, contextSize: contextSize)
+        }
+        if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabularySize }) {
+            throw .tokenOutOfVocabulary(id: bad, vocabularySize: vocabularySize)
+        }
+    }
+}

@@ -1,5 +1,6 @@
 import Atomics
 import Foundation
+import ForgeKernels
 import ForgeModel
 import ForgeTokenizer
 
@@ -117,14 +118,7 @@ public final class GenerationSession: @unchecked Sendable {
     /// `ingest`, giving up between batches once `stopping` says so; the cache then holds the
     /// part of the prompt evaluated so far.
     private func ingest(_ prompt: [Int], stopping: () -> Bool) throws -> Int {
-        guard !prompt.isEmpty else { throw GenerationError.emptyPrompt }
-        guard prompt.count <= contextSize else {
-            throw GenerationError.promptTooLong(promptTokens: prompt.count, contextSize: contextSize)
-        }
-        let vocabulary = model.configuration.vocabularySize
-        if let bad = prompt.first(where: { $0 < 0 || $0 >= vocabulary }) {
-            throw GenerationError.tokenOutOfVocabulary(id: bad, vocabularySize: vocabulary)
-        }
+        try GenerationError.check(prompt: prompt, contextSize: contextSize, vocabularySize: model.configuration.vocabularySize)
         var common = zip(tokens, prompt).prefix { $0 == $1 }.count
         // The last prompt token is always evaluated again, so its logits are fresh.
         common = min(common, prompt.count - 1)
@@ -174,7 +168,7 @@ public final class GenerationSession: @unchecked Sendable {
         let clock = ContinuousClock()
         let promptStart = clock.now
         let reused = try ingest(prompt, stopping: { cancelled.load(ordering: .relaxed) })
-        let promptSeconds = Self.seconds(clock.now - promptStart)
+        let promptSeconds = (clock.now - promptStart).inSeconds
 
         var finish = FinishReason.length
         let generationStart = clock.now
@@ -206,17 +200,19 @@ public final class GenerationSession: @unchecked Sendable {
         }
         let result = GenerationResult(
             promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: generator.output, text: generator.text,
-            finishReason: finish, promptSeconds: promptSeconds, generationSeconds: Self.seconds(clock.now - generationStart)
+            finishReason: finish, promptSeconds: promptSeconds, generationSeconds: (clock.now - generationStart).inSeconds
         )
         state.withLock { latestResult = result }
         return result
     }
 
-    /// Streams the pieces of `generate` as they come, on a thread of its own. Cancelling the
-    /// consuming task or dropping the stream stops generation within one step (even before it
-    /// started); `lastResult` then gives the finish reason.
-    public func stream(prompt: [Int], parameters: GenerationParameters) -> AsyncThrowingStream<GeneratedPiece, Error> {
-        AsyncThrowingStream { continuation in
+    /// Streams the pieces of `generate` as they come, on a thread of its own, at most
+    /// `GenerationStream.bufferedPieces` ahead of the consumer. Cancelling the consuming task or
+    /// dropping the stream stops generation within one step (even before it started);
+    /// `lastResult` then gives the finish reason.
+    public func stream(prompt: [Int], parameters: GenerationParameters) -> GenerationStream {
+        let credits = StreamCredits(GenerationStream.bufferedPieces)
+        let pieces = AsyncThrowingStream<GeneratedPiece, Error> { continuation in
             let cancelled = ManagedAtomic(false)
             state.withLock { pendingStreams += 1 }
             let thread = GenerationThread {
@@ -228,6 +224,9 @@ public final class GenerationSession: @unchecked Sendable {
                 }
                 do {
                     _ = try self.generate(prompt: prompt, parameters: parameters, cancelled: cancelled) { piece in
+                        // A dropped stream sets `cancelled` before its one signal, so no wait outlives it.
+                        if cancelled.load(ordering: .relaxed) { return false }
+                        credits.wait()
                         if case .terminated = continuation.yield(piece) { return false }
                         return true
                     }
@@ -238,13 +237,60 @@ public final class GenerationSession: @unchecked Sendable {
             }
             continuation.onTermination = { termination in
                 if case .cancelled = termination { cancelled.store(true, ordering: .relaxed) }
+                credits.signal()
             }
             thread.start()
         }
+        return GenerationStream(pieces: pieces, credits: credits)
+    }
+}
+
+/// The pieces of one streamed generation. Generation waits while the consumer has
+/// `bufferedPieces` pieces not yet read, so a slow or departed consumer never lets it run on
+/// unseen to the token limit.
+public struct GenerationStream: AsyncSequence, Sendable {
+    public typealias Element = GeneratedPiece
+    public static let bufferedPieces = 8
+
+    let pieces: AsyncThrowingStream<GeneratedPiece, Error>
+    let credits: StreamCredits
+
+    public func makeAsyncIterator() -> Iterator {
+        Iterator(pieces: pieces.makeAsyncIterator(), credits: credits)
     }
 
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
+    public struct Iterator: AsyncIteratorProtocol {
+        var pieces: AsyncThrowingStream<GeneratedPiece, Error>.AsyncIterator
+        let credits: StreamCredits
+
+        public mutating func next() async throws -> GeneratedPiece? {
+            let piece = try await pieces.next()
+            if piece != nil { credits.signal() }
+            return piece
+        }
+    }
+}
+
+/// A counting semaphore that may be released with waits outstanding (a DispatchSemaphore traps
+/// when freed below its initial value, as a dropped stream's would be).
+final class StreamCredits: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var available: Int
+
+    init(_ count: Int) { available = count }
+
+    func wait() {
+        condition.lock()
+        while available == 0 { condition.wait() }
+        available -= 1
+        condition.unlock()
+    }
+
+    func signal() {
+        condition.lock()
+        available += 1
+        condition.signal()
+        condition.unlock()
     }
 }
 

@@ -42,7 +42,7 @@ public enum Perplexity {
                 let vocabulary = model.configuration.vocabularySize
                 for (i, position) in rows.enumerated() {
                     let slice = UnsafeBufferPointer(rebasing: logits[i * vocabulary..<(i + 1) * vocabulary])
-                    let loss = -logSoftmax(slice, at: targets[position + 1])
+                    let loss = -LogSoftmax(slice).logProbability(slice[targets[position + 1]])
                     sum += loss
                     sumSquares += loss * loss
                     count += 1
@@ -57,14 +57,5 @@ public enum Perplexity {
         variance = variance > 0 ? (variance / Double(count - 1)).squareRoot() : 0
         let perplexity = exp(mean)
         return PerplexityResult(perplexity: perplexity, standardError: variance * perplexity, chunks: chunks, runningPerplexity: running, tokensScored: count)
-    }
-
-    /// log p(token) under the softmax of `logits`, with the sum of exponentials in double as llama.cpp does.
-    static func logSoftmax(_ logits: UnsafeBufferPointer<Float>, at token: Int) -> Double {
-        var maximum = -Float.infinity
-        for value in logits where value > maximum { maximum = value }
-        var sum = 0.0
-        for value in logits { sum += Double(expf(value - maximum)) }
-        return Double(logits[token] - maximum) - log(sum)
     }
 }

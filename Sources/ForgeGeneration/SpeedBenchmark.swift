@@ -61,7 +61,7 @@ public final class SpeedBenchmark {
     }
 
     /// Bytes of all weight tensors (llama-bench's "size").
-    public var modelBytes: Int { model.file.tensors.reduce(0) { $0 + $1.byteCount } }
+    public var modelBytes: Int { model.file.tensorByteCount }
 
     /// Elements of all weight tensors (llama-bench's "params").
     public var parameterCount: Int { model.transformer.parameterCount }
@@ -99,14 +99,14 @@ public final class SpeedBenchmark {
             : { try self.decode(tokens: $0, evaluator: evaluator, cache: cache) }
 
         // llama-bench warms a generation test up with a single token.
-        var start = ProcessStatistics.monotonicSeconds()
+        var start = ContinuousClock.now
         try run(test.kind == .prompt ? test.tokens : 1)
-        let warmUp = ProcessStatistics.monotonicSeconds() - start
+        let warmUp = (ContinuousClock.now - start).inSeconds
         var samples: [Double] = []
         for _ in 0..<repetitions {
-            start = ProcessStatistics.monotonicSeconds()
+            start = ContinuousClock.now
             try run(test.tokens)
-            samples.append(Double(test.tokens) / max(ProcessStatistics.monotonicSeconds() - start, 1e-9))
+            samples.append(Double(test.tokens) / max((ContinuousClock.now - start).inSeconds, 1e-9))
         }
         return BenchmarkResult(test: test, threads: evaluator.threadCount, samples: samples, warmUpSeconds: warmUp)
     }
@@ -200,12 +200,6 @@ public enum ProcessStatistics {
         guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
         return Int(usage.ru_maxrss)
         #endif
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
     }
 
     /// Seconds since this process started (Linux: from /proc/self/stat), nil where unknown.

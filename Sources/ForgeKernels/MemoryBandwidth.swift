@@ -49,21 +49,15 @@ public enum MemoryBandwidth {
         defer { sums.deallocate() }
         var best = Double.infinity
         for _ in 0..<passes {
-            let start = monotonicSeconds()
+            let start = ContinuousClock.now
             context.parallelFor(pieces) { range in
                 for piece in range {
                     sums[piece] = forge_stream_sum(buffer + piece * pieceBytes, pieceBytes)
                 }
             }
-            best = min(best, monotonicSeconds() - start)
+            best = min(best, (ContinuousClock.now - start).inSeconds)
         }
         return Measurement(bytesPerSecond: Double(length) / max(best, 1e-9), bufferBytes: length,
                            threads: context.threadCount, passes: passes)
-    }
-
-    static func monotonicSeconds() -> Double {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
     }
 }

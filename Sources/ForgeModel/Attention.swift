@@ -4,9 +4,10 @@ import Glibc
 import Darwin
 #endif
 
-/// Attention of one query head over one KV head's f32 cached rows, for batches under 64 query
-/// rows (longer batches and f16 caches go through the kernels of ComputeContext, in llama.cpp's
-/// order): online softmax, one pass over the keys and values, everything in f32.
+/// Attention of one query head over one KV head's f32 cached rows, for a sequence's run of rows
+/// that attention takes one at a time (see `Evaluator.planAttention`; f16 caches and tiled runs
+/// go through the kernels of ComputeContext, in llama.cpp's order): online softmax, one pass
+/// over the keys and values, everything in f32.
 enum Attention {
     static func singlePrecision(
         query: UnsafePointer<Float>, keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int,

@@ -24,7 +24,7 @@ public final class Transformer: @unchecked Sendable {
     public var outputIsTied: Bool { weights.outputIsTied }
 
     /// Parameters in the weight tensors (the tied head counted once).
-    public var parameterCount: Int { file.tensors.reduce(0) { $0 + $1.elementCount } }
+    public var parameterCount: Int { file.tensorElementCount }
 }
 
 /// A batch of tokens to run together: each token's position in its sequence and the KV-cache
@@ -69,6 +69,20 @@ public final class Evaluator: @unchecked Sendable {
     private let ropeTable: UnsafeMutablePointer<Float>  // (batch, rot_dim) cos/sin pairs
     private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
     private var evaluatedCount = 0
+
+    /// A tile of query rows that read the same cached K/V rows: `heads` (query heads of one
+    /// group) for every token in `tokens` (consecutive tokens of one slot).
+    private struct AttentionTile {
+        var slot: Int
+        var kvHead: Int
+        var tokens: Range<Int>
+        var heads: Range<Int>
+    }
+    /// The current batch's attention layout (`planAttention`): rows taken one at a time, tiles,
+    /// and the order the pool takes the tiles in.
+    private var singleRows: [Int] = []
+    private var tiles: [AttentionTile] = []
+    private var tileOrder: [Int] = []
 
     /// Sees every named intermediate tensor of `evaluate` (llama.cpp's names: `attn_norm-3`,
     /// `Qcur-3`, `kqv_out-3`, `l_out-3`, `result_norm`, …), row-major over the batch, so a run
@@ -139,6 +153,7 @@ public final class Evaluator: @unchecked Sendable {
             try Quantization.dequantize(w.tokenEmbedding.type, from: row, to: x + t * dim, count: dim)
         }
         fillRoPETable(batch)
+        planAttention(batch)
 
         // The name is built only when someone observes: decode runs this 14 times a layer.
         func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int) {
@@ -294,40 +309,63 @@ public final class Evaluator: @unchecked Sendable {
         }
     }
 
-    /// Grouped-query attention: query head h reads KV head h / (n_head / n_head_kv) straight
-    /// from the cache, positions 0...p of its own slot (causal).
+    /// Which query rows attention takes one at a time and which in tiles, worked out once per
+    /// batch (it is the same for every layer) into buffers kept between batches.
     ///
     /// llama.cpp's CPU flash attention takes one of two paths by the number of query rows, and
     /// Forge takes the same one so its tokens stay equal to llama.cpp's: under 64 rows (decode,
     /// short prompts) one row at a time with Q rounded to f16 and an f16 V accumulator; from 64 rows
     /// on, tiles of query rows in f32. Forge decides per run of one sequence's rows rather than per
     /// batch, so a request gives the same floats whether or not other sequences share its batch.
+    /// Tiles need a head size that is a multiple of 16; other head sizes go one row at a time
+    /// however long the run, which is where Forge leaves llama.cpp's path.
     /// Tiles hold all query heads of a group for a run of tokens, so each cached K/V row is read
     /// once per tile rather than once per head.
-    private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
+    private func planAttention(_ batch: Batch) {
         let c = transformer.configuration
-        let headDim = c.keyLength
-        let scale = 1 / Float(headDim).squareRoot()
-        var rowByRow: [Int] = []
-        var tiledRuns: [Range<Int>] = []
-        let tilesSupported = ComputeContext.attentionTilesSupport(headDimension: headDim)
+        singleRows.removeAll(keepingCapacity: true)
+        tiles.removeAll(keepingCapacity: true)
+        let tiled = ComputeContext.attentionTilesSupport(headDimension: c.keyLength)
+        let headsPerTile = min(c.groupSize, ComputeContext.attentionTileRows)
+        let tokensPerTile = max(1, ComputeContext.attentionTileRows / headsPerTile)
         var start = 0
         while start < batch.count {
             var end = start + 1
             while end < batch.count && batch.slots[end] == batch.slots[start] { end += 1 }
-            if tilesSupported && end - start >= ComputeContext.attentionTileRows {
-                tiledRuns.append(start..<end)
+            if tiled && end - start >= ComputeContext.attentionTileRows {
+                for first in stride(from: start, to: end, by: tokensPerTile) {
+                    let tokens = first..<min(first + tokensPerTile, end)
+                    for kvHead in 0..<c.kvHeadCount {
+                        for head in stride(from: kvHead * c.groupSize, to: (kvHead + 1) * c.groupSize, by: headsPerTile) {
+                            tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: tokens,
+                                                       heads: head..<min(head + headsPerTile, (kvHead + 1) * c.groupSize)))
+                        }
+                    }
+                }
             } else {
-                rowByRow.append(contentsOf: start..<end)
+                singleRows.append(contentsOf: start..<end)
             }
             start = end
         }
-        if !tiledRuns.isEmpty { attendInTiles(batch, runs: tiledRuns, layer: layer, cache: cache, scale: scale) }
-        if rowByRow.isEmpty { return }
+        // Later tokens see more keys; alternating cheap and dear tiles is meant to even out the
+        // contiguous chunks the pool hands to each thread (not measured).
+        tileOrder.removeAll(keepingCapacity: true)
+        for i in 0..<tiles.count { tileOrder.append(i % 2 == 0 ? i / 2 : tiles.count - 1 - i / 2) }
+    }
+
+    /// Grouped-query attention as `planAttention` laid it out: query head h reads KV head
+    /// h / (n_head / n_head_kv) straight from the cache, positions 0...p of its own slot (causal).
+    private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
+        let c = transformer.configuration
+        let headDim = c.keyLength
+        let scale = 1 / Float(headDim).squareRoot()
+        if !tiles.isEmpty { attendInTiles(batch, layer: layer, cache: cache, scale: scale) }
+        if singleRows.isEmpty { return }
+        let rows = singleRows
         let heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
-        compute.parallelFor(rowByRow.count * kvHeads) { range in
+        compute.parallelFor(rows.count * kvHeads) { range in
             for item in range {
-                let t = rowByRow[item / kvHeads], kvHead = item % kvHeads
+                let t = rows[item / kvHeads], kvHead = item % kvHeads
                 let keys = cache.base(layer: layer, slot: batch.slots[t], values: false) + kvHead * headDim * cache.type.elementSize
                 let values = cache.base(layer: layer, slot: batch.slots[t], values: true) + kvHead * headDim * cache.type.elementSize
                 let first = (t * heads + kvHead * group) * headDim
@@ -346,36 +384,11 @@ public final class Evaluator: @unchecked Sendable {
         }
     }
 
-    /// A tile of query rows that read the same cached K/V rows: `heads` (query heads of one
-    /// group) for every token in `tokens` (consecutive tokens of one slot).
-    private struct AttentionTile {
-        var slot: Int
-        var kvHead: Int
-        var tokens: Range<Int>
-        var heads: Range<Int>
-    }
-
-    private func attendInTiles(_ batch: Batch, runs: [Range<Int>], layer: Int, cache: KVCache, scale: Float) {
+    private func attendInTiles(_ batch: Batch, layer: Int, cache: KVCache, scale: Float) {
         let c = transformer.configuration
-        let headDim = c.keyLength, heads = c.headCount, group = c.groupSize
+        let headDim = c.keyLength, heads = c.headCount
         let tileRows = ComputeContext.attentionTileRows
-        let headsPerTile = min(group, tileRows)
-        let tokensPerTile = max(1, tileRows / headsPerTile)
-        var tiles: [AttentionTile] = []
-        for run in runs {
-            for start in stride(from: run.lowerBound, to: run.upperBound, by: tokensPerTile) {
-                let end = min(start + tokensPerTile, run.upperBound)
-                for kvHead in 0..<c.kvHeadCount {
-                    for first in stride(from: kvHead * group, to: (kvHead + 1) * group, by: headsPerTile) {
-                        tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: start..<end,
-                                                   heads: first..<min(first + headsPerTile, (kvHead + 1) * group)))
-                    }
-                }
-            }
-        }
-        // Later tokens see more keys; alternating cheap and dear tiles evens out the contiguous
-        // chunks the pool hands to each thread.
-        let order = (0..<tiles.count).map { $0 % 2 == 0 ? $0 / 2 : tiles.count - 1 - $0 / 2 }
+        let tiles = tiles, order = tileOrder
         let element: AttentionElement = cache.type == .f16 ? .f16 : .f32
         compute.parallelFor(tiles.count) { range in
             withUnsafeTemporaryAllocation(of: AttentionTileRow.self, capacity: tileRows) { rows in

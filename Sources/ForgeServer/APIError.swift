@@ -1,3 +1,4 @@
+import ForgeGeneration
 import ForgeJinja
 import Hummingbird
 
@@ -18,6 +19,16 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(status.code) \(type): \(message)" }
+
+    /// A request the generation code refused: an over-long prompt is llama-server's
+    /// `exceed_context_size_error`, anything else a plain invalid request.
+    init(_ error: GenerationError) {
+        if case .promptTooLong(let promptTokens, let contextSize) = error {
+            self = .exceedsContext(promptTokens: promptTokens, contextSize: contextSize)
+        } else {
+            self = .invalidRequest(error.description)
+        }
+    }
 
     static func invalidRequest(_ message: String) -> APIError {
         APIError(status: .badRequest, type: "invalid_request_error", message: message)

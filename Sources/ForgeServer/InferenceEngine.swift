@@ -1,6 +1,7 @@
 import Atomics
 import Foundation
 import ForgeGeneration
+import ForgeKernels
 import ForgeModel
 
 /// What one request asks of the engine. The prompt is checked (`InferenceEngine.submit`)
@@ -117,6 +118,11 @@ final class InferenceEngine: @unchecked Sendable {
     }
     private var slots: [Slot]
     private var stepCounter = 0
+    /// The rows of the step being built, kept from step to step so a step allocates nothing.
+    private var stepTokens: [Int] = [], stepPositions: [Int] = [], stepSlots: [Int] = []
+    private var decodeSlots: [Int] = []
+    /// The prompt tokens each slot has in the step, and the row of its last one.
+    private var promptChunks: [(slot: Int, count: Int, lastRow: Int)] = []
 
     init(model: LanguageModel, configuration: ServerConfiguration) throws {
         self.model = model
@@ -140,19 +146,12 @@ final class InferenceEngine: @unchecked Sendable {
     /// Checks a request and queues it; throws 400 for a prompt that cannot run and 503 when the
     /// queue is full or the server is shutting down.
     func submit(_ request: EngineRequest) throws -> EngineStream {
-        guard !request.prompt.isEmpty else { throw APIError.invalidRequest("the prompt is empty") }
-        let vocabulary = model.configuration.vocabularySize
-        if let bad = request.prompt.first(where: { $0 < 0 || $0 >= vocabulary }) {
-            throw APIError.invalidRequest("token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
-        }
-        guard request.prompt.count <= slotContextSize else {
-            throw APIError.exceedsContext(promptTokens: request.prompt.count, contextSize: slotContextSize)
-        }
         let generator: TokenGenerator
         do {
+            try GenerationError.check(prompt: request.prompt, contextSize: slotContextSize, vocabularySize: model.configuration.vocabularySize)
             generator = try TokenGenerator(tokenizer: model.tokenizer, parameters: request.parameters)
         } catch let error as GenerationError {
-            throw APIError.invalidRequest(error.description)
+            throw APIError(error)
         }
         let (events, continuation) = AsyncStream.makeStream(of: EngineEvent.self, bufferingPolicy: .unbounded)
         let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
@@ -280,51 +279,52 @@ final class InferenceEngine: @unchecked Sendable {
     }
 
     private func step() {
-        var tokens: [Int] = [], positions: [Int] = [], batchSlots: [Int] = []
-        var decodeSlots: [Int] = []
-        var promptEnds: [(slot: Int, row: Int)] = []
+        stepTokens.removeAll(keepingCapacity: true)
+        stepPositions.removeAll(keepingCapacity: true)
+        stepSlots.removeAll(keepingCapacity: true)
+        decodeSlots.removeAll(keepingCapacity: true)
+        promptChunks.removeAll(keepingCapacity: true)
         for index in slots.indices {
             guard let job = slots[index].job, let next = job.nextToken else { continue }
-            tokens.append(next)
-            positions.append(slots[index].tokens.count)
-            batchSlots.append(index)
+            stepTokens.append(next)
+            stepPositions.append(slots[index].tokens.count)
+            stepSlots.append(index)
             decodeSlots.append(index)
         }
         var promptTokens = 0
         for index in slots.indices {
             guard let job = slots[index].job, !job.pendingPrompt.isEmpty else { continue }
-            let room = evaluator.maxBatchSize - tokens.count
+            let room = evaluator.maxBatchSize - stepTokens.count
             guard room > 0 else { break }
             let chunk = job.pendingPrompt.prefix(room)
             let start = slots[index].tokens.count
-            tokens.append(contentsOf: chunk)
-            positions.append(contentsOf: start..<start + chunk.count)
-            batchSlots.append(contentsOf: repeatElement(index, count: chunk.count))
+            stepTokens.append(contentsOf: chunk)
+            stepPositions.append(contentsOf: start..<start + chunk.count)
+            stepSlots.append(contentsOf: repeatElement(index, count: chunk.count))
+            promptChunks.append((index, chunk.count, stepTokens.count - 1))
             promptTokens += chunk.count
-            if chunk.count == job.pendingPrompt.count { promptEnds.append((index, tokens.count - 1)) }
         }
-        guard !tokens.isEmpty else { return }
+        guard !stepTokens.isEmpty else { return }
 
         let clock = ContinuousClock()
         let stepStart = clock.now
         do {
-            try evaluator.evaluate(Batch(tokens: tokens, positions: positions, slots: batchSlots), cache: cache)
+            try evaluator.evaluate(Batch(tokens: stepTokens, positions: stepPositions, slots: stepSlots), cache: cache)
         } catch {
-            for index in Set(batchSlots) {
+            for index in Set(stepSlots) {
                 slots[index].tokens.removeAll()
                 fail(slot: index, APIError.server("the forward pass failed: \(error)"))
             }
             return
         }
         stepCounter += 1
-        for (row, index) in batchSlots.enumerated() {
-            slots[index].tokens.append(tokens[row])
+        for (row, index) in stepSlots.enumerated() {
+            slots[index].tokens.append(stepTokens[row])
             slots[index].lastUsed = stepCounter
         }
-        for index in slots.indices {
-            guard let job = slots[index].job, !job.pendingPrompt.isEmpty else { continue }
-            let evaluated = batchSlots.lazy.filter { $0 == index }.count - (decodeSlots.contains(index) ? 1 : 0)
-            job.pendingPrompt = job.pendingPrompt.dropFirst(evaluated)
+        for chunk in promptChunks {
+            guard let job = slots[chunk.slot].job else { continue }
+            job.pendingPrompt = job.pendingPrompt.dropFirst(chunk.count)
             if job.pendingPrompt.isEmpty { job.promptDone = .now }
         }
 
@@ -338,18 +338,18 @@ final class InferenceEngine: @unchecked Sendable {
                     generated += 1
                 }
             }
-            for end in promptEnds {
-                sampleNext(slot: end.slot, logits: try evaluator.logits(row: end.row))
+            for chunk in promptChunks where slots[chunk.slot].job?.pendingPrompt.isEmpty == true {
+                sampleNext(slot: chunk.slot, logits: try evaluator.logits(row: chunk.lastRow))
                 generated += 1
             }
         } catch {
-            for index in Set(batchSlots) { fail(slot: index, APIError.server("reading logits failed: \(error)")) }
+            for index in Set(stepSlots) { fail(slot: index, APIError.server("reading logits failed: \(error)")) }
         }
         let elapsed = clock.now - stepStart
         condition.lock()
         metrics.promptTokensTotal += promptTokens
         metrics.generatedTokensTotal += generated
-        if !decodeSlots.isEmpty { metrics.decodeSeconds += seconds(elapsed) }
+        if !decodeSlots.isEmpty { metrics.decodeSeconds += elapsed.inSeconds }
         condition.unlock()
     }
 
@@ -381,7 +381,7 @@ final class InferenceEngine: @unchecked Sendable {
         job.continuation.yield(.finished(CompletionSummary(
             finishReason: reason, promptTokens: job.request.prompt.count, cachedTokens: job.cachedTokens,
             completionTokens: job.generator.output.count,
-            promptSeconds: seconds(promptDone - job.started), generationSeconds: seconds(now - promptDone))))
+            promptSeconds: (promptDone - job.started).inSeconds, generationSeconds: (now - promptDone).inSeconds)))
         job.continuation.finish()
         condition.lock()
         metrics.requestsTotal += 1
@@ -405,11 +405,7 @@ final class InferenceEngine: @unchecked Sendable {
     /// Log-softmax of the raw logits (before penalties, bias and temperature) at the chosen
     /// token, and the `top` most likely tokens, best first.
     static func logprobs(_ logits: UnsafeBufferPointer<Float>, chosen: Int, top: Int) -> TokenLogprob {
-        var maximum = -Float.infinity
-        for value in logits where value > maximum { maximum = value }
-        var sum = 0.0
-        for value in logits { sum += Double(expf(value - maximum)) }
-        let logSum = log(sum) + Double(maximum)
+        let normalizer = LogSoftmax(logits)
         var best: [(id: Int, logit: Float)] = []
         if top > 0 {
             for (id, logit) in logits.enumerated() {
@@ -421,11 +417,7 @@ final class InferenceEngine: @unchecked Sendable {
             }
         }
         return TokenLogprob(
-            chosen: .init(id: chosen, logprob: Double(logits[chosen]) - logSum),
-            top: best.map { .init(id: $0.id, logprob: Double($0.logit) - logSum) })
+            chosen: .init(id: chosen, logprob: normalizer.logProbability(logits[chosen])),
+            top: best.map { .init(id: $0.id, logprob: normalizer.logProbability($0.logit)) })
     }
-}
-
-func seconds(_ duration: Duration) -> Double {
-    Double(duration.components.seconds) + Double(duration.components.attoseconds) * 1e-18
 }

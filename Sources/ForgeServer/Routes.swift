@@ -43,7 +43,7 @@ struct Routes: Sendable {
                 "n_ctx": .int(loaded.engine.slotContextSize),
                 "n_embd": .int(c.embeddingLength),
                 "n_params": .int(loaded.model.transformer.parameterCount),
-                "size": .int(loaded.model.file.tensors.reduce(0) { $0 + $1.byteCount }),
+                "size": .int(loaded.model.file.tensorByteCount),
             ],
         ]
         return jsonResponse(["object": "list", "data": [model]])
@@ -67,7 +67,7 @@ struct Routes: Sendable {
 
     private func chatPrompt(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> [Int] {
         let prompt = try renderChat(fields, loaded)
-        return loaded.model.tokenizer.encode(prompt, addSpecial: true, parseSpecial: true)
+        return loaded.model.tokenize(prompt)
     }
 
     private func renderChat(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> String {
@@ -86,13 +86,12 @@ struct Routes: Sendable {
     }
 
     private func completionPrompt(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> [Int] {
-        let tokenizer = loaded.model.tokenizer
         switch fields.value("prompt") {
         case .string(let text)?:
-            return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+            return loaded.model.tokenize(text)
         case .array(let items)?:
             if items.count == 1, case .string(let text) = items[0] {
-                return tokenizer.encode(text, addSpecial: true, parseSpecial: true)
+                return loaded.model.tokenize(text)
             }
             guard let ids = try? fields.integers("prompt") else {
                 throw APIError.invalidRequest("'prompt' must be a string or an array of token ids (one prompt per request)")
@@ -151,11 +150,11 @@ struct Routes: Sendable {
         let loaded = try state.ready()
         let fields = try await readFields(request)
         let ids = try fields.integers("tokens") ?? []
-        let vocabulary = loaded.model.configuration.vocabularySize
-        if let bad = ids.first(where: { $0 < 0 || $0 >= vocabulary }) {
-            throw APIError.invalidRequest("token id \(bad) is outside the vocabulary (0..<\(vocabulary))")
+        do {
+            return jsonResponse(["content": .string(try loaded.model.tokenizer.decodeChecked(ids, showSpecial: true))])
+        } catch {
+            throw APIError.invalidRequest("\(error)")
         }
-        return jsonResponse(["content": .string(loaded.model.tokenizer.decode(ids, showSpecial: true))])
     }
 
     private func applyTemplate(_ request: Request) async throws -> Response {

@@ -1,3 +1,5 @@
+import ForgeKernels
+
 /// What one step of a run reports to its observer (the progress bar, the JSONL log).
 public struct TrainingEvent: Sendable, Equatable {
     public let step: Int
@@ -36,7 +38,7 @@ extension Trainer {
             let start = clock.now
             let report = trainStep()
             let elapsed = start.duration(to: clock.now)
-            let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18
+            let seconds = elapsed.inSeconds
             guard report.loss.isFinite else {
                 throw TrainingError("the loss became \(report.loss) at step \(report.step); lower --lr or --clip")
             }

@@ -97,12 +97,11 @@ public struct TrainingVocabulary: Sendable {
         guard let end = tokenizer.eosTokenID else {
             throw TrainingError("--tokenizer \(name) has no EOS token")
         }
-        var metadata: [(key: String, value: GGUFValue)] = []
-        for key in file.keys where key.hasPrefix("tokenizer.ggml.") && key != "tokenizer.ggml.add_bos_token" {
-            if let value = file.metadata[key] { metadata.append((key, value)) }
-        }
-        // Written explicitly too: they may be defaults the file does not state.
-        metadata.removeAll { $0.key == "tokenizer.ggml.bos_token_id" || $0.key == "tokenizer.ggml.eos_token_id" }
+        // The special ids are written explicitly (they may be defaults the file does not state).
+        let rewritten: Set = ["tokenizer.ggml.add_bos_token", "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id"]
+        var metadata: [(key: String, value: GGUFValue)] = file.keys
+            .filter { $0.hasPrefix("tokenizer.ggml.") && !rewritten.contains($0) }
+            .compactMap { key in file.metadata[key].map { (key, $0) } }
         metadata += [
             ("tokenizer.ggml.bos_token_id", .uint32(UInt32(beginning))),
             ("tokenizer.ggml.eos_token_id", .uint32(UInt32(end))),

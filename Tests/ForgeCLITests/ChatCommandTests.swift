@@ -1,45 +1,17 @@
 import Foundation
 import ForgeGeneration
 import ForgeKernels
+import ForgeTestSupport
 import ForgeTraining
 import Testing
 @testable import ForgeCLI
 
 /// `forge chat` driven line by line, as a user at the terminal would.
 struct ChatCommandTests {
-    /// A random byte-vocabulary model. Only lowercase letters and the space have output rows, so
-    /// greedy answers are letters and spaces and never end early (EOS has logit 0, below the best
-    /// letter's): each answer is exactly `-n` tokens, one character per token.
-    final class TinyChatModel {
-        let directory: String
-        var path: String { directory + "/tiny-chat.gguf" }
-
-        init(contextLength: Int = 512) throws {
-            var template = Array((NSTemporaryDirectory() + "/forge-chat-XXXXXX").utf8CString)
-            guard let created = mkdtemp(&template) else { throw TrainingError("mkdtemp failed") }
-            directory = String(cString: created)
-            let configuration = TransformerConfiguration(
-                vocabularySize: TrainingVocabulary.bytes.size, layerCount: 2, embeddingLength: 32, headCount: 4,
-                keyValueHeadCount: 2, feedForwardLength: 64, contextLength: contextLength)
-            let layout = ParameterLayout(configuration)
-            var random = SplitMix64(seed: 11)
-            var parameters = (0..<layout.count).map { _ in Float(random.nextGaussian() * 0.3) }
-            for entry in layout.entries where !entry.isMatrix {
-                parameters.replaceSubrange(entry.offset..<(entry.offset + entry.count), with: repeatElement(1, count: entry.count))
-            }
-            guard let output = layout.entry(named: "output.weight") else { throw TrainingError("no output matrix") }
-            let dim = configuration.embeddingLength
-            let written = Set(Array(Self.answerAlphabet.utf8).map(Int.init))
-            for token in 0..<configuration.vocabularySize where !written.contains(token) {
-                let row = output.offset + token * dim
-                parameters.replaceSubrange(row..<(row + dim), with: repeatElement(0, count: dim))
-            }
-            try LlamaGGUF.write(to: path, configuration: configuration, parameters: parameters, vocabulary: .bytes, weightType: .f32)
-        }
-
-        static let answerAlphabet = "abcdefghijklmnopqrstuvwxyz "
-
-        deinit { try? FileManager.default.removeItem(atPath: directory) }
+    /// A random byte-vocabulary model whose greedy answers are letters and spaces and never end
+    /// early: each answer is exactly `-n` tokens, one character per token.
+    static func tinyModel(contextLength: Int = 512) throws -> TinyModelFile {
+        try TinyModelFile(contextLength: contextLength, seed: 11, standardDeviation: 0.3, lettersOnly: true)
     }
 
     static func conversation(_ arguments: [String]) throws -> ChatConversation {
@@ -53,7 +25,7 @@ struct ChatCommandTests {
     static func byteIDs(_ text: String) -> [Int] { [256] + Array(text.utf8).map(Int.init) }
 
     @Test func eachTurnRendersTheWholeConversationAndReusesTheCache() throws {
-        let tiny = try TinyChatModel()
+        let tiny = try Self.tinyModel()
         let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "--system", "Be brief.", "-n", "6", "--temp", "0", "-t", "2"])
         var lines = ["Hello", "   ", "How are you?"][...]
         var output = ""
@@ -64,7 +36,7 @@ struct ChatCommandTests {
         let replies = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         try #require(replies.count == 3 && replies[2].isEmpty, "two answers, each on its own line: \(output.debugDescription)")
         for reply in replies.prefix(2) {
-            #expect(reply.count == 6 && reply.allSatisfy(TinyChatModel.answerAlphabet.contains), "\(reply.debugDescription)")
+            #expect(reply.count == 6 && reply.allSatisfy(TinyModelFile.answerAlphabet.contains), "\(reply.debugDescription)")
         }
         #expect(chat.messages.map(\.role) == ["system", "user", "assistant", "user", "assistant"])
         #expect(chat.messages.map(\.content) == ["Be brief.", "Hello", replies[0], "How are you?", replies[1]])
@@ -84,7 +56,7 @@ struct ChatCommandTests {
     }
 
     @Test func resetForgetsTheConversation() throws {
-        let tiny = try TinyChatModel()
+        let tiny = try Self.tinyModel()
         let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "2"])
         var lines = ["Hello", "/reset", "Hi"][...]
         var output = ""
@@ -98,7 +70,7 @@ struct ChatCommandTests {
     }
 
     @Test func exitStopsReadingAndEndOfInputEndsCleanly() throws {
-        let tiny = try TinyChatModel()
+        let tiny = try Self.tinyModel()
         let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "2"])
         var lines = ["/exit", "Hello"][...]
         var output = ""
@@ -112,7 +84,7 @@ struct ChatCommandTests {
     }
 
     @Test func aConversationBeyondTheContextIsRefusedWithoutEndingTheChat() throws {
-        let tiny = try TinyChatModel()
+        let tiny = try Self.tinyModel()
         let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-c", "64", "-t", "2"])
         var lines = [String(repeating: "long ", count: 20), "Hi"][...]
         var output = ""
@@ -126,7 +98,7 @@ struct ChatCommandTests {
     /// The built binary with its real standard input: a reply per line, and a clean exit at end of input.
     @Test(.enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle (swift build builds it)"))
     func theBinaryAnswersLinesFromStandardInputAndExitsAtEndOfInput() throws {
-        let tiny = try TinyChatModel()
+        let tiny = try Self.tinyModel()
         let process = Process()
         process.executableURL = Self.forgeBinary
         process.arguments = ["chat", "-m", tiny.path, "--chat-template", "chatml", "-n", "5", "--temp", "0", "-t", "1"]
@@ -148,7 +120,7 @@ struct ChatCommandTests {
     /// end of input still exits cleanly.
     @Test(.enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle (swift build builds it)"))
     func interruptStopsTheAnswerButNotTheChat() throws {
-        let tiny = try TinyChatModel(contextLength: 4096)
+        let tiny = try Self.tinyModel(contextLength: 4096)
         let process = Process()
         process.executableURL = Self.forgeBinary
         process.arguments = ["chat", "-m", tiny.path, "--chat-template", "chatml", "--temp", "0", "-t", "1"]
@@ -188,14 +160,11 @@ struct ChatCommandTests {
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }()
 
-    static let smolLM2Path: String = {
-        let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-        return directory + "/smollm2-135m-instruct-q4_1.gguf"
-    }()
+    static let smolLM2Path = realModelPath("smollm2-135m-instruct-q4_1.gguf")
 
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: smolLM2Path), "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models (scripts/fetch-models)"))
+    @Test(.enabled(if: smolLM2Path != nil, "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models (scripts/fetch-models)"))
     func smolLM2KeepsTheConversationInItsOwnTemplate() throws {
-        let chat = try Self.conversation(["-m", Self.smolLM2Path, "-n", "8", "--temp", "0", "-c", "512", "-t", "2"])
+        let chat = try Self.conversation(["-m", try #require(Self.smolLM2Path), "-n", "8", "--temp", "0", "-c", "512", "-t", "2"])
         var lines = ["What is the capital of France?", "And of Italy?"][...]
         var output = ""
         try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { _ in })

@@ -178,7 +178,8 @@ import ForgeGGUF
     }
 }
 
-private func realModelPath(_ file: String) -> String? {
+/// A real model in $FORGE_MODELS or ~/.cache/forge/models, nil when absent.
+func realModelPath(_ file: String) -> String? {
     let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
     let path = directory + "/" + file
     return FileManager.default.fileExists(atPath: path) ? path : nil

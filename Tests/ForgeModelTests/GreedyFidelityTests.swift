@@ -24,7 +24,8 @@ import ForgeTokenizer
         let evaluator = Evaluator(transformer: transformer, threadCount: 2)
         let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
         var fullMatches = 0
-        let prompts = reference["prompts"] as? [[String: Any]] ?? []
+        let prompts = try #require(reference["prompts"] as? [[String: Any]])
+        try #require(!prompts.isEmpty)
         for prompt in prompts {
             let name = prompt["name"] as? String ?? "?"
             let ids = prompt["prompt_ids"] as? [Int] ?? []

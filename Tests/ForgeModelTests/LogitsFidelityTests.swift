@@ -13,7 +13,9 @@ import ForgeModel
         let transformer = try Transformer(gguf: GGUFFile(path: RealModels.path(model + ".gguf")!))
         let evaluator = Evaluator(transformer: transformer, threadCount: 2)
         let quantized = !(model.hasSuffix("f16") || model.hasSuffix("f32"))
-        for prompt in reference["prompts"] as? [[String: Any]] ?? [] {
+        let prompts = try #require(reference["prompts"] as? [[String: Any]])
+        try #require(!prompts.isEmpty)
+        for prompt in prompts {
             let name = prompt["name"] as? String ?? "?"
             let ids = prompt["prompt_ids"] as? [Int] ?? []
             let cache = try KVCache(configuration: transformer.configuration, contextSize: 512)

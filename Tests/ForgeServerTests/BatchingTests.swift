@@ -15,11 +15,14 @@ import Testing
     }
 
     /// Polls `/metrics` (bounded: about a minute, for a machine busy with the rest of the suite)
-    /// until `condition` holds.
-    static func waitFor(_ client: some TestClientProtocol, _ what: String, _ condition: (PrometheusValues) -> Bool) async throws -> PrometheusValues {
+    /// until `condition` holds; with a gate, the engine takes one step per poll.
+    static func waitFor(
+        _ client: some TestClientProtocol, _ what: String, steppingThrough gate: StepGate? = nil, _ condition: (PrometheusValues) -> Bool
+    ) async throws -> PrometheusValues {
         for _ in 0..<6000 {
             let values = try await metrics(client)
             if condition(values) { return values }
+            gate?.grant()
             try await Task.sleep(for: .milliseconds(10))
         }
         throw TestFailure(description: "timed out waiting for \(what)")
@@ -51,11 +54,15 @@ import Testing
         }
     }
 
+    /// The engine steps only when the test lets it, so what the test looks at cannot have moved
+    /// on however slowly the machine runs it.
     @Test func fullQueueGets503AndCancellingFreesTheSlot() async throws {
+        let gate = StepGate(permits: 1)
         var configuration = tinyConfiguration { $0.parallel = 1; $0.queueCapacity = 1; $0.metricsEnabled = true }
-        configuration.beforeEachStep = Self.slowSteps
+        configuration.beforeEachStep = { gate.wait() }
         let app = try buildApplication(configuration: configuration)
         try await app.test(.router) { client in
+            defer { gate.grant(1_000_000) }  // a failed expectation must not leave the engine held at shutdown
             try await client.waitUntilReady()
             let long: JinjaValue = ["prompt": "abc", "max_tokens": 3000, "temperature": 0, "logit_bias": ["257": -100], "stream": true]
             let running = Task { try await client.postJSON("/v1/completions", long) }
@@ -67,10 +74,14 @@ import Testing
             // Cancelling the running request frees its slot for the waiting one, then that one too.
             running.cancel()
             _ = try? await running.value
-            _ = try await Self.waitFor(client, "the queued request to start") { $0["forge_queue_length"] == 0 && $0["forge_slots_busy"] == 1 }
+            let started = try await Self.waitFor(client, "the queued request to start", steppingThrough: gate) {
+                $0["forge_queue_length"] == 0 && $0["forge_slots_busy"] == 1
+            }
+            #expect((started["forge_generated_tokens_total"] ?? .infinity) < 3000, "the first request was cut short")
             waiting.cancel()
             _ = try? await waiting.value
-            let idle = try await Self.waitFor(client, "the slot to be freed") { $0["forge_slots_busy"] == 0 }
+            let idle = try await Self.waitFor(client, "the slot to be freed", steppingThrough: gate) { $0["forge_slots_busy"] == 0 }
+            gate.grant(100)
             try await Task.sleep(for: .milliseconds(100))
             let later = try await Self.metrics(client)
             #expect(later["forge_generated_tokens_total"] == idle["forge_generated_tokens_total"], "generation stopped")
@@ -79,10 +90,12 @@ import Testing
     }
 
     @Test func aClientThatHangsUpFreesItsSlot() async throws {
+        let gate = StepGate(permits: 1)
         var configuration = tinyConfiguration { $0.parallel = 1; $0.metricsEnabled = true }
-        configuration.beforeEachStep = Self.slowSteps
+        configuration.beforeEachStep = { gate.wait() }
         let app = try buildApplication(configuration: configuration)
         try await app.test(.live) { client in
+            defer { gate.grant(1_000_000) }  // a failed expectation must not leave the engine held at shutdown
             try await client.waitUntilReady()
             let port = try #require(client.port)
             let body = #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":3000,"temperature":0,"logit_bias":{"257":-100},"stream":true}"#
@@ -94,11 +107,13 @@ import Testing
             // The role chunk may come before the engine admits the request: wait for the slot.
             _ = try await Self.waitFor(client, "the request to take the slot") { $0["forge_slots_busy"] == 1 }
             connection.hangUp()
-            let idle = try await Self.waitFor(client, "the slot to be freed") { $0["forge_slots_busy"] == 0 }
+            let idle = try await Self.waitFor(client, "the slot to be freed", steppingThrough: gate) { $0["forge_slots_busy"] == 0 }
+            gate.grant(100)
             try await Task.sleep(for: .milliseconds(100))
             #expect(try await Self.metrics(client)["forge_generated_tokens_total"] == idle["forge_generated_tokens_total"], "generation stopped")
             #expect((idle["forge_generated_tokens_total"] ?? .infinity) < 1000)
             // The server goes on serving.
+            gate.grant(1000)
             let next = try await client.postJSON("/v1/chat/completions", #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":2}"#)
             #expect(next.status == .ok)
         }
@@ -115,5 +130,27 @@ import Testing
             let tokens = body["usage"]?["completion_tokens"]?.intValue ?? 0
             #expect(tokens > 0 && tokens < 3000)
         }
+    }
+}
+
+/// Holds the engine before each step until the test grants it one.
+final class StepGate: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var permits: Int
+
+    init(permits: Int) { self.permits = permits }
+
+    func grant(_ count: Int = 1) {
+        condition.lock()
+        permits += count
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    func wait() {
+        condition.lock()
+        while permits == 0 { condition.wait() }
+        permits -= 1
+        condition.unlock()
     }
 }

@@ -110,7 +110,7 @@ import Testing
             #expect(chunks.allSatisfy { $0["object"]?.stringValue == "chat.completion.chunk" })
             #expect(chunks.first?["choices"]?[0]?["delta"]?["role"]?.stringValue == "assistant")
             let usageChunk = chunks[chunks.count - 1]
-            #expect(usageChunk["choices"]?.count == 0)
+            #expect(usageChunk["choices"] == .array([]))
             for key in ["prompt_tokens", "completion_tokens", "total_tokens"] {
                 #expect(usageChunk["usage"]?[key] == whole["usage"]?[key])
             }

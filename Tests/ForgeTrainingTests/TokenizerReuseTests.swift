@@ -128,7 +128,7 @@ struct TokenizerReuseTests {
             mentioning: "has no usable tokenizer: tokenizer: the GGUF file has no 'tokenizer.ggml.model'", out: out)
     }
 
-    @Test func resumingWithAnotherTokenizerIsRejected() throws {
+    @Test func resumingWithoutTheTokenizerIsRejected() throws {
         let directory = try TemporaryDirectory()
         let tokenizer = directory.file("bpe.gguf")
         _ = try Self.writeBytePairTokenizer(to: tokenizer, words: Self.lighthouseWords, merges: Self.lighthouseMerges)

@@ -57,7 +57,8 @@ float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *
 #define FORGE_TILE_TOKENS 4
 
 /// One weight row against `tokens` (1...FORGE_TILE_TOKENS) activation rows `activation_stride`
-/// bytes apart; out[t · out_stride] = the dot product with token t, bit-identical to forge_dot.
+/// bytes apart; out[t · out_stride] = the dot product with token t, bit-identical to forge_dot
+/// except for a full tile of Q4_K/Q5_K, which rounds per 64 values as llama.cpp's repacked GEMM.
 /// Returns 0, or -1 for an unknown type or token count.
 int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations,
                      size_t activation_stride, int tokens, float *out, size_t out_stride);
