@@ -49,33 +49,45 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 }
 
 // Rows of a panel stay in cache while every token passes over them; with a tile kernel each
-// weight block is decoded once for FORGE_TILE_TOKENS tokens.
+// weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once for up to
+// twice that, FORGE_PANEL_ROWS rows at a time. Tiles start at multiples of FORGE_TILE_TOKENS
+// from the batch start (the grouping llama.cpp's repacked Q4_K product rounds by).
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t panel = begin; panel < end; panel += ROW_PANEL) {
         const int64_t panel_end = panel + ROW_PANEL < end ? panel + ROW_PANEL : end;
-        for (int64_t t = 0; t < job->tokens; t += FORGE_TILE_TOKENS) {
-            const int tokens = job->tokens - t < FORGE_TILE_TOKENS ? (int)(job->tokens - t) : FORGE_TILE_TOKENS;
+        int64_t step;
+        for (int64_t t = 0; t < job->tokens; t += step) {
+            const int64_t remaining = job->tokens - t;
+            const int panel_tokens = !job->group_scales ? 0
+                                     : remaining >= 2 * FORGE_TILE_TOKENS ? 2 * FORGE_TILE_TOKENS
+                                     : remaining >= FORGE_TILE_TOKENS ? FORGE_TILE_TOKENS : 0;
+            step = panel_tokens ? panel_tokens : remaining < FORGE_TILE_TOKENS ? remaining : FORGE_TILE_TOKENS;
             const uint8_t *activation = job->activations + t * job->activation_row_bytes;
             float *output = job->output + t * job->rows;
             int64_t r = panel;
-            if (job->group_scales && tokens == FORGE_TILE_TOKENS) {
+            if (panel_tokens) {
                 const float *group_scales = job->group_scales + t * job->scales_per_token;
                 for (; r + FORGE_PANEL_ROWS <= panel_end; r += FORGE_PANEL_ROWS) {
                     job->panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, activation,
-                               job->activation_row_bytes, group_scales, output + r, (size_t)job->rows);
+                               job->activation_row_bytes, group_scales, panel_tokens, output + r, (size_t)job->rows);
                 }
             }
             for (; r < panel_end; ++r) {
                 const uint8_t *weights = job->weights + r * job->weight_row_bytes;
-                if (job->tile) {
-                    const float *scales = job->scales ? job->scales + t * job->scales_per_token : NULL;
-                    job->tile(job->columns, weights, activation, job->activation_row_bytes, scales, tokens, output + r,
-                              (size_t)job->rows);
-                    continue;
-                }
-                for (int k = 0; k < tokens; ++k) {
-                    output[k * job->rows + r] = job->dot(job->columns, weights, activation + k * job->activation_row_bytes);
+                for (int64_t k0 = 0; k0 < step; k0 += FORGE_TILE_TOKENS) {
+                    const int tokens = step - k0 < FORGE_TILE_TOKENS ? (int)(step - k0) : FORGE_TILE_TOKENS;
+                    const uint8_t *tile_activation = activation + k0 * job->activation_row_bytes;
+                    float *tile_output = output + k0 * job->rows;
+                    if (job->tile) {
+                        const float *scales = job->scales ? job->scales + (t + k0) * job->scales_per_token : NULL;
+                        job->tile(job->columns, weights, tile_activation, job->activation_row_bytes, scales, tokens,
+                                  tile_output + r, (size_t)job->rows);
+                        continue;
+                    }
+                    for (int k = 0; k < tokens; ++k) {
+                        tile_output[k * job->rows + r] = job->dot(job->columns, weights, tile_activation + k * job->activation_row_bytes);
+                    }
                 }
             }
         }

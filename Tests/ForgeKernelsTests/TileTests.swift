@@ -76,8 +76,9 @@ import Testing
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0], MatmulTests.variants)
     func matmulEqualsDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
         let activationType = MatmulTests.activationType(type)
-        // 10 rows: two panels and two rows left over; 9 tokens: two full tiles and one token.
-        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 9), (4, 28, 4), (7, 2, 5)] {
+        // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
+        // and one token by itself.
+        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
             let context = try ComputeContext(threadCount: 2, variant: variant)
