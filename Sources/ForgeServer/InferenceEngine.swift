@@ -233,6 +233,7 @@ final class InferenceEngine: @unchecked Sendable {
             condition.unlock()
 
             for job in newJobs { admit(job) }
+            if !newJobs.isEmpty { publishBusySlots() }
             endFinishedJobs(draining: draining)
             beforeEachStep?()
             step()

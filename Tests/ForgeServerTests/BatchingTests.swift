@@ -28,8 +28,13 @@ import Testing
         throw TestFailure(description: "timed out waiting for \(what)")
     }
 
+    /// Batch neighbours do not change a request's text. The engine is held until every request
+    /// has arrived, so they are sure to share steps.
     @Test func concurrentRequestsGiveTheSameTextAsAlone() async throws {
-        let app = try buildApplication(configuration: tinyConfiguration { $0.parallel = 4; $0.metricsEnabled = true })
+        let gate = StepGate(permits: 1_000_000)
+        var configuration = tinyConfiguration { $0.parallel = 4; $0.metricsEnabled = true }
+        configuration.beforeEachStep = { gate.wait() }
+        let app = try buildApplication(configuration: configuration)
         let prompts = ["alpha", "bravo charlie", "d", "echo foxtrot golf", "hotel", "india juliet"]
         try await app.test(.router) { client in
             try await client.waitUntilReady()
@@ -39,10 +44,17 @@ import Testing
             }
             var alone: [String] = []
             for prompt in prompts { alone.append(try await complete(prompt)) }
+            gate.close()
             let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
+                defer { gate.grant(1_000_000) }
                 for (index, prompt) in prompts.enumerated() {
                     group.addTask { (index, try await complete(prompt)) }
                 }
+                let arrived = try await Self.waitFor(client, "every request to arrive") {
+                    ($0["forge_slots_busy"] ?? 0) + ($0["forge_queue_length"] ?? 0) == Double(prompts.count)
+                }
+                #expect(arrived["forge_slots_busy"] ?? 0 >= 1 && arrived["forge_queue_length"] ?? 0 >= 2)
+                gate.grant(1_000_000)
                 var results = [String](repeating: "", count: prompts.count)
                 for try await (index, text) in group { results[index] = text }
                 return results
@@ -144,6 +156,13 @@ final class StepGate: @unchecked Sendable {
         condition.lock()
         permits += count
         condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Holds the engine from its next step on (call it while the engine is idle).
+    func close() {
+        condition.lock()
+        permits = 0
         condition.unlock()
     }
 
