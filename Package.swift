@@ -85,6 +85,7 @@ let package = Package(
             dependencies: [
                 "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining", "ForgeServer",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Atomics
 import Foundation
 import ForgeGeneration
 
@@ -28,15 +29,14 @@ public struct ChatCommand: ParsableCommand {
     public func run() throws {
         let conversation = try makeConversation()
         if runtime.verbose { Diagnostics.describe(model: conversation.model, session: conversation.session) }
-        let session = conversation.session
-        let interrupts = InterruptHandler { session.cancel() }
+        ChatInterrupt.install()
         let interactive = isatty(0) != 0
         try conversation.run(
             nextLine: {
                 if interactive { StandardStreams.write("> ") }
                 return readLine()
             },
-            generating: { interrupts.generating = $0 },
+            generating: ChatInterrupt.setGenerating, interrupted: ChatInterrupt.wasRequested,
             output: StandardStreams.write, errors: StandardStreams.error)
     }
 
@@ -71,15 +71,22 @@ final class ChatConversation {
     var model: LanguageModel { session.model }
 
     /// Answers lines until `nextLine` returns nil (end of input) or the user types /exit.
-    /// `generating` is told when an answer starts and ends (Ctrl-C cancels only inside one).
-    func run(nextLine: () -> String?, generating: (Bool) -> Void = { _ in }, output: (String) -> Void, errors: (String) -> Void) throws {
+    /// `generating` is told when an answer starts and ends (Ctrl-C cancels only inside one);
+    /// `interrupted`, asked at every token, stops the answer.
+    func run(
+        nextLine: () -> String?, generating: (Bool) -> Void = { _ in }, interrupted: () -> Bool = { false },
+        output: (String) -> Void, errors: (String) -> Void
+    ) throws {
         while let line = nextLine() {
-            guard try respond(to: line, generating: generating, output: output, errors: errors) else { return }
+            guard try respond(to: line, generating: generating, interrupted: interrupted, output: output, errors: errors) else { return }
         }
     }
 
     /// Handles one line: a command or a message to answer. Returns false for /exit.
-    func respond(to line: String, generating: (Bool) -> Void = { _ in }, output: (String) -> Void, errors: (String) -> Void) throws -> Bool {
+    func respond(
+        to line: String, generating: (Bool) -> Void = { _ in }, interrupted: () -> Bool = { false },
+        output: (String) -> Void, errors: (String) -> Void
+    ) throws -> Bool {
         let input = line.trimmingCharacters(in: .whitespaces)
         switch input {
         case "":
@@ -105,7 +112,7 @@ final class ChatConversation {
         defer { generating(false) }
         let result = try session.generate(prompt: prompt, parameters: parameters) { piece in
             output(piece.text)
-            return true
+            return !interrupted()
         }
         output(result.finishReason == .cancelled ? " [stopped]\n" : "\n")
         messages.append(("assistant", result.text))
@@ -113,28 +120,31 @@ final class ChatConversation {
     }
 }
 
-/// Ctrl-C cancels the answer being generated; at the prompt it quits as usual.
-final class InterruptHandler: @unchecked Sendable {
-    private let source: DispatchSourceSignal
-    private let lock = NSLock()
-    private var _generating = false
+/// Ctrl-C cancels the answer being generated; at the prompt it quits as usual. The signal
+/// handler only sets a flag that generation reads at every token: a dispatch source's handler
+/// runs on a worker thread, which a loaded machine can starve for seconds while the answer goes on.
+enum ChatInterrupt {
+    private static let generating = ManagedAtomic(false)
+    private static let requested = ManagedAtomic(false)
 
-    var generating: Bool {
-        get { lock.withLock { _generating } }
-        set { lock.withLock { _generating = newValue } }
-    }
-
-    init(onInterrupt: @escaping @Sendable () -> Void) {
-        signal(SIGINT, SIG_IGN)
-        source = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
-        source.setEventHandler { [unowned self] in
-            if self.generating {
-                onInterrupt()
+    static func install() {
+        // Both atomics exist before the handler can touch them (a lazy initializer is not signal-safe).
+        _ = generating.load(ordering: .relaxed) || requested.load(ordering: .relaxed)
+        signal(SIGINT) { _ in
+            if ChatInterrupt.generating.load(ordering: .relaxed) {
+                ChatInterrupt.requested.store(true, ordering: .relaxed)
             } else {
-                StandardStreams.write("\n")
-                exit(0)
+                var newline = UInt8(ascii: "\n")
+                _ = write(STDOUT_FILENO, &newline, 1)
+                _exit(0)
             }
         }
-        source.resume()
     }
+
+    static func setGenerating(_ value: Bool) {
+        if value { requested.store(false, ordering: .relaxed) }
+        generating.store(value, ordering: .relaxed)
+    }
+
+    static func wasRequested() -> Bool { requested.load(ordering: .relaxed) }
 }

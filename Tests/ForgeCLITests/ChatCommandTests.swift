@@ -95,6 +95,30 @@ struct ChatCommandTests {
         #expect(output.count == 5)
     }
 
+    /// An interruption stops the answer at the token it is seen, marks it, and the next line is
+    /// answered in full.
+    @Test func anInterruptedAnswerStopsThereAndTheNextIsWhole() throws {
+        let tiny = try Self.tinyModel()
+        let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "30", "--temp", "0", "-t", "2"])
+        var lines = ["Hello", "Hi"][...]
+        var output = ""
+        var pieces = 0
+        var answering = false
+        try chat.run(
+            nextLine: { lines.popFirst() },
+            generating: { answering = $0; pieces = 0 },
+            interrupted: {
+                pieces += 1
+                return answering && lines.count == 1 && pieces == 4
+            },
+            output: { output += $0 }, errors: { _ in })
+        let replies = output.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        try #require(replies.count == 3, "\(output.debugDescription)")
+        #expect(replies[0].hasSuffix(" [stopped]") && replies[0].count == 4 + " [stopped]".count, "\(replies[0].debugDescription)")
+        #expect(replies[1].count == 30)
+        #expect(chat.messages.map(\.role) == ["user", "assistant", "user", "assistant"])
+    }
+
     /// The built binary with its real standard input: a reply per line, and a clean exit at end of input.
     @Test(.enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle (swift build builds it)"))
     func theBinaryAnswersLinesFromStandardInputAndExitsAtEndOfInput() throws {
