@@ -662,12 +662,90 @@ KERNEL void f16_tokens(int64_t count, const void *weights, const void *activatio
 }
 DOT_AND_TILE(f16)
 
+// Float panels: row pairs × 4 tokens with f32_tokens' and f16_tokens' two accumulators per
+// (row, token), so each result is bit-identical to the dot product, while each weight vector is
+// loaded (and for F16 converted) once for four tokens and each activation vector once for two
+// rows. F16 panels read the activations already rounded to f16 and widened back to f32 (the
+// values f16_tokens converts on the fly), made once per matrix product instead of per weight row.
+// Measured on pp512 (2 threads) with the one-row tiles: Qwen2.5 0.5B F16 61 t/s, SmolLM2 F32 253.
+AVX512 static void round_to_f16(const float *x, void *destination, int64_t count) {
+    float *rounded = destination;
+    int64_t i = 0;
+    for (; i + 16 <= count; i += 16) {
+        _mm512_storeu_ps(rounded + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    }
+    for (; i < count; ++i) rounded[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
+// Sixteen weights from `row` at `index` (f16 or f32), `mask` choosing the lanes read.
+KERNEL __m512 float_weights(int is_f16, const uint8_t *row, int64_t index, __mmask16 mask) {
+    return is_f16 ? _mm512_cvtph_ps(_mm256_maskz_loadu_epi16(mask, (const uint16_t *)row + index))
+                  : _mm512_maskz_loadu_ps(mask, (const float *)row + index);
+}
+
+KERNEL void float_pair_quad(int is_f16, int64_t count, const uint8_t *first, size_t row_bytes, const void *activation_bytes,
+                            size_t stride, float *out, size_t out_stride) {
+    const uint8_t *activations = activation_bytes;
+    const uint8_t *rows[2] = {first, first + row_bytes};
+    __m512 acc[2][TILE_TOKENS][2];
+    for (int r = 0; r < 2; ++r)
+        for (int t = 0; t < TILE_TOKENS; ++t) acc[r][t][0] = _mm512_setzero_ps(), acc[r][t][1] = _mm512_setzero_ps();
+    int64_t i = 0;
+    for (; i + 32 <= count; i += 32) {
+        __m512 x[2][2];
+        for (int r = 0; r < 2; ++r) {
+            x[r][0] = float_weights(is_f16, rows[r], i, 0xffff);
+            x[r][1] = float_weights(is_f16, rows[r], i + 16, 0xffff);
+        }
+        for (int t = 0; t < TILE_TOKENS; ++t) {
+            const float *a = ACTIVATION(float, t);
+            const __m512 a0 = _mm512_loadu_ps(a + i), a1 = _mm512_loadu_ps(a + i + 16);
+            for (int r = 0; r < 2; ++r) {
+                acc[r][t][0] = _mm512_fmadd_ps(x[r][0], a0, acc[r][t][0]);
+                acc[r][t][1] = _mm512_fmadd_ps(x[r][1], a1, acc[r][t][1]);
+            }
+        }
+    }
+    const __mmask16 tail_low = (__mmask16)(count - i >= 16 ? 0xffff : (1u << (count - i)) - 1);
+    const __mmask16 tail_high = (__mmask16)(count - i > 16 ? (1u << (count - i - 16)) - 1 : 0);
+    __m512 x[2][2];
+    for (int r = 0; r < 2; ++r) {
+        x[r][0] = float_weights(is_f16, rows[r], i, tail_low);
+        x[r][1] = float_weights(is_f16, rows[r], i + 16, tail_high);
+    }
+    for (int t = 0; t < TILE_TOKENS; ++t) {
+        const float *a = ACTIVATION(float, t);
+        const __m512 a0 = _mm512_maskz_loadu_ps(tail_low, a + i), a1 = _mm512_maskz_loadu_ps(tail_high, a + i + 16);
+        for (int r = 0; r < 2; ++r) {
+            acc[r][t][0] = _mm512_fmadd_ps(x[r][0], a0, acc[r][t][0]);
+            acc[r][t][1] = _mm512_fmadd_ps(x[r][1], a1, acc[r][t][1]);
+            out[(size_t)t * out_stride + r] = _mm512_reduce_add_ps(_mm512_add_ps(acc[r][t][0], acc[r][t][1]));
+        }
+    }
+}
+
+#define FLOAT_PANEL(name, is_f16)                                                                                      \
+    AVX512 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations,     \
+                                    size_t stride, const float *group_scales, int tokens, float *out, size_t out_stride) { \
+        (void)group_scales;                                                                                            \
+        for (int p = 0; p < FORGE_PANEL_ROWS; p += 2) {                                                                \
+            for (int t = 0; t < tokens; t += TILE_TOKENS) {                                                            \
+                float_pair_quad(is_f16, count, (const uint8_t *)weights + (size_t)p * row_bytes, row_bytes,            \
+                                (const uint8_t *)activations + (size_t)t * stride, stride, out + (size_t)t * out_stride + p, \
+                                out_stride);                                                                           \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+FLOAT_PANEL(f16, 1)
+FLOAT_PANEL(f32, 0)
+
 #define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
 #define WITH_PANEL(type, name) WITH_TILE(type, name), .panel[type] = panel_##name
 
 const forge_kernel_table forge_avx512_kernels = {
-    WITH_TILE(FORGE_TYPE_F32, f32),
-    WITH_TILE(FORGE_TYPE_F16, f16),
+    WITH_PANEL(FORGE_TYPE_F32, f32),
+    WITH_PANEL(FORGE_TYPE_F16, f16),
+    .panel_activations[FORGE_TYPE_F16] = round_to_f16,
     WITH_PANEL(FORGE_TYPE_Q4_0, q4_0),
     WITH_PANEL(FORGE_TYPE_Q4_1, q4_1),
     WITH_PANEL(FORGE_TYPE_Q5_0, q5_0),

@@ -166,12 +166,14 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
 // tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
-// `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order.
+// `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order;
+// `panel_activations` (NULL: the tile's activation rows) makes the rows a panel reads instead.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
+    forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -187,6 +189,9 @@ forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type)
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
 /// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile one by one).
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type);
+/// What makes the f32 activation rows that panel reads (4 bytes per value), or NULL when it reads
+/// the tile's activation rows.
+forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
 

@@ -19,6 +19,9 @@ typedef struct {
     float *scales;          // per token 2 · columns/32 f32 scales for the tiles, or NULL
     int64_t scales_per_token;
     float *group_scales;    // per full tile, the same scales interleaved for the panel, or NULL
+    forge_quantize_fn panel_convert; // makes the rows the panel reads, when not the activations
+    const uint8_t *panel_input;      // the rows the panel reads; NULL: no panel in this product
+    size_t panel_row_bytes;
     float *output;
     int64_t rows;
     int64_t tokens;
@@ -36,6 +39,9 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
         job->quantize(job->input + t * job->columns, activation, job->columns);
         if (job->scales) {
             forge_activation_scales(job->activation_type, activation, job->columns, job->scales + t * job->scales_per_token);
+        }
+        if (job->panel_convert) {
+            job->panel_convert(job->input + t * job->columns, (uint8_t *)job->panel_input + t * job->panel_row_bytes, job->columns);
         }
     }
 }
@@ -59,7 +65,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
         int64_t step;
         for (int64_t t = 0; t < job->tokens; t += step) {
             const int64_t remaining = job->tokens - t;
-            const int panel_tokens = !job->group_scales ? 0
+            const int panel_tokens = !job->panel_input ? 0
                                      : remaining >= 2 * FORGE_TILE_TOKENS ? 2 * FORGE_TILE_TOKENS
                                      : remaining >= FORGE_TILE_TOKENS ? FORGE_TILE_TOKENS : 0;
             step = panel_tokens ? panel_tokens : remaining < FORGE_TILE_TOKENS ? remaining : FORGE_TILE_TOKENS;
@@ -67,10 +73,11 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
             float *output = job->output + t * job->rows;
             int64_t r = panel;
             if (panel_tokens) {
-                const float *group_scales = job->group_scales + t * job->scales_per_token;
+                const float *group_scales = job->group_scales ? job->group_scales + t * job->scales_per_token : NULL;
                 for (; r + FORGE_PANEL_ROWS <= panel_end; r += FORGE_PANEL_ROWS) {
-                    job->panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, activation,
-                               job->activation_row_bytes, group_scales, panel_tokens, output + r, (size_t)job->rows);
+                    job->panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes,
+                               job->panel_input + t * job->panel_row_bytes, job->panel_row_bytes, group_scales, panel_tokens,
+                               output + r, (size_t)job->rows);
                 }
             }
             for (; r < panel_end; ++r) {
@@ -135,16 +142,29 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     };
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
+        if (job.panel) {
+            job.panel_input = job.activations;
+            job.panel_row_bytes = job.activation_row_bytes;
+        }
     } else {
         const size_t activation_bytes = (job.activation_row_bytes * (size_t)tokens + 63) / 64 * 64;
         const int wants_scales = job.tile && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
         const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;
-        if (reserve(scratch, activation_bytes + 2 * scale_bytes) != 0) return -2;
+        job.panel_convert = job.panel ? forge_select_panel_activations(isa, weight_type) : NULL;
+        const size_t panel_bytes = job.panel_convert ? sizeof(float) * (size_t)(columns * tokens) : 0;
+        if (reserve(scratch, activation_bytes + 2 * scale_bytes + panel_bytes) != 0) return -2;
         job.activations = scratch->bytes;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
+        if (job.group_scales) {
+            job.panel_input = job.activations;
+            job.panel_row_bytes = job.activation_row_bytes;
+        } else if (job.panel_convert) {
+            job.panel_input = (const uint8_t *)scratch->bytes + activation_bytes + 2 * scale_bytes;
+            job.panel_row_bytes = sizeof(float) * (size_t)columns;
+        }
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
         if (full_tiles > 0) forge_pool_run(pool, full_tiles, 1, interleave_scales, &job);
     }

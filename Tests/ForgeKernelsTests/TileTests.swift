@@ -70,10 +70,10 @@ import Testing
         (type == .q4_K || type == .q5_K) && variant != .generic && tokens == Int(FORGE_TILE_TOKENS)
     }
 
-    /// Matrix products of the 32-value formats take whole panels of rows × a full tile of tokens
-    /// where they fit (AVX-512) and the tile or the dot product for the rest; every entry must be
-    /// bit-identical to the variant's dot product whichever path computed it.
-    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0], MatmulTests.variants)
+    /// Matrix products of the 32-value formats, F16 and F32 take whole panels of rows × one or two full
+    /// tiles of tokens where they fit (AVX-512) and the tile or the dot product for the rest; every
+    /// entry must be bit-identical to the variant's dot product whichever path computed it.
+    @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .f32], MatmulTests.variants)
     func matmulEqualsDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
         let activationType = MatmulTests.activationType(type)
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
