@@ -43,12 +43,12 @@ static float dot_f16_generic(const uint16_t *a, const uint16_t *b, int64_t count
     return (float)total;
 }
 
-// The heads of one group over the same key/value rows, each exactly as a lone row would be
-// computed; the group only shares the reads.
-static void group_generic(const float *queries, float *outputs, int heads, const uint8_t *keys, const uint8_t *values,
-                          size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+// The heads of one group over key/value rows start..<end, each exactly as a lone row would be
+// computed (the group only shares the reads): per head the running maximum, the sum of weights
+// and the f16 V accumulator widened to f32, not yet divided by the sum (llama.cpp's partials).
+static void group_generic(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                          int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum, float *weighted) {
     uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
-    float maximum[heads], sum[heads];
     for (int64_t i = 0; i < heads * head_dim; ++i) {
         q16[i] = f32_to_f16(queries[i]);
         accumulator[i] = 0;
@@ -57,7 +57,7 @@ static void group_generic(const float *queries, float *outputs, int heads, const
         maximum[h] = -INFINITY;
         sum[h] = 0;
     }
-    for (int64_t j = 0; j < length; ++j) {
+    for (int64_t j = start; j < end; ++j) {
         const uint16_t *key = (const uint16_t *)(keys + j * row_bytes);
         const uint16_t *value = (const uint16_t *)(values + j * row_bytes);
         for (int h = 0; h < heads; ++h) {
@@ -75,10 +75,7 @@ static void group_generic(const float *queries, float *outputs, int heads, const
             sum[h] = fmaf(sum[h], rescale, weight);
         }
     }
-    for (int h = 0; h < heads; ++h) {
-        const float inverse = sum[h] == 0 ? 0 : 1 / sum[h];
-        for (int64_t d = 0; d < head_dim; ++d) outputs[h * head_dim + d] = f16_to_f32(accumulator[h * head_dim + d]) * inverse;
-    }
+    for (int64_t i = 0; i < heads * head_dim; ++i) weighted[i] = f16_to_f32(accumulator[i]);
 }
 
 // MARK: - Tiles
@@ -255,10 +252,10 @@ AVX512 static float dot_f16_avx512(const uint16_t *a, const uint16_t *b, int64_t
     return (float)total;
 }
 
-AVX512 static void group_avx512(const float *queries, float *outputs, int heads, const uint8_t *keys, const uint8_t *values,
-                                size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+AVX512 static void group_avx512(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                                int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum,
+                                float *weighted) {
     uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
-    float maximum[heads], sum[heads];
     const int64_t vectors = head_dim / 16 * 16;
     for (int h = 0; h < heads; ++h) {
         const float *query = queries + h * head_dim;
@@ -271,7 +268,7 @@ AVX512 static void group_avx512(const float *queries, float *outputs, int heads,
         sum[h] = 0;
     }
     memset(accumulator, 0, sizeof(accumulator));
-    for (int64_t j = 0; j < length; ++j) {
+    for (int64_t j = start; j < end; ++j) {
         const uint16_t *key = (const uint16_t *)(keys + j * row_bytes);
         const uint16_t *value = (const uint16_t *)(values + j * row_bytes);
         for (int h = 0; h < heads; ++h) {
@@ -300,10 +297,7 @@ AVX512 static void group_avx512(const float *queries, float *outputs, int heads,
             sum[h] = fmaf(sum[h], rescale, weight);
         }
     }
-    for (int h = 0; h < heads; ++h) {
-        const float inverse = sum[h] == 0 ? 0 : 1 / sum[h];
-        for (int64_t d = 0; d < head_dim; ++d) outputs[h * head_dim + d] = f16_to_f32(accumulator[h * head_dim + d]) * inverse;
-    }
+    for (int64_t i = 0; i < heads * head_dim; ++i) weighted[i] = f16_to_f32(accumulator[i]);
 }
 
 AVX512 static void load_rows_avx512(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count,
@@ -431,16 +425,44 @@ AVX512 static void tile_avx512(tile_scratch *s, const forge_attention_row *rows,
 
 // MARK: - Entry points
 
+// llama.cpp splits a lone decode row's keys into chunks (one per thread) once its padded KV view
+// reaches 512 rows, and merges the chunks' partials in chunk order: rescale both to the larger
+// maximum, VKQ = VKQ·scale_old + VKQ_chunk·scale_new and S likewise (its compiler fuses the first
+// product into the addition), then divide by S. With one chunk this is the plain division.
 void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
-                           const void *values, size_t row_bytes, int64_t length, int64_t head_dim, float scale) {
+                           const void *values, size_t row_bytes, int64_t length, int64_t chunk, int64_t head_dim, float scale) {
+    if (chunk <= 0 || chunk > length) chunk = length;
+    float maximum[heads], sum[heads], merged_maximum[heads], merged_sum[heads];
+    float weighted[heads * head_dim];
+    for (int h = 0; h < heads; ++h) merged_maximum[h] = -INFINITY, merged_sum[h] = 0;
+    memset(outputs, 0, sizeof(float) * (size_t)(heads * head_dim));
+    for (int64_t start = 0; start < length; start += chunk) {
+        const int64_t end = start + chunk < length ? start + chunk : length;
 #if defined(__x86_64__)
-    if (isa == FORGE_ISA_AVX512) {
-        group_avx512(queries, outputs, heads, keys, values, row_bytes, length, head_dim, scale);
-        return;
-    }
+        if (isa == FORGE_ISA_AVX512) {
+            group_avx512(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
+        } else
 #endif
+        {
+            group_generic(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
+        }
+        for (int h = 0; h < heads; ++h) {
+            if (sum[h] == 0) continue;
+            const float larger = fmaxf(merged_maximum[h], maximum[h]);
+            const float scale_old = expf(merged_maximum[h] - larger), scale_new = expf(maximum[h] - larger);
+            float *out = outputs + h * head_dim;
+            const float *part = weighted + h * head_dim;
+            for (int64_t d = 0; d < head_dim; ++d) out[d] = fmaf(out[d], scale_old, part[d] * scale_new);
+            merged_sum[h] = fmaf(merged_sum[h], scale_old, sum[h] * scale_new);
+            merged_maximum[h] = larger;
+        }
+    }
     (void)isa;
-    group_generic(queries, outputs, heads, keys, values, row_bytes, length, head_dim, scale);
+    for (int h = 0; h < heads; ++h) {
+        if (merged_sum[h] == 0) continue;
+        const float inverse = 1 / merged_sum[h];
+        for (int64_t d = 0; d < head_dim; ++d) outputs[h * head_dim + d] *= inverse;
+    }
 }
 
 int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row_count, uint32_t kv_type,

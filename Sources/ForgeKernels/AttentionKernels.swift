@@ -32,12 +32,25 @@ extension ComputeContext {
 
     /// `heads` consecutive query rows (outputs likewise) of one KV head over f16 keys and values
     /// `rowBytes` apart: Q rounded to f16, the V accumulator in f16, as llama.cpp computes decode
-    /// steps and short batches. Each key and value row is read once for all the heads.
+    /// steps and short batches, `chunk` keys at a time merged as its split decode path merges them
+    /// (see `decodeChunk`; `length` or more: all at once). Each key and value row is read once for
+    /// all the heads.
     public func attendGroup(queries: UnsafePointer<Float>, outputs: UnsafeMutablePointer<Float>, heads: Int,
-                            keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int, length: Int,
+                            keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int, length: Int, chunk: Int,
                             headDimension: Int, scale: Float) {
-        forge_attention_group(variant.isa, queries, outputs, Int32(heads), keys, values, rowBytes, Int64(length),
+        forge_attention_group(variant.isa, queries, outputs, Int32(heads), keys, values, rowBytes, Int64(length), Int64(chunk),
                               Int64(headDimension), scale)
+    }
+
+    /// The keys per chunk llama.cpp gives each of `threadCount` threads for a batch of one query row
+    /// that sees `length` cached positions of a `contextSize` cache: its KV view is the used cells
+    /// rounded up to 256 (at least 256, at most the context rounded up to 256), and from 512 rows
+    /// on the view is split evenly across the threads. Otherwise `length`: one chunk.
+    public static func decodeChunk(length: Int, contextSize: Int, threadCount: Int) -> Int {
+        let padding = 256
+        func padded(_ n: Int) -> Int { (n + padding - 1) / padding * padding }
+        let view = min(padded(contextSize), max(padding, padded(length)))
+        return view >= 2 * padding ? (view + threadCount - 1) / threadCount : length
     }
 
     /// Up to `attentionTileRows` query rows sharing one KV head, in f32 as llama.cpp's tiled path;

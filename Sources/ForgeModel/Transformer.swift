@@ -81,6 +81,8 @@ public final class Evaluator: @unchecked Sendable {
     /// The current batch's attention layout (`planAttention`): rows taken one at a time, tiles,
     /// and the order the pool takes the tiles in.
     private var singleRows: [Int] = []
+    /// Whether each of `singleRows` is its sequence's only row in the batch (a decode step).
+    private var singleRowIsLone: [Bool] = []
     private var tiles: [AttentionTile] = []
     private var tileOrder: [Int] = []
 
@@ -324,6 +326,7 @@ public final class Evaluator: @unchecked Sendable {
     private func planAttention(_ batch: Batch) {
         let c = transformer.configuration
         singleRows.removeAll(keepingCapacity: true)
+        singleRowIsLone.removeAll(keepingCapacity: true)
         tiles.removeAll(keepingCapacity: true)
         let tiled = ComputeContext.attentionTilesSupport(headDimension: c.keyLength)
         let headsPerTile = min(c.groupSize, ComputeContext.attentionTileRows)
@@ -344,6 +347,7 @@ public final class Evaluator: @unchecked Sendable {
                 }
             } else {
                 singleRows.append(contentsOf: start..<end)
+                singleRowIsLone.append(contentsOf: repeatElement(end - start == 1, count: end - start))
             }
             start = end
         }
@@ -361,8 +365,9 @@ public final class Evaluator: @unchecked Sendable {
         let scale = 1 / Float(headDim).squareRoot()
         if !tiles.isEmpty { attendInTiles(batch, layer: layer, cache: cache, scale: scale) }
         if singleRows.isEmpty { return }
-        let rows = singleRows
+        let rows = singleRows, lone = singleRowIsLone
         let heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
+        let threads = compute.threadCount
         compute.parallelFor(rows.count * kvHeads) { range in
             for item in range {
                 let t = rows[item / kvHeads], kvHead = item % kvHeads
@@ -372,8 +377,11 @@ public final class Evaluator: @unchecked Sendable {
                 let length = batch.positions[t] + 1
                 switch cache.type {
                 case .f16:
+                    // A sequence's lone row is split as llama.cpp splits a one-row batch, whatever its neighbours.
+                    let chunk = lone[item / kvHeads]
+                        ? ComputeContext.decodeChunk(length: length, contextSize: cache.contextSize, threadCount: threads) : length
                     compute.attendGroup(queries: q + first, outputs: attention + first, heads: group, keys: keys, values: values,
-                                        rowBytes: cache.rowBytes, length: length, headDimension: headDim, scale: scale)
+                                        rowBytes: cache.rowBytes, length: length, chunk: chunk, headDimension: headDim, scale: scale)
                 case .f32:
                     for h in 0..<group {
                         Attention.singlePrecision(query: q + first + h * headDim, keys: keys, values: values, rowBytes: cache.rowBytes,

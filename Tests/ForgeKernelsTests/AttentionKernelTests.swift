@@ -42,31 +42,49 @@ import Testing
         let cache = Cache(generator: &generator)
         let d = Self.headDimension, heads = 7, scale: Float = 0.11
         let queries = generator.normals(heads * d)
-        let lengths = [1, 63, Self.keyCount]
-        // Variant after variant, one output per length.
+        // (length, keys per chunk): whole runs, and runs split into chunks merged as llama.cpp's
+        // split decode path merges them (an uneven last chunk included).
+        let cases = [(1, 1), (63, 63), (Self.keyCount, Self.keyCount), (Self.keyCount, 75), (Self.keyCount, 64)]
+        // Variant after variant, one output per case.
         var results: [[Float]] = []
         for variant in MatmulTests.variants {
             let context = try ComputeContext(threadCount: 1, variant: variant)
-            for length in lengths {
+            for (length, chunk) in cases {
                 var outputs = [Float](repeating: .nan, count: heads * d)
                 cache.keys.withUnsafeBytes { k in
                     cache.values.withUnsafeBytes { v in
                         context.attendGroup(queries: queries, outputs: &outputs, heads: heads, keys: k.baseAddress! + d * 2,
-                                            values: v.baseAddress! + d * 2, rowBytes: cache.rowBytes, length: length,
+                                            values: v.baseAddress! + d * 2, rowBytes: cache.rowBytes, length: length, chunk: chunk,
                                             headDimension: d, scale: scale)
                     }
                 }
                 for h in 0..<heads {
                     let expected = cache.reference(query: queries[h * d..<(h + 1) * d], head: 1, length: length, scale: Double(scale))
                     // Q and the V accumulator are rounded to f16, as llama.cpp does.
-                    #expect(Self.close(outputs[h * d..<(h + 1) * d], expected, tolerance: 2e-2), "\(variant) head \(h) length \(length)")
+                    #expect(Self.close(outputs[h * d..<(h + 1) * d], expected, tolerance: 2e-2), "\(variant) head \(h) length \(length) chunk \(chunk)")
                 }
                 results.append(outputs)
             }
         }
         for (index, outputs) in results.enumerated() {
-            #expect(outputs.map(\.bitPattern) == results[index % lengths.count].map(\.bitPattern), "length \(lengths[index % lengths.count])")
+            #expect(outputs.map(\.bitPattern) == results[index % cases.count].map(\.bitPattern), "case \(cases[index % cases.count])")
         }
+        // Splitting changes the rounding, not the attention: a split run differs from the whole run
+        // only in the last bits.
+        #expect(results[3] != results[2] || results[4] != results[2], "the chunked merge is a different float order")
+    }
+
+    /// llama.cpp's KV view for a one-row batch is the used cells rounded up to 256 (within the
+    /// context rounded up to 256); from 512 rows on each thread takes an equal chunk of it.
+    @Test func decodeChunksFollowLlamaCppsKVView() {
+        #expect(ComputeContext.decodeChunk(length: 1, contextSize: 4096, threadCount: 2) == 1)
+        #expect(ComputeContext.decodeChunk(length: 256, contextSize: 4096, threadCount: 2) == 256)
+        #expect(ComputeContext.decodeChunk(length: 257, contextSize: 4096, threadCount: 2) == 256)
+        #expect(ComputeContext.decodeChunk(length: 513, contextSize: 4096, threadCount: 2) == 384)
+        #expect(ComputeContext.decodeChunk(length: 513, contextSize: 4096, threadCount: 3) == 256)
+        #expect(ComputeContext.decodeChunk(length: 300, contextSize: 300, threadCount: 2) == 256)
+        #expect(ComputeContext.decodeChunk(length: 200, contextSize: 200, threadCount: 2) == 200)
+        #expect(ComputeContext.decodeChunk(length: 600, contextSize: 4096, threadCount: 1) == 768)
     }
 
     @Test(arguments: [1, 37, 64])

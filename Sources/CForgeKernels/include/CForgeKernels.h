@@ -77,8 +77,11 @@ typedef struct forge_attention_row {
 /// key/value rows `row_bytes` apart, as llama.cpp's CPU flash attention computes each of them
 /// for batches under FORGE_ATTENTION_TILE_ROWS query rows (Q rounded to f16, the V accumulator in
 /// f16), bit for bit; each key/value row is read once for all the heads.
+/// `chunk` keys at a time (≤ 0 or ≥ length: all at once) with the chunks' partial results merged
+/// as llama.cpp merges the per-thread KV chunks of a lone decode row (a batch of one query row
+/// whose padded KV view has 512 rows or more).
 void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
-                           const void *values, size_t row_bytes, int64_t length, int64_t head_dim, float scale);
+                           const void *values, size_t row_bytes, int64_t length, int64_t chunk, int64_t head_dim, float scale);
 
 /// Up to FORGE_ATTENTION_TILE_ROWS query rows sharing one KV head (f16 or f32 rows `row_bytes`
 /// apart), as llama.cpp's tiled CPU flash attention computes them for larger batches, bit for bit;
