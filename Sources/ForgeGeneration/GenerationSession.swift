@@ -211,7 +211,7 @@ public final class GenerationSession: @unchecked Sendable {
     /// dropping the stream stops generation within one step (even before it started);
     /// `lastResult` then gives the finish reason.
     public func stream(prompt: [Int], parameters: GenerationParameters) -> GenerationStream {
-        let credits = StreamCredits(GenerationStream.bufferedPieces)
+        let credits = Permits(GenerationStream.bufferedPieces)
         let pieces = AsyncThrowingStream<GeneratedPiece, Error> { continuation in
             let cancelled = ManagedAtomic(false)
             state.withLock { pendingStreams += 1 }
@@ -237,7 +237,7 @@ public final class GenerationSession: @unchecked Sendable {
             }
             continuation.onTermination = { termination in
                 if case .cancelled = termination { cancelled.store(true, ordering: .relaxed) }
-                credits.signal()
+                credits.grant()
             }
             thread.start()
         }
@@ -253,7 +253,7 @@ public struct GenerationStream: AsyncSequence, Sendable {
     public static let bufferedPieces = 8
 
     let pieces: AsyncThrowingStream<GeneratedPiece, Error>
-    let credits: StreamCredits
+    let credits: Permits
 
     public func makeAsyncIterator() -> Iterator {
         Iterator(pieces: pieces.makeAsyncIterator(), credits: credits)
@@ -261,36 +261,13 @@ public struct GenerationStream: AsyncSequence, Sendable {
 
     public struct Iterator: AsyncIteratorProtocol {
         var pieces: AsyncThrowingStream<GeneratedPiece, Error>.AsyncIterator
-        let credits: StreamCredits
+        let credits: Permits
 
         public mutating func next() async throws -> GeneratedPiece? {
             let piece = try await pieces.next()
-            if piece != nil { credits.signal() }
+            if piece != nil { credits.grant() }
             return piece
         }
-    }
-}
-
-/// A counting semaphore that may be released with waits outstanding (a DispatchSemaphore traps
-/// when freed below its initial value, as a dropped stream's would be).
-final class StreamCredits: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var available: Int
-
-    init(_ count: Int) { available = count }
-
-    func wait() {
-        condition.lock()
-        while available == 0 { condition.wait() }
-        available -= 1
-        condition.unlock()
-    }
-
-    func signal() {
-        condition.lock()
-        available += 1
-        condition.signal()
-        condition.unlock()
     }
 }
 

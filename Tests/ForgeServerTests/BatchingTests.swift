@@ -1,4 +1,5 @@
 import Foundation
+import ForgeGeneration
 import ForgeJinja
 import Hummingbird
 import HummingbirdTesting
@@ -17,7 +18,7 @@ import Testing
     /// Polls `/metrics` (bounded: about a minute, for a machine busy with the rest of the suite)
     /// until `condition` holds; with a gate, the engine takes one step per poll.
     static func waitFor(
-        _ client: some TestClientProtocol, _ what: String, steppingThrough gate: StepGate? = nil, _ condition: (PrometheusValues) -> Bool
+        _ client: some TestClientProtocol, _ what: String, steppingThrough gate: Permits? = nil, _ condition: (PrometheusValues) -> Bool
     ) async throws -> PrometheusValues {
         for _ in 0..<6000 {
             let values = try await metrics(client)
@@ -31,7 +32,7 @@ import Testing
     /// Batch neighbours do not change a request's text. The engine is held until every request
     /// has arrived, so they are sure to share steps.
     @Test func concurrentRequestsGiveTheSameTextAsAlone() async throws {
-        let gate = StepGate(permits: 1_000_000)
+        let gate = Permits(1_000_000)
         var configuration = tinyConfiguration { $0.parallel = 4; $0.metricsEnabled = true }
         configuration.beforeEachStep = { gate.wait() }
         let app = try buildApplication(configuration: configuration)
@@ -44,7 +45,7 @@ import Testing
             }
             var alone: [String] = []
             for prompt in prompts { alone.append(try await complete(prompt)) }
-            gate.close()
+            gate.revokeAll()
             let together = try await withThrowingTaskGroup(of: (Int, String).self) { group in
                 defer { gate.grant(1_000_000) }
                 for (index, prompt) in prompts.enumerated() {
@@ -69,7 +70,7 @@ import Testing
     /// The engine steps only when the test lets it, so what the test looks at cannot have moved
     /// on however slowly the machine runs it.
     @Test func fullQueueGets503AndCancellingFreesTheSlot() async throws {
-        let gate = StepGate(permits: 1)
+        let gate = Permits(1)
         var configuration = tinyConfiguration { $0.parallel = 1; $0.queueCapacity = 1; $0.metricsEnabled = true }
         configuration.beforeEachStep = { gate.wait() }
         let app = try buildApplication(configuration: configuration)
@@ -102,7 +103,7 @@ import Testing
     }
 
     @Test func aClientThatHangsUpFreesItsSlot() async throws {
-        let gate = StepGate(permits: 1)
+        let gate = Permits(1)
         var configuration = tinyConfiguration { $0.parallel = 1; $0.metricsEnabled = true }
         configuration.beforeEachStep = { gate.wait() }
         let app = try buildApplication(configuration: configuration)
@@ -142,34 +143,5 @@ import Testing
             let tokens = body["usage"]?["completion_tokens"]?.intValue ?? 0
             #expect(tokens > 0 && tokens < 3000)
         }
-    }
-}
-
-/// Holds the engine before each step until the test grants it one.
-final class StepGate: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var permits: Int
-
-    init(permits: Int) { self.permits = permits }
-
-    func grant(_ count: Int = 1) {
-        condition.lock()
-        permits += count
-        condition.broadcast()
-        condition.unlock()
-    }
-
-    /// Holds the engine from its next step on (call it while the engine is idle).
-    func close() {
-        condition.lock()
-        permits = 0
-        condition.unlock()
-    }
-
-    func wait() {
-        condition.lock()
-        while permits == 0 { condition.wait() }
-        permits -= 1
-        condition.unlock()
     }
 }
