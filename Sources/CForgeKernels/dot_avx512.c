@@ -327,6 +327,8 @@ KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, cons
 
 #define PANEL_PAIRS (FORGE_PANEL_ROWS / 2)
 #define PANEL_MAX_TOKENS (2 * FORGE_TILE_TOKENS)
+#define ROW_PANEL_PAIRS (FORGE_ROW_PANEL_ROWS / 2)
+_Static_assert(FORGE_ROW_PANEL_ROWS == 8, "the row panel's offset lanes fill one 256-bit register");
 _Static_assert(FORGE_PANEL_ROWS == 4 && FORGE_TILE_TOKENS == 4, "the offset lanes are laid out for 4 rows × 4 tokens");
 
 KERNEL void panel_tokens(enum panel_format format, int tokens, int64_t count, const void *weights, size_t row_bytes,
@@ -407,6 +409,79 @@ PANEL(q4_1, PANEL_Q4_1)
 PANEL(q5_0, PANEL_Q5_0)
 PANEL(q5_1, PANEL_Q5_1)
 PANEL(q8_0, PANEL_Q8_0)
+
+// Decode's matrix-vector product: up to FORGE_ROW_PANEL_ROWS weight rows against one token, in
+// the panels' layout (a row pair per register against the token's block broadcast), so a block
+// step costs one 512-bit multiply-add per row pair where the one-row tile spends two 256-bit ones
+// per row, and the token's block, scale and k·Σy are formed once for all rows. Each row keeps its
+// own 8 lanes and, for Q4_1/Q5_1, its own lane of m·s sums, block after block, so the results are
+// bit-identical to the dot product. An odd last row is paired with itself and written once.
+// Measured on Sapphire Rapids, 1 thread, rows of 896 values, the matrix in L2: Q5_0 4.4 → 11.2 GB/s,
+// Q8_0 9.6 → 26.6 GB/s, Q4_1 4.0 → 7.8 GB/s against the one-row tile.
+KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64_t count, const void *weights, size_t row_bytes,
+                            const void *activation, const float *scales, float *out) {
+    const uint8_t *first_row = weights;
+    const int64_t blocks = count / QK;
+    const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
+    const size_t block_bytes = format == PANEL_Q4_0 ? sizeof(block_q4_0)
+                               : format == PANEL_Q5_0 ? sizeof(block_q5_0)
+                               : format == PANEL_Q8_0 ? sizeof(block_q8_0)
+                               : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+    const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const __m512i offset = _mm512_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : format == PANEL_Q5_0 ? 16 : 128));
+    const uint8_t *row_start[2 * ROW_PANEL_PAIRS];
+    for (int r = 0; r < 2 * pairs; ++r) row_start[r] = first_row + (size_t)(r < rows ? r : rows - 1) * row_bytes;
+    __m512 acc[ROW_PANEL_PAIRS];
+    for (int p = 0; p < pairs; ++p) acc[p] = _mm512_setzero_ps();
+    __m256 offsets = _mm256_setzero_ps(); // lane r: Σ m_r·s, one fma per block as llama.cpp's `summs`
+    for (int64_t b = 0; b < blocks; ++b) {
+        const uint8_t *block = (const uint8_t *)activation + (size_t)b * activation_block_bytes;
+        const __m512i y = _mm512_broadcast_i64x4(_mm256_loadu_si256((const __m256i *)(block + activation_qs)));
+        const __m512i base = has_offsets ? _mm512_setzero_si512()
+                                         : _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
+        const __m512 token_scale = _mm512_set1_ps(scales[b]);
+        float m[2 * ROW_PANEL_PAIRS];
+        // The hardware prefetchers do not follow eight interleaved row streams: fetching the next
+        // panel's block explicitly took Q5_0 rows of 896 values from 7.5 to 18.5 GB/s (2 threads,
+        // 40 MB matrix; the streaming-read probe gives 17-19 GB/s).
+        for (int r = 0; r < 2 * pairs; ++r) {
+            _mm_prefetch((const char *)row_start[r] + (size_t)b * block_bytes + FORGE_ROW_PANEL_ROWS * row_bytes, _MM_HINT_T0);
+        }
+        for (int p = 0; p < pairs; ++p) {
+            __m512 d;
+            const __m512i u = panel_decode(format, row_start[2 * p] + (size_t)b * block_bytes, row_start[2 * p + 1] + (size_t)b * block_bytes,
+                                           &d, m + 2 * p);
+            acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(d, token_scale), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, u, y)), acc[p]);
+        }
+        if (has_offsets) {
+            for (int r = 2 * pairs; r < 2 * ROW_PANEL_PAIRS; ++r) m[r] = 0;
+            offsets = _mm256_fmadd_ps(_mm256_loadu_ps(m), _mm256_set1_ps(scales[blocks + b]), offsets);
+        }
+    }
+    float offset_lanes[2 * ROW_PANEL_PAIRS];
+    _mm256_storeu_ps(offset_lanes, offsets);
+    for (int p = 0; p < pairs; ++p) {
+        out[2 * p] = sum_lanes(_mm512_castps512_ps256(acc[p])) + (has_offsets ? offset_lanes[2 * p] : 0);
+        if (2 * p + 1 < rows) out[2 * p + 1] = sum_lanes(upper_floats(acc[p])) + (has_offsets ? offset_lanes[2 * p + 1] : 0);
+    }
+}
+
+#define ROW_PANEL(name, format)                                                                                        \
+    AVX512 static void row_panel_##name(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation, \
+                                        const float *scales, float *out) {                                             \
+        switch ((rows + 1) / 2) {                                                                                      \
+        case 1: row_panel_pairs(format, 1, rows, count, weights, row_bytes, activation, scales, out); break;           \
+        case 2: row_panel_pairs(format, 2, rows, count, weights, row_bytes, activation, scales, out); break;           \
+        case 3: row_panel_pairs(format, 3, rows, count, weights, row_bytes, activation, scales, out); break;           \
+        default: row_panel_pairs(format, 4, rows, count, weights, row_bytes, activation, scales, out); break;          \
+        }                                                                                                              \
+    }
+ROW_PANEL(q4_0, PANEL_Q4_0)
+ROW_PANEL(q4_1, PANEL_Q4_1)
+ROW_PANEL(q5_0, PANEL_Q5_0)
+ROW_PANEL(q5_1, PANEL_Q5_1)
+ROW_PANEL(q8_0, PANEL_Q8_0)
 
 // Per 64-value group g (sub-blocks 2g, 2g+1): min_2g·Σy_2g + min_2g+1·Σy_2g+1, in lane g.
 AVX512 static inline __m128i k4_group_mins(uint64_t mins, const int16_t *bsums) {
@@ -741,16 +816,17 @@ FLOAT_PANEL(f32, 0)
 
 #define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
 #define WITH_PANEL(type, name) WITH_TILE(type, name), .panel[type] = panel_##name
+#define WITH_PANELS(type, name) WITH_PANEL(type, name), .row_panel[type] = row_panel_##name
 
 const forge_kernel_table forge_avx512_kernels = {
     WITH_PANEL(FORGE_TYPE_F32, f32),
     WITH_PANEL(FORGE_TYPE_F16, f16),
     .panel_activations[FORGE_TYPE_F16] = round_to_f16,
-    WITH_PANEL(FORGE_TYPE_Q4_0, q4_0),
-    WITH_PANEL(FORGE_TYPE_Q4_1, q4_1),
-    WITH_PANEL(FORGE_TYPE_Q5_0, q5_0),
-    WITH_PANEL(FORGE_TYPE_Q5_1, q5_1),
-    WITH_PANEL(FORGE_TYPE_Q8_0, q8_0),
+    WITH_PANELS(FORGE_TYPE_Q4_0, q4_0),
+    WITH_PANELS(FORGE_TYPE_Q4_1, q4_1),
+    WITH_PANELS(FORGE_TYPE_Q5_0, q5_0),
+    WITH_PANELS(FORGE_TYPE_Q5_1, q5_1),
+    WITH_PANELS(FORGE_TYPE_Q8_0, q8_0),
     WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
     WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
     WITH_TILE(FORGE_TYPE_Q6_K, q6_K),

@@ -154,6 +154,12 @@ typedef void (*forge_panel_fn)(int64_t count, const void *weights, size_t weight
                                size_t activation_stride, const float *group_scales, int tokens, float *out, size_t out_stride);
 #define FORGE_PANEL_ROWS 4
 
+// Up to FORGE_ROW_PANEL_ROWS weight rows `weight_row_bytes` apart against one activation row:
+// out[r] receives row r, bit-identical to the variant's dot product. `scales` as for a tile.
+typedef void (*forge_row_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, int rows,
+                                   const void *activation, const float *scales, float *out);
+#define FORGE_ROW_PANEL_ROWS 8
+
 // A full tile's scales for a panel, from the per-token scales of forge_activation_scales: d of
 // block b for token t at [4b + t], then for Q8_1 s at [4·blocks + 4b + t].
 void forge_group_scales(uint32_t activation_type, int64_t count, const float *token_scales, size_t scales_per_token,
@@ -168,11 +174,13 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
 // `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order;
 // `panel_activations` (NULL: the tile's activation rows) makes the rows a panel reads instead.
+// `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
+    forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
@@ -189,6 +197,8 @@ forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type)
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
 /// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile one by one).
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type);
+/// The row panel for `type` in the variant `isa`, or NULL (then one-token products take the tile).
+forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
 /// What makes the f32 activation rows that panel reads (4 bytes per value), or NULL when it reads
 /// the tile's activation rows.
 forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);

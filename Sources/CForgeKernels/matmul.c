@@ -8,6 +8,7 @@ typedef struct {
     forge_dot_fn dot;
     forge_tile_fn tile; // NULL: one dot product per token
     forge_panel_fn panel; // NULL: the tile, row by row
+    forge_row_panel_fn row_panel; // one-token products; NULL: the tile, row by row
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -60,6 +61,14 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 // from the batch start (the grouping llama.cpp's repacked Q4_K product rounds by).
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
+    if (job->row_panel) {
+        for (int64_t r = begin; r < end; r += FORGE_ROW_PANEL_ROWS) {
+            const int rows = end - r < FORGE_ROW_PANEL_ROWS ? (int)(end - r) : FORGE_ROW_PANEL_ROWS;
+            job->row_panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, rows, job->activations,
+                           job->scales, job->output + r);
+        }
+        return;
+    }
     for (int64_t panel = begin; panel < end; panel += ROW_PANEL) {
         const int64_t panel_end = panel + ROW_PANEL < end ? panel + ROW_PANEL : end;
         int64_t step;
@@ -158,6 +167,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         job.activations = scratch->bytes;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
+        job.row_panel = tokens == 1 && job.scales ? forge_select_row_panel(isa, weight_type) : NULL;
         if (job.group_scales) {
             job.panel_input = job.activations;
             job.panel_row_bytes = job.activation_row_bytes;
@@ -168,6 +178,6 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
         if (full_tiles > 0) forge_pool_run(pool, full_tiles, 1, interleave_scales, &job);
     }
-    forge_pool_run(pool, rows, ROW_GRAIN, multiply_rows, &job);
+    forge_pool_run(pool, rows, job.row_panel ? FORGE_ROW_PANEL_ROWS : ROW_GRAIN, multiply_rows, &job);
     return 0;
 }

@@ -71,14 +71,17 @@ import Testing
     }
 
     /// Matrix products of the 32-value formats, F16 and F32 take whole panels of rows × one or two full
-    /// tiles of tokens where they fit (AVX-512) and the tile or the dot product for the rest; every
-    /// entry must be bit-identical to the variant's dot product whichever path computed it.
+    /// tiles of tokens where they fit (AVX-512), one-token products of the 32-value formats row panels,
+    /// and the tile or the dot product for the rest; every entry must be bit-identical to the
+    /// variant's dot product whichever path computed it.
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .f32], MatmulTests.variants)
     func matmulEqualsDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
         let activationType = MatmulTests.activationType(type)
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
-        // and one token by itself.
-        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5)] {
+        // and one token by itself. One token: row panels of 8 rows, a last one of 3 (an odd row
+        // paired with itself), a single row.
+        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5),
+                                             (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
             let context = try ComputeContext(threadCount: 2, variant: variant)
