@@ -23,20 +23,34 @@ static uint64_t stream_sum_generic(const uint64_t *words, size_t count) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// Four 256-bit accumulators: two full cache lines per step.
+// Decode's row panels read eight rows at once, and eight streams read in lockstep reach more of
+// the memory system than one: 2 threads on Sapphire Rapids read 12 GB/s as one sequential stream
+// each, 21 GB/s as eight 4 KiB streams, 23-26 GB/s with the next group prefetched. So the probe
+// reads that way, or it would report a ceiling below what the kernels reach.
+enum { STREAMS = 8, STREAM_SPAN = 4096, STREAM_GROUP = STREAMS * STREAM_SPAN };
+
 __attribute__((target("avx2"))) static uint64_t stream_sum_avx2(const uint64_t *words, size_t count) {
-    __m256i a0 = _mm256_setzero_si256(), a1 = a0, a2 = a0, a3 = a0;
-    size_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        a0 = _mm256_add_epi64(a0, _mm256_loadu_si256((const __m256i *)(words + i)));
-        a1 = _mm256_add_epi64(a1, _mm256_loadu_si256((const __m256i *)(words + i + 4)));
-        a2 = _mm256_add_epi64(a2, _mm256_loadu_si256((const __m256i *)(words + i + 8)));
-        a3 = _mm256_add_epi64(a3, _mm256_loadu_si256((const __m256i *)(words + i + 12)));
+    const uint8_t *bytes = (const uint8_t *)words;
+    const size_t groups = count * sizeof(uint64_t) / STREAM_GROUP;
+    __m256i acc[STREAMS];
+    for (int s = 0; s < STREAMS; ++s) acc[s] = _mm256_setzero_si256();
+    for (size_t g = 0; g < groups; ++g) {
+        const uint8_t *group = bytes + g * STREAM_GROUP;
+        for (size_t offset = 0; offset < STREAM_SPAN; offset += 64) {
+            for (int s = 0; s < STREAMS; ++s) {
+                const uint8_t *line = group + (size_t)s * STREAM_SPAN + offset;
+                _mm_prefetch((const char *)line + STREAM_GROUP, _MM_HINT_T0);
+                acc[s] = _mm256_add_epi64(acc[s], _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)line),
+                                                                   _mm256_loadu_si256((const __m256i *)(line + 32))));
+            }
+        }
     }
-    const __m256i sum = _mm256_add_epi64(_mm256_add_epi64(a0, a1), _mm256_add_epi64(a2, a3));
+    __m256i sum = acc[0];
+    for (int s = 1; s < STREAMS; ++s) sum = _mm256_add_epi64(sum, acc[s]);
     uint64_t lanes[4];
     _mm256_storeu_si256((__m256i *)lanes, sum);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + i, count - i);
+    const size_t done = groups * STREAM_GROUP / sizeof(uint64_t);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + done, count - done);
 }
 #endif
 

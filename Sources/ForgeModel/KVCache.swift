@@ -18,6 +18,7 @@ public final class KVCache: @unchecked Sendable {
     public let rowWidth: Int
     public let byteCount: Int
     let storage: UnsafeMutableRawPointer
+    private let allocation: ZeroedAllocation
 
     public init(configuration: ModelConfiguration, contextSize: Int, slotCount: Int = 1, type: KVCacheType = .f16) throws {
         guard contextSize > 0, slotCount > 0 else {
@@ -33,11 +34,14 @@ public final class KVCache: @unchecked Sendable {
             throw ModelError("a KV cache for \(contextSize) positions × \(slotCount) slots is too large")
         }
         byteCount = elements * type.elementSize
-        storage = .allocate(byteCount: byteCount, alignment: 64)
-        storage.initializeMemory(as: UInt8.self, repeating: 0, count: byteCount)
+        guard let allocation = ZeroedAllocation(byteCount: byteCount) else {
+            throw ModelError("cannot allocate \(byteCount) bytes for a KV cache of \(contextSize) positions × \(slotCount) slots")
+        }
+        self.allocation = allocation
+        storage = allocation.start
     }
 
-    deinit { storage.deallocate() }
+    deinit { allocation.release() }
 
     /// Bytes between consecutive positions of one slot.
     var rowBytes: Int { rowWidth * type.elementSize }

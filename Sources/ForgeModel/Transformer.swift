@@ -68,6 +68,7 @@ public final class Evaluator: @unchecked Sendable {
     private let up: UnsafeMutablePointer<Float>         // (batch, ffn)
     private let ropeTable: UnsafeMutablePointer<Float>  // (batch, rot_dim) cos/sin pairs
     private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
+    private let allocations: [ZeroedAllocation]          // the buffers above, zero pages until written
     private var evaluatedCount = 0
 
     /// A tile of query rows that read the same cached K/V rows: `heads` (query heads of one
@@ -98,10 +99,13 @@ public final class Evaluator: @unchecked Sendable {
         self.maxLogitRows = max(1, maxLogitRows)
         compute = ComputeContext(threadCount: max(1, threadCount))
         let b = self.maxBatchSize
+        var allocations: [ZeroedAllocation] = []
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {
-            let p = UnsafeMutablePointer<Float>.allocate(capacity: count)
-            p.initialize(repeating: 0, count: count)
-            return p
+            guard let allocation = ZeroedAllocation(byteCount: count * MemoryLayout<Float>.stride) else {
+                fatalError("cannot allocate \(count) floats for the evaluator's buffers")
+            }
+            allocations.append(allocation)
+            return allocation.start.bindMemory(to: Float.self, capacity: count)
         }
         x = buffer(b * c.embeddingLength)
         normed = buffer(b * max(c.embeddingLength, c.queryWidth))
@@ -113,10 +117,11 @@ public final class Evaluator: @unchecked Sendable {
         up = buffer(b * c.feedForwardLength)
         ropeTable = buffer(b * c.ropeDimensionCount)
         logitBuffer = buffer(self.maxLogitRows * c.vocabularySize)
+        self.allocations = allocations
     }
 
     deinit {
-        for p in [x, normed, q, k, v, attention, gate, up, ropeTable, logitBuffer] { p.deallocate() }
+        for allocation in allocations { allocation.release() }
     }
 
     public var threadCount: Int { compute.threadCount }

@@ -144,8 +144,9 @@ import Testing
 @Suite struct MemoryBandwidthTests {
     @Test func streamSumAddsEveryByteAtAnyAlignmentAndLength() {
         var generator = SeededGenerator(seed: 17)
-        let bytes = (0..<4099).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        for (start, length) in [(0, 0), (0, 4096), (1, 4097), (3, 130), (5, 7), (0, 64)] {
+        let bytes = (0..<70_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
+        // 32 KiB and more: whole groups of the eight lockstep streams, then the rest.
+        for (start, length) in [(0, 0), (0, 4096), (1, 4097), (3, 130), (5, 7), (0, 64), (0, 32768), (1, 65536 + 3000)] {
             var expected: UInt64 = 0
             var index = start
             while index + 8 <= start + length {

@@ -114,4 +114,29 @@ import Testing
         #expect(forge_dot_tokens(FORGE_ISA_GENERIC, GGMLType.q8_0.rawValue, 32, bytes, bytes, 34, 5, &out, 1) == -1)
         #expect(forge_dot_tokens(FORGE_ISA_GENERIC, GGMLType.q4_K.rawValue + 100, 32, bytes, bytes, 34, 1, &out, 1) == -1)
     }
+
+    /// The AVX-512 F32 product follows llama.cpp's tinyBLAS: one 16-lane accumulator of fused
+    /// multiply-adds, 16 values a step (the last step's missing lanes zero), then
+    /// _mm512_reduce_add_ps's halving tree (lanes i + i+8, i + i+4, i + i+2, then 0 + 1).
+    @Test(.enabled(if: KernelVariant.avx512.isSupported))
+    func avx512FloatProductFollowsTinyBLASOrder() {
+        var generator = SeededGenerator(seed: 41)
+        for columns in [16, 896, 576 + 7] {
+            let weights = generator.normals(columns)
+            let activations = generator.normals(columns)
+            var lanes = [Float](repeating: 0, count: 16)
+            for start in stride(from: 0, to: columns, by: 16) {
+                for lane in 0..<16 where start + lane < columns {
+                    lanes[lane] = lanes[lane].addingProduct(weights[start + lane], activations[start + lane])
+                }
+            }
+            for width in [8, 4, 2, 1] {
+                for lane in 0..<width { lanes[lane] = lanes[lane] + lanes[lane + width] }
+            }
+            let product = weights.withUnsafeBytes { w in
+                activations.withUnsafeBytes { a in forge_dot(FORGE_ISA_AVX512, GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+            }
+            #expect(product.bitPattern == lanes[0].bitPattern, "\(columns) columns: \(product) vs \(lanes[0])")
+        }
+    }
 }
