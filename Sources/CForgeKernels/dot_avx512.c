@@ -325,6 +325,19 @@ KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, cons
     return _mm512_setzero_si512();
 }
 
+// Bytes of one weight block of `format`.
+KERNEL size_t panel_block_bytes(enum panel_format format) {
+    return format == PANEL_Q4_0 ? sizeof(block_q4_0)
+           : format == PANEL_Q5_0 ? sizeof(block_q5_0)
+           : format == PANEL_Q8_0 ? sizeof(block_q8_0)
+           : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+}
+
+// k of the signed formats' value u − k, as panel_decode returns u (Q8_0 shifted by 128).
+KERNEL char panel_offset(enum panel_format format) {
+    return (char)(format == PANEL_Q4_0 ? 8 : format == PANEL_Q5_0 ? 16 : 128);
+}
+
 #define PANEL_PAIRS (FORGE_PANEL_ROWS / 2)
 #define PANEL_MAX_TOKENS (2 * FORGE_TILE_TOKENS)
 #define ROW_PANEL_PAIRS (FORGE_ROW_PANEL_ROWS / 2)
@@ -339,13 +352,10 @@ KERNEL void panel_tokens(enum panel_format format, int tokens, int64_t count, co
     const int64_t group_stride = 2 * blocks * FORGE_TILE_TOKENS;
     const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
     const int signed_values = !has_offsets;
-    const size_t block_bytes = format == PANEL_Q4_0 ? sizeof(block_q4_0)
-                               : format == PANEL_Q5_0 ? sizeof(block_q5_0)
-                               : format == PANEL_Q8_0 ? sizeof(block_q8_0)
-                               : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+    const size_t block_bytes = panel_block_bytes(format);
     const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
-    const __m512i offset = _mm512_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : format == PANEL_Q5_0 ? 16 : 128));
+    const __m512i offset = _mm512_set1_epi8(panel_offset(format));
     // Lane 4r + t of offsets[g] takes Σ m_r·s_t for token 4g + t, one fma per block as llama.cpp's `summs`.
     const __m512i row_of_lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
     __m512 offsets[PANEL_MAX_TOKENS / FORGE_TILE_TOKENS] = {_mm512_setzero_ps(), _mm512_setzero_ps()};
@@ -423,13 +433,10 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
     const uint8_t *first_row = weights;
     const int64_t blocks = count / QK;
     const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
-    const size_t block_bytes = format == PANEL_Q4_0 ? sizeof(block_q4_0)
-                               : format == PANEL_Q5_0 ? sizeof(block_q5_0)
-                               : format == PANEL_Q8_0 ? sizeof(block_q8_0)
-                               : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+    const size_t block_bytes = panel_block_bytes(format);
     const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
-    const __m512i offset = _mm512_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : format == PANEL_Q5_0 ? 16 : 128));
+    const __m512i offset = _mm512_set1_epi8(panel_offset(format));
     const uint8_t *row_start[2 * ROW_PANEL_PAIRS];
     for (int r = 0; r < 2 * pairs; ++r) row_start[r] = first_row + (size_t)(r < rows ? r : rows - 1) * row_bytes;
     __m512 acc[ROW_PANEL_PAIRS];
@@ -766,18 +773,18 @@ KERNEL void float_quad(int is_f16, int64_t count, const uint8_t *first, size_t r
 FLOAT_PANEL(f16, 1)
 FLOAT_PANEL(f32, 0)
 
-// Float row panels: up to FORGE_ROW_PANEL_ROWS rows against one token (the activation row as the
-// panels read it), each activation vector loaded once for all rows and the next panel prefetched
-// as in the quantized row panels. Measured (896 columns, 117 MB streamed by 2 threads): F16
+// Float row panels: up to FORGE_ROW_PANEL_ROWS rows against one token (the tile's activation row,
+// f16 for F16), each activation vector loaded and converted once for all rows and the next panel
+// prefetched as in the quantized row panels. Measured (896 columns, 117 MB streamed by 2 threads): F16
 // 12.1 GB/s with the one-row tile, 20.2 GB/s in row panels.
-KERNEL void float_row_panel(int is_f16, int rows, int64_t count, const uint8_t *first, size_t row_bytes, const float *activation,
+KERNEL void float_row_panel(int is_f16, int rows, int64_t count, const uint8_t *first, size_t row_bytes, const uint8_t *activation,
                             float *out) {
     const size_t value_bytes = is_f16 ? sizeof(uint16_t) : sizeof(float);
     __m512 acc[FORGE_ROW_PANEL_ROWS];
     for (int r = 0; r < rows; ++r) acc[r] = _mm512_setzero_ps();
     for (int64_t i = 0; i < count; i += 16) {
         const __mmask16 mask = tail_mask(count - i);
-        const __m512 a = _mm512_maskz_loadu_ps(mask, activation + i);
+        const __m512 a = float_weights(is_f16, activation, i, mask);
         for (int r = 0; r < rows; ++r) {
             const uint8_t *row = first + (size_t)r * row_bytes;
             _mm_prefetch((const char *)row + (size_t)i * value_bytes + FORGE_ROW_PANEL_ROWS * row_bytes, _MM_HINT_T0);

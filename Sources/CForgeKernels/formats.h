@@ -154,9 +154,8 @@ typedef void (*forge_panel_fn)(int64_t count, const void *weights, size_t weight
                                size_t activation_stride, const float *group_scales, int tokens, float *out, size_t out_stride);
 #define FORGE_PANEL_ROWS 4
 
-// Up to FORGE_ROW_PANEL_ROWS weight rows `weight_row_bytes` apart against one activation row (the
-// tile's, with `scales` as for a tile; for F16/F32 the row their panels read): out[r] receives
-// row r, bit-identical to the variant's dot product.
+// Up to FORGE_ROW_PANEL_ROWS weight rows `weight_row_bytes` apart against one activation row, as
+// a tile takes it (`scales` too): out[r] receives row r, bit-identical to the variant's dot product.
 typedef void (*forge_row_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, int rows,
                                    const void *activation, const float *scales, float *out);
 #define FORGE_ROW_PANEL_ROWS 8

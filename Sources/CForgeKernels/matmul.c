@@ -67,11 +67,9 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     if (job->row_panel) {
-        // Float row panels read the panel's activation rows; the others read the quantized ones.
-        const uint8_t *row_panel_input = job->panel_input ? job->panel_input : job->activations;
         for (int64_t r = begin; r < end; r += FORGE_ROW_PANEL_ROWS) {
             const int rows = end - r < FORGE_ROW_PANEL_ROWS ? (int)(end - r) : FORGE_ROW_PANEL_ROWS;
-            job->row_panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, rows, row_panel_input,
+            job->row_panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, rows, job->activations,
                            job->scales, job->output + r);
         }
         return;
@@ -160,7 +158,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
     job.row_panel = tokens == 1 ? forge_select_row_panel(isa, weight_type) : NULL;
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
-        if (job.panel || job.row_panel) {
+        if (job.panel) {
             job.panel_input = job.activations;
             job.panel_row_bytes = job.activation_row_bytes;
         }
@@ -170,7 +168,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
         const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;
-        job.panel_convert = job.panel || job.row_panel ? forge_select_panel_activations(isa, weight_type) : NULL;
+        job.panel_convert = job.panel ? forge_select_panel_activations(isa, weight_type) : NULL;
         const size_t panel_bytes = job.panel_convert ? sizeof(float) * (size_t)(columns * tokens) : 0;
         if (reserve(scratch, activation_bytes + 2 * scale_bytes + panel_bytes) != 0) return -2;
         job.activations = scratch->bytes;
