@@ -61,6 +61,14 @@ int forge_isa_supported(forge_isa isa) {
     }
 }
 
+int forge_row_panels_preferred(void) {
+#if defined(__x86_64__)
+    return !__builtin_cpu_is("amd");
+#else
+    return 1;
+#endif
+}
+
 forge_isa forge_isa_best(void) {
     if (forge_isa_supported(FORGE_ISA_AVX512)) return FORGE_ISA_AVX512;
     if (forge_isa_supported(FORGE_ISA_AVX2)) return FORGE_ISA_AVX2;
@@ -101,6 +109,12 @@ forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type) {
     return table->dot[weight_type] && table->tile[weight_type] ? table->panel[weight_type] : NULL;
 }
 
+forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    return table->dot[weight_type] ? table->single_dot[weight_type] : NULL;
+}
+
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
     const forge_kernel_table *table = table_for(isa);
@@ -130,6 +144,11 @@ int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source
 float forge_dot(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations) {
     const forge_dot_fn dot = forge_select_dot(isa, weight_type);
     return dot ? dot(count, weights, activations) : NAN;
+}
+
+float forge_dot_single(forge_isa isa, uint32_t weight_type, int64_t count, const void *weights, const void *activations) {
+    const forge_dot_fn single = forge_select_single_dot(isa, weight_type);
+    return single ? single(count, weights, activations) : forge_dot(isa, weight_type, count, weights, activations);
 }
 
 void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales) {

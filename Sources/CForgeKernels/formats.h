@@ -174,9 +174,13 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
 // `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order;
 // `panel_activations` (NULL: the tile's activation rows) makes the rows a panel reads instead.
-// `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time.
+// `single_dot` (NULL: `dot`) is the dot product of one-token matrix products where llama.cpp takes
+// another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
+// `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
+// bit-identical to `single_dot`.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
+    forge_dot_fn single_dot[FORGE_TYPE_LIMIT];
     forge_tile_fn tile[FORGE_TYPE_LIMIT];
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
@@ -197,7 +201,10 @@ forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type)
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
 /// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile one by one).
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type);
-/// The row panel for `type` in the variant `isa`, or NULL (then one-token products take the tile).
+/// The dot product of one-token products of `type` when it is not the tile's, or NULL.
+forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
+/// The row panel for `type` in the variant `isa`, or NULL (then one-token products take the
+/// single dot product, or the tile).
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
 /// What makes the f32 activation rows that panel reads (4 bytes per value), or NULL when it reads
 /// the tile's activation rows.

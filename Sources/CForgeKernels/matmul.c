@@ -8,7 +8,8 @@ typedef struct {
     forge_dot_fn dot;
     forge_tile_fn tile; // NULL: one dot product per token
     forge_panel_fn panel; // NULL: the tile, row by row
-    forge_row_panel_fn row_panel; // one-token products; NULL: the tile, row by row
+    forge_dot_fn single_dot; // one-token products when their order is not the tile's
+    forge_row_panel_fn row_panel; // one-token products; NULL: single_dot or the tile, row by row
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -74,6 +75,12 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
         }
         return;
     }
+    if (job->single_dot) {
+        for (int64_t r = begin; r < end; ++r) {
+            job->output[r] = job->single_dot(job->columns, job->weights + r * job->weight_row_bytes, job->activations);
+        }
+        return;
+    }
     for (int64_t panel = begin; panel < end; panel += job->cached_rows) {
         const int64_t panel_end = panel + job->cached_rows < end ? panel + job->cached_rows : end;
         int64_t step;
@@ -132,7 +139,7 @@ void forge_scratch_release(forge_scratch *scratch) {
     scratch->capacity = 0;
 }
 
-int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32_t weight_type,
+int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch *scratch, uint32_t weight_type,
                  int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
                  const float *input, float *output, int64_t tokens) {
     const int32_t activation_type = forge_activation_type(weight_type);
@@ -155,7 +162,8 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_scratch *scratch, uint32
         .tokens = tokens,
         .cached_rows = weight_type == FORGE_TYPE_F32 || weight_type == FORGE_TYPE_F16 ? FLOAT_CACHED_ROWS : CACHED_ROWS,
     };
-    job.row_panel = tokens == 1 ? forge_select_row_panel(isa, weight_type) : NULL;
+    job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
+    job.row_panel = tokens == 1 && row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
         if (job.panel) {

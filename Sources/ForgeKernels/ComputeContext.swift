@@ -9,6 +9,10 @@ import ForgeGGUF
 public final class ComputeContext: @unchecked Sendable {
     /// The instruction-set variant of the kernels this context runs.
     public let variant: KernelVariant
+    /// Whether one-token products read their weight rows in the variant's row panels (several rows
+    /// in lockstep) or one row after another; which is faster depends on the CPU's memory system,
+    /// the results are the same bits.
+    public let rowPanels: Bool
     private let pool: OpaquePointer?
     /// Reused activation scratch; `scratchInUse` guards it against concurrent matmuls.
     private var scratch = forge_scratch()
@@ -17,17 +21,21 @@ public final class ComputeContext: @unchecked Sendable {
     /// A pool of `threadCount` participants (the calling thread included), running the fastest
     /// kernel variant the CPU supports. Falls back to one thread if threads cannot be created.
     public convenience init(threadCount: Int) {
-        self.init(checkedThreadCount: threadCount, variant: .best)
+        self.init(checkedThreadCount: threadCount, variant: .best, rowPanels: ComputeContext.rowPanelsPreferred)
     }
 
-    /// As `init(threadCount:)` with a chosen kernel variant (tests force each one).
-    public convenience init(threadCount: Int, variant: KernelVariant) throws {
+    /// As `init(threadCount:)` with a chosen kernel variant and decode row order (tests force each).
+    public convenience init(threadCount: Int, variant: KernelVariant, rowPanels: Bool = ComputeContext.rowPanelsPreferred) throws {
         guard variant.isSupported else { throw KernelError.unsupportedVariant(variant) }
-        self.init(checkedThreadCount: threadCount, variant: variant)
+        self.init(checkedThreadCount: threadCount, variant: variant, rowPanels: rowPanels)
     }
 
-    private init(checkedThreadCount threadCount: Int, variant: KernelVariant) {
+    /// Whether row panels are the faster choice on this CPU (see forge_row_panels_preferred).
+    public static let rowPanelsPreferred = forge_row_panels_preferred() != 0
+
+    private init(checkedThreadCount threadCount: Int, variant: KernelVariant, rowPanels: Bool) {
         self.variant = variant
+        self.rowPanels = rowPanels
         pool = forge_pool_create(Int32(clamping: max(1, threadCount)))
     }
 
@@ -72,7 +80,7 @@ public final class ComputeContext: @unchecked Sendable {
 
     private func multiply(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                           tokens: Int, scratch: inout forge_scratch) {
-        let status = forge_matmul(pool, variant.isa, &scratch, weight.type.rawValue, Int64(weight.rows),
+        let status = forge_matmul(pool, variant.isa, rowPanels ? 1 : 0, &scratch, weight.type.rawValue, Int64(weight.rows),
                                   Int64(weight.columns), weight.data, weight.bytesPerRow, input, output, Int64(tokens))
         // WeightMatrix.init admits only computable types, so the one failure left is allocation.
         if status != 0 {

@@ -4,9 +4,9 @@ import ForgeKernels
 import Testing
 
 /// The prefill tiles decode a weight block once for several tokens; each token's result must be
-/// bit-identical to that variant's single-token dot product, so prompt and decode agree exactly —
-/// except a full Q4_K/Q5_K tile on the SIMD variants, which rounds in llama.cpp's repacked GEMM
-/// order and must stay within 1e-4 of it.
+/// bit-identical to that variant's dot product — except a full Q4_K/Q5_K tile on the SIMD
+/// variants, which rounds in llama.cpp's repacked GEMM order and must stay within 1e-4 of it.
+/// (One-token F32/F16 products on AVX-512 take llama.cpp's decode order instead, tested below.)
 @Suite struct TileTests {
     @Test(arguments: MatmulTests.weightTypes, MatmulTests.variants)
     func tileMatchesDotProduct(_ type: GGMLType, variant: KernelVariant) throws {
@@ -71,11 +71,17 @@ import Testing
     }
 
     /// Matrix products of the 32-value formats, F16 and F32 take whole panels of rows × one or two full
-    /// tiles of tokens where they fit (AVX-512), one-token products of the 32-value formats row panels,
-    /// and the tile or the dot product for the rest; every entry must be bit-identical to the
-    /// variant's dot product whichever path computed it.
+    /// tiles of tokens where they fit (AVX-512), one-token products row panels (where the context
+    /// takes them) or the tile row by row, and the tile or the dot product for the rest; every entry
+    /// must be bit-identical to the variant's dot product whichever path computed it.
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .f32], MatmulTests.variants)
     func matmulEqualsDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
+        for rowPanels in [true, false] {
+            try checkMatmulAgainstDotProduct(type, variant: variant, rowPanels: rowPanels)
+        }
+    }
+
+    func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, rowPanels: Bool) throws {
         let activationType = MatmulTests.activationType(type)
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
         // and one token by itself. One token: row panels of 8 rows, a last one of 3 (an odd row
@@ -84,7 +90,7 @@ import Testing
                                              (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
-            let context = try ComputeContext(threadCount: 2, variant: variant)
+            let context = try ComputeContext(threadCount: 2, variant: variant, rowPanels: rowPanels)
             var output = [Float](repeating: .nan, count: rows * tokens)
             try testCase.weight.withUnsafeBytes { raw in
                 let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
@@ -96,12 +102,14 @@ import Testing
             let weightRowBytes = testCase.weight.count / rows
             for t in 0..<tokens {
                 for r in 0..<rows {
+                    // A one-token product is computed as llama.cpp computes a batch of one token.
+                    let dot = tokens == 1 ? forge_dot_single : forge_dot
                     let single = testCase.weight.withUnsafeBytes { weights in
                         activations.withUnsafeBytes { raw in
-                            forge_dot(isaOf(variant), type.rawValue, Int64(columns), weights.baseAddress! + r * weightRowBytes, raw.baseAddress! + t * rowBytes)
+                            dot(isaOf(variant), type.rawValue, Int64(columns), weights.baseAddress! + r * weightRowBytes, raw.baseAddress! + t * rowBytes)
                         }
                     }
-                    #expect(output[t * rows + r].bitPattern == single.bitPattern, "\(type) \(variant) \(rows)×\(columns)×\(tokens): row \(r), token \(t)")
+                    #expect(output[t * rows + r].bitPattern == single.bitPattern, "\(type) \(variant) \(rows)×\(columns)×\(tokens), row panels \(rowPanels): row \(r), token \(t)")
                 }
             }
         }
@@ -137,6 +145,59 @@ import Testing
                 activations.withUnsafeBytes { a in forge_dot(FORGE_ISA_AVX512, GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
             }
             #expect(product.bitPattern == lanes[0].bitPattern, "\(columns) columns: \(product) vs \(lanes[0])")
+        }
+    }
+
+    /// One-token F32/F16 products in the AVX-512 variant follow ggml_vec_dot_f32/f16, which
+    /// llama.cpp takes for a batch of one token: four 16-lane chains of fused multiply-adds over
+    /// 64-value steps, combined 0 + 2 and 1 + 3, then the two, reduced as _mm512_reduce_add_ps; the
+    /// count % 64 values left over added one rounded product at a time, in Float for F32 and in
+    /// Double for F16.
+    @Test(.enabled(if: KernelVariant.avx512.isSupported), arguments: [GGMLType.f32, .f16])
+    func avx512OneTokenFloatProductFollowsVecDotOrder(_ type: GGMLType) {
+        var generator = SeededGenerator(seed: 43)
+        for columns in [64, 896, 576 + 7, 100, 20] {
+            var weights = generator.normals(columns)
+            var activations = generator.normals(columns)
+            if type == .f16 {
+                weights = weights.map { Float(Float16($0)) }
+                activations = activations.map { Float(Float16($0)) }
+            }
+            var chains = [[Float]](repeating: [Float](repeating: 0, count: 16), count: 4)
+            let full = columns - columns % 64
+            for start in stride(from: 0, to: full, by: 64) {
+                for chain in 0..<4 {
+                    for lane in 0..<16 {
+                        let index = start + 16 * chain + lane
+                        chains[chain][lane] = chains[chain][lane].addingProduct(weights[index], activations[index])
+                    }
+                }
+            }
+            var lanes = (0..<16).map { (chains[0][$0] + chains[2][$0]) + (chains[1][$0] + chains[3][$0]) }
+            for width in [8, 4, 2, 1] {
+                for lane in 0..<width { lanes[lane] = lanes[lane] + lanes[lane + width] }
+            }
+            var expected = lanes[0]
+            if type == .f16 {
+                var sum = Double(lanes[0])
+                for index in full..<columns { sum += Double(weights[index] * activations[index]) }
+                expected = Float(sum)
+            } else {
+                for index in full..<columns { expected = expected + weights[index] * activations[index] }
+            }
+            let product: Float
+            if type == .f16 {
+                let weightHalves = weights.map { Float16($0).bitPattern }
+                let activationHalves = activations.map { Float16($0).bitPattern }
+                product = weightHalves.withUnsafeBytes { w in
+                    activationHalves.withUnsafeBytes { a in forge_dot_single(FORGE_ISA_AVX512, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                }
+            } else {
+                product = weights.withUnsafeBytes { w in
+                    activations.withUnsafeBytes { a in forge_dot_single(FORGE_ISA_AVX512, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                }
+            }
+            #expect(product.bitPattern == expected.bitPattern, "\(type) \(columns) columns: \(product) vs \(expected)")
         }
     }
 }
