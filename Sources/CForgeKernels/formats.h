@@ -147,9 +147,10 @@ typedef void (*forge_tile_fn)(int64_t count, const void *weights, const void *ac
                               const float *scales, int tokens, float *out, size_t out_stride);
 
 // FORGE_PANEL_ROWS weight rows `weight_row_bytes` apart against `tokens` activation rows, one or
-// two full tiles (FORGE_TILE_TOKENS or twice that); out[t · out_stride + r] receives row r, token
-// t, bit-identical to the variant's dot product. `group_scales` holds each tile's activation
-// scales interleaved per block (see forge_group_scales), tile after tile.
+// two full tiles (FORGE_TILE_TOKENS or twice that; F32/F16 panels take any number from 1);
+// out[t · out_stride + r] receives row r, token t, bit-identical to the variant's dot product.
+// `group_scales` holds each tile's activation scales interleaved per block (see
+// forge_group_scales), tile after tile.
 typedef void (*forge_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, const void *activations,
                                size_t activation_stride, const float *group_scales, int tokens, float *out, size_t out_stride);
 #define FORGE_PANEL_ROWS 4

@@ -28,6 +28,7 @@ typedef struct {
     int64_t rows;
     int64_t tokens;
     int64_t cached_rows; // CACHED_ROWS or FLOAT_CACHED_ROWS
+    int float_weights;   // F32/F16: panels take any number of tokens up to FLOAT_PANEL_TOKENS
 } matmul_job;
 
 enum {
@@ -37,6 +38,9 @@ enum {
     // share each token's activations: 64 took F32 prefill products (2 threads, 512 tokens) from
     // 90 to 113 GFLOP/s; the quantized panels measured slower at 64.
     FLOAT_CACHED_ROWS = 64,
+    // Tokens a float panel takes at once (tinyBLAS blocks 6-token tiles by twelve): 12, 24, 48 and
+    // 96 measured within noise of each other, 24 best by a little.
+    FLOAT_PANEL_TOKENS = 24,
 };
 
 static void quantize_tokens(void *context, int64_t begin, int64_t end) {
@@ -61,10 +65,11 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
     }
 }
 
-// A block of `cached_rows` rows stays in cache while every token passes over it; with a tile kernel each
-// weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once for up to
-// twice that, FORGE_PANEL_ROWS rows at a time. Tiles start at multiples of FORGE_TILE_TOKENS
-// from the batch start (the grouping llama.cpp's repacked Q4_K product rounds by).
+// A block of `cached_rows` rows stays in cache while every token passes over it; with a tile
+// kernel each weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once
+// for up to twice that (FLOAT_PANEL_TOKENS for float weights), FORGE_PANEL_ROWS rows at a time.
+// Tiles start at multiples of FORGE_TILE_TOKENS from the batch start (the grouping llama.cpp's
+// repacked Q4_K product rounds by).
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     if (job->row_panel) {
@@ -87,6 +92,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
         for (int64_t t = 0; t < job->tokens; t += step) {
             const int64_t remaining = job->tokens - t;
             const int panel_tokens = !job->panel_input ? 0
+                                     : job->float_weights ? (remaining < FLOAT_PANEL_TOKENS ? (int)remaining : FLOAT_PANEL_TOKENS)
                                      : remaining >= 2 * FORGE_TILE_TOKENS ? 2 * FORGE_TILE_TOKENS
                                      : remaining >= FORGE_TILE_TOKENS ? FORGE_TILE_TOKENS : 0;
             step = panel_tokens ? panel_tokens : remaining < FORGE_TILE_TOKENS ? remaining : FORGE_TILE_TOKENS;
@@ -145,10 +151,11 @@ int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch 
     const int32_t activation_type = forge_activation_type(weight_type);
     if (activation_type < 0) return -1;
     if (rows <= 0 || tokens <= 0) return 0;
+    const int float_weights = weight_type == FORGE_TYPE_F32 || weight_type == FORGE_TYPE_F16;
     matmul_job job = {
         .dot = forge_select_dot(isa, weight_type),
         .tile = forge_select_batch_tile(isa, weight_type, tokens),
-        .panel = tokens >= FORGE_TILE_TOKENS ? forge_select_panel(isa, weight_type) : NULL,
+        .panel = tokens >= (float_weights ? 2 : FORGE_TILE_TOKENS) ? forge_select_panel(isa, weight_type) : NULL,
         .quantize = forge_select_quantize(isa, (uint32_t)activation_type),
         .weights = weights,
         .weight_row_bytes = weight_row_bytes,
@@ -160,7 +167,8 @@ int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch 
         .output = output,
         .rows = rows,
         .tokens = tokens,
-        .cached_rows = weight_type == FORGE_TYPE_F32 || weight_type == FORGE_TYPE_F16 ? FLOAT_CACHED_ROWS : CACHED_ROWS,
+        .cached_rows = float_weights ? FLOAT_CACHED_ROWS : CACHED_ROWS,
+        .float_weights = float_weights,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
     job.row_panel = tokens == 1 && row_panels ? forge_select_row_panel(isa, weight_type) : NULL;

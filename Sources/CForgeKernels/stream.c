@@ -23,12 +23,35 @@ static uint64_t stream_sum_generic(const uint64_t *words, size_t count) {
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-// Decode's row panels read eight rows at once, and eight streams read in lockstep reach more of
-// the memory system than one: 2 threads on Sapphire Rapids read 12 GB/s as one sequential stream
-// each, 21 GB/s as eight 4 KiB streams, 23-26 GB/s with the next group prefetched. So the probe
-// reads that way, or it would report a ceiling below what the kernels reach.
+// Which read pattern is fastest depends on the machine, as it does for decode, whose products
+// read rows one after another or eight in lockstep (see forge_row_panels_preferred): 2 threads on
+// Sapphire Rapids read 12 GB/s as one sequential stream each, 21 GB/s as eight 4 KiB streams,
+// 23-26 GB/s with the next group prefetched; on Zen 4 one stream per core reads about 40 GB/s and
+// eight lockstep streams 21-31. So the probe reads both ways, or it would report a ceiling below
+// what the kernels reach.
 enum { STREAMS = 8, STREAM_SPAN = 4096, STREAM_GROUP = STREAMS * STREAM_SPAN };
 
+// One sequential stream, four 64-byte lines a step into independent accumulators.
+__attribute__((target("avx2"))) static uint64_t sequential_sum_avx2(const uint64_t *words, size_t count) {
+    const uint8_t *bytes = (const uint8_t *)words;
+    const size_t steps = count * sizeof(uint64_t) / 256;
+    __m256i acc[4];
+    for (int a = 0; a < 4; ++a) acc[a] = _mm256_setzero_si256();
+    for (size_t step = 0; step < steps; ++step) {
+        const uint8_t *lines = bytes + step * 256;
+        for (int a = 0; a < 4; ++a) {
+            acc[a] = _mm256_add_epi64(acc[a], _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)(lines + 64 * a)),
+                                                               _mm256_loadu_si256((const __m256i *)(lines + 64 * a + 32))));
+        }
+    }
+    const __m256i sum = _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, sum);
+    const size_t done = steps * 256 / sizeof(uint64_t);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + done, count - done);
+}
+
+// Eight 4 KiB streams in lockstep, the next group prefetched.
 __attribute__((target("avx2"))) static uint64_t stream_sum_avx2(const uint64_t *words, size_t count) {
     const uint8_t *bytes = (const uint8_t *)words;
     const size_t groups = count * sizeof(uint64_t) / STREAM_GROUP;
@@ -54,13 +77,13 @@ __attribute__((target("avx2"))) static uint64_t stream_sum_avx2(const uint64_t *
 }
 #endif
 
-uint64_t forge_stream_sum(const void *bytes, size_t count) {
+uint64_t forge_stream_sum(const void *bytes, size_t count, int lockstep) {
     const uint64_t *words = bytes;
     const size_t word_count = count / sizeof(uint64_t);
     uint64_t sum;
 #if defined(__x86_64__)
     if (forge_isa_supported(FORGE_ISA_AVX2)) {
-        sum = stream_sum_avx2(words, word_count);
+        sum = lockstep ? stream_sum_avx2(words, word_count) : sequential_sum_avx2(words, word_count);
     } else {
         sum = stream_sum_generic(words, word_count);
     }

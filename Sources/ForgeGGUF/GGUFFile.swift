@@ -84,6 +84,12 @@ public final class GGUFFile: @unchecked Sendable {
         try self.init(base: UnsafeRawPointer(mapping), count: size, path: path) {
             munmap(UnsafeMutableRawPointer(bitPattern: address), size)
         }
+        // The header and metadata now live in Swift values, so their pages (mostly the tokenizer's
+        // strings: 2 MB for a 49,152-token vocabulary) need not stay resident; llama.cpp, which
+        // reads them with fread, does not keep them either. Reading them again maps them back in.
+        let pageSize = Int(sysconf(Int32(_SC_PAGESIZE)))
+        let metadataPages = dataOffset / pageSize * pageSize
+        if metadataPages > 0 { madvise(mapping, metadataPages, MADV_DONTNEED) }
     }
 
     /// Parses a file held in memory (tests, and files not on disk). The bytes are copied.

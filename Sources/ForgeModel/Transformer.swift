@@ -61,11 +61,14 @@ public final class Evaluator: @unchecked Sendable {
     private let x: UnsafeMutablePointer<Float>          // (batch, dim) residual stream
     private let normed: UnsafeMutablePointer<Float>     // (batch, dim) normalized input to a projection
     private let q: UnsafeMutablePointer<Float>          // (batch, n_head * head_dim)
+    // One allocation holds, one after another, the new keys and values (until they are cached),
+    // the attention output (until its projection) and the feed-forward chunk's buffers.
     private let k: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
     private let v: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
     private let attention: UnsafeMutablePointer<Float>  // (batch, n_head * head_dim)
-    private let gate: UnsafeMutablePointer<Float>       // (batch, ffn)
-    private let up: UnsafeMutablePointer<Float>         // (batch, ffn)
+    private let gate: UnsafeMutablePointer<Float>       // (feed-forward chunk, ffn)
+    private let up: UnsafeMutablePointer<Float>         // (feed-forward chunk, ffn)
+    private let feedForwardOutput: UnsafeMutablePointer<Float> // (feed-forward chunk, dim)
     private let ropeTable: UnsafeMutablePointer<Float>  // (batch, rot_dim) cos/sin pairs
     private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
     private let allocations: [ZeroedAllocation]          // the buffers above, zero pages until written
@@ -87,9 +90,20 @@ public final class Evaluator: @unchecked Sendable {
     private var tiles: [AttentionTile] = []
     private var tileOrder: [Int] = []
 
+    /// Tokens the feed-forward block takes at a time. Its gate and up activations are the largest
+    /// buffers of a batch (2 × n_ff floats a token: 20 MB for a 512-token Qwen2.5-0.5B batch), so
+    /// they are held for one chunk, not the batch. Chunks are this long from the batch start, the
+    /// last one taking the rest (64...127 tokens; a batch under 128 is one chunk), so every
+    /// product keeps the kernel and the grouping the whole batch would get (llama.cpp's Q4_K order
+    /// in groups of 4 tokens from the batch start, its wide Q6_K tile from 8 tokens, tinyBLAS from
+    /// 2), and the results their bits.
+    public static let feedForwardChunk = 64
+
     /// Sees every named intermediate tensor of `evaluate` (llama.cpp's names: `attn_norm-3`,
     /// `Qcur-3`, `kqv_out-3`, `l_out-3`, `result_norm`, …), row-major over the batch, so a run
-    /// can be compared with llama.cpp's layer by layer. Nil in normal use.
+    /// can be compared with llama.cpp's layer by layer; the feed-forward ones (`ffn_gate-3`,
+    /// `ffn_up-3`, `ffn_swiglu-3`, `ffn_out-3`) arrive once per chunk of tokens, in token order.
+    /// Nil in normal use.
     public var tensorObserver: ((String, UnsafeBufferPointer<Float>) -> Void)?
 
     public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
@@ -110,11 +124,14 @@ public final class Evaluator: @unchecked Sendable {
         x = buffer(b * c.embeddingLength)
         normed = buffer(b * max(c.embeddingLength, c.queryWidth))
         q = buffer(b * c.queryWidth)
-        k = buffer(b * c.kvWidth)
-        v = buffer(b * c.kvWidth)
-        attention = buffer(b * c.queryWidth)
-        gate = buffer(b * c.feedForwardLength)
-        up = buffer(b * c.feedForwardLength)
+        let chunk = min(b, 2 * Self.feedForwardChunk - 1)
+        let stage = buffer(max(2 * b * c.kvWidth, b * c.queryWidth, chunk * (2 * c.feedForwardLength + c.embeddingLength)))
+        k = stage
+        v = k + b * c.kvWidth
+        attention = stage
+        gate = stage
+        up = gate + chunk * c.feedForwardLength
+        feedForwardOutput = up + chunk * c.feedForwardLength
         ropeTable = buffer(b * c.ropeDimensionCount)
         logitBuffer = buffer(self.maxLogitRows * c.vocabularySize)
         self.allocations = allocations
@@ -163,9 +180,9 @@ public final class Evaluator: @unchecked Sendable {
         planAttention(batch)
 
         // The name is built only when someone observes: decode runs this 14 times a layer.
-        func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int) {
+        func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int, rows: Int? = nil) {
             guard let tensorObserver else { return }
-            tensorObserver(name(), UnsafeBufferPointer(start: buffer, count: n * width))
+            tensorObserver(name(), UnsafeBufferPointer(start: buffer, count: (rows ?? n) * width))
         }
         for (layerIndex, layer) in w.layers.enumerated() {
             rmsNorm(x, weight: layer.attentionNorm, into: normed, rows: n)
@@ -191,15 +208,21 @@ public final class Evaluator: @unchecked Sendable {
 
             rmsNorm(x, weight: layer.feedForwardNorm, into: normed, rows: n)
             observe("ffn_norm-\(layerIndex)", normed, width: dim)
-            compute.matmul(layer.gate, input: normed, output: gate, tokens: n)
-            compute.matmul(layer.up, input: normed, output: up, tokens: n)
-            observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength)
-            observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength)
-            compute.swiGLU(gate: gate, up: up, rows: n, width: c.feedForwardLength)
-            observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength)
-            compute.matmul(layer.down, input: gate, output: normed, tokens: n)
-            observe("ffn_out-\(layerIndex)", normed, width: dim)
-            add(normed, to: x, count: n * dim)
+            var start = 0
+            while start < n {
+                let rows = n - start < 2 * Self.feedForwardChunk ? n - start : Self.feedForwardChunk
+                let input = normed + start * dim
+                compute.matmul(layer.gate, input: input, output: gate, tokens: rows)
+                compute.matmul(layer.up, input: input, output: up, tokens: rows)
+                observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength, rows: rows)
+                observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength, rows: rows)
+                compute.swiGLU(gate: gate, up: up, rows: rows, width: c.feedForwardLength)
+                observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength, rows: rows)
+                compute.matmul(layer.down, input: gate, output: feedForwardOutput, tokens: rows)
+                observe("ffn_out-\(layerIndex)", feedForwardOutput, width: dim, rows: rows)
+                add(feedForwardOutput, to: x + start * dim, count: rows * dim)
+                start += rows
+            }
             observe("l_out-\(layerIndex)", x, width: dim)
         }
         rmsNorm(x, weight: w.outputNorm, into: normed, rows: n)

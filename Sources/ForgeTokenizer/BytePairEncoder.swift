@@ -16,7 +16,9 @@ struct BytePairEncoder: Sendable {
     private let ignoreMerges: Bool
 
     init(vocabulary: Vocabulary) {
-        var symbols = ByteStringTable(minimumCapacity: vocabulary.count + vocabulary.merges.count + 256)
+        // Nearly every merge joins two tokens into a third, so the symbols are about the tokens and
+        // the 256 bytes; sizing for the merges as well doubled the index (1 MB for SmolLM2).
+        var symbols = ByteStringTable(minimumCapacity: vocabulary.count + 256)
         var tokenOfSymbol: [Int32] = []
         func intern<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> Int32 {
             let symbol = symbols.insert(bytes)
@@ -47,7 +49,7 @@ struct BytePairEncoder: Sendable {
 
         var singleByteTextToken = [Int32](repeating: -1, count: 256)
         for (id, bytes) in vocabulary.textBytes.enumerated() where bytes.count == 1 {
-            singleByteTextToken[Int(bytes[0])] = Int32(id)
+            singleByteTextToken[Int(bytes[bytes.startIndex])] = Int32(id)
         }
 
         self.symbols = symbols

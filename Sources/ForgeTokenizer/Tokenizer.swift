@@ -14,7 +14,7 @@ public final class Tokenizer: Sendable {
     private let vocabulary: Vocabulary
     private let engine: Engine
     /// What each token contributes to the text when special tokens are shown (llama.cpp's piece cache).
-    private let pieces: [[UInt8]]
+    private let pieces: PackedByteStrings
 
     private enum Engine: Sendable {
         case bytePair(BytePairEncoder, PreTokenizer)
@@ -30,7 +30,7 @@ public final class Tokenizer: Sendable {
         case .sentencePiece:
             engine = .sentencePiece(SentencePieceEncoder(vocabulary: vocabulary))
         }
-        pieces = vocabulary.texts.indices.map { Tokenizer.renderPiece(vocabulary, id: $0) }
+        pieces = PackedByteStrings(vocabulary.texts.indices.lazy.map { Tokenizer.renderPiece(vocabulary, id: $0) })
     }
 
     // MARK: Vocabulary facts
@@ -63,7 +63,7 @@ public final class Tokenizer: Sendable {
     /// The bytes the token contributes to decoded text, with control tokens rendered as their text;
     /// empty for ids outside the vocabulary and for unused tokens.
     public func tokenBytes(_ id: Int) -> [UInt8] {
-        isValid(id) ? pieces[id] : []
+        isValid(id) ? Array(pieces[id]) : []
     }
 
     private func isValid(_ id: Int) -> Bool { id >= 0 && id < vocabulary.count }
@@ -174,7 +174,7 @@ public final class Tokenizer: Sendable {
     /// C's `isspace` in the "C" locale, which llama.cpp uses to strip around special tokens.
     private static func isASCIISpace(_ byte: UInt8) -> Bool { byte == 0x20 || (0x09...0x0D).contains(byte) }
 
-    private static func find(_ pattern: [UInt8], in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
+    private static func find(_ pattern: ArraySlice<UInt8>, in bytes: UnsafeBufferPointer<UInt8>, from start: Int, to end: Int) -> Int? {
         guard let base = bytes.baseAddress, !pattern.isEmpty else { return nil }
         let lastStart = end - pattern.count
         var position = start
@@ -236,7 +236,7 @@ public final class Tokenizer: Sendable {
     private static func renderPiece(_ vocabulary: Vocabulary, id: Int) -> [UInt8] {
         let attributes = vocabulary.attributes[id]
         let text = vocabulary.texts[id]
-        if !attributes.isDisjoint(with: [.unknown, .control, .userDefined]) { return vocabulary.textBytes[id] }
+        if !attributes.isDisjoint(with: [.unknown, .control, .userDefined]) { return Array(vocabulary.textBytes[id]) }
         switch vocabulary.model {
         case .bytePairEncoding:
             guard attributes.contains(.normal) else { return [] }
@@ -270,7 +270,7 @@ public final class Tokenizer: Sendable {
     }
 
     /// The byte a `<0xNN>` token stands for (the two characters after `<0x`, read as `strtol` does).
-    private static func byteTokenValue(_ text: [UInt8]) -> UInt8 {
+    private static func byteTokenValue(_ text: ArraySlice<UInt8>) -> UInt8 {
         var value = 0
         for character in text.dropFirst(3).prefix(2) {
             guard let digit = hexDigitValue(character) else { break }

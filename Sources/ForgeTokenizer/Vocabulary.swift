@@ -92,7 +92,7 @@ struct PreTokenizerProfile: Sendable {
 struct Vocabulary: Sendable {
     let model: TokenizerModel
     let texts: [String]
-    let textBytes: [[UInt8]]
+    let textBytes: PackedByteStrings
     let scores: [Float]
     let attributes: [TokenAttributes]
     let merges: [String]
@@ -273,7 +273,7 @@ struct Vocabulary: Sendable {
         }
 
         texts = tokens
-        textBytes = tokens.map { Array($0.utf8) }
+        textBytes = PackedByteStrings(tokens.lazy.map(\.utf8))
         self.scores = scores ?? [Float](repeating: 0, count: count)
         self.attributes = attributes
         bosID = bos

@@ -145,7 +145,8 @@ import Testing
     @Test func streamSumAddsEveryByteAtAnyAlignmentAndLength() {
         var generator = SeededGenerator(seed: 17)
         let bytes = (0..<70_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
-        // 32 KiB and more: whole groups of the eight lockstep streams, then the rest.
+        // 32 KiB and more: whole groups of the eight lockstep streams, then the rest; 256 bytes and
+        // more: whole steps of the sequential stream.
         for (start, length) in [(0, 0), (0, 4096), (1, 4097), (3, 130), (5, 7), (0, 64), (0, 32768), (1, 65536 + 3000)] {
             var expected: UInt64 = 0
             var index = start
@@ -159,8 +160,10 @@ import Testing
                 expected &+= UInt64(bytes[index])
                 index += 1
             }
-            let sum = bytes.withUnsafeBytes { forge_stream_sum($0.baseAddress! + start, length) }
-            #expect(sum == expected, "start \(start), length \(length)")
+            for lockstep: Int32 in [0, 1] {
+                let sum = bytes.withUnsafeBytes { forge_stream_sum($0.baseAddress! + start, length, lockstep) }
+                #expect(sum == expected, "start \(start), length \(length), lockstep \(lockstep)")
+            }
         }
     }
 

@@ -70,8 +70,8 @@ import Testing
         (type == .q4_K || type == .q5_K) && variant != .generic && tokens == Int(FORGE_TILE_TOKENS)
     }
 
-    /// Matrix products of the 32-value formats, F16 and F32 take whole panels of rows × one or two full
-    /// tiles of tokens where they fit (AVX-512), one-token products row panels (where the context
+    /// Matrix products of the 32-value formats take whole panels of rows × one or two full tiles of
+    /// tokens where they fit (AVX-512), F16 and F32 panels of rows × up to 24 tokens in blocks of 6, one-token products row panels (where the context
     /// takes them) or the tile row by row, and the tile or the dot product for the rest; every entry
     /// must be bit-identical to the variant's dot product whichever path computed it.
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .f32], MatmulTests.variants)
@@ -84,9 +84,10 @@ import Testing
     func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, rowPanels: Bool) throws {
         let activationType = MatmulTests.activationType(type)
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
-        // and one token by itself. One token: row panels of 8 rows, a last one of 3 (an odd row
-        // paired with itself), a single row.
-        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5),
+        // and one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float
+        // panel and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8
+        // rows, a last one of 3 (an odd row paired with itself), a single row.
+        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
                                              (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns

@@ -59,6 +59,35 @@ import ForgeModel
         }
     }
 
+    /// A batch past twice Evaluator.feedForwardChunk runs its feed-forward block in chunks; every
+    /// logit must keep the bits of the same tokens run as batches small enough for one chunk each.
+    @Test func feedForwardChunksKeepEveryBit() throws {
+        let model = TinyModel(shape: Shape(architecture: "qwen2", heads: 9, kvHeads: 3, biases: true), seed: 5)
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).gguf").path
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try model.write(to: path)
+        let transformer = try Transformer(gguf: GGUFFile(path: path))
+        let count = 3 * Evaluator.feedForwardChunk + 5
+        let tokens = (0..<count).map { ($0 * 7 + 3) % model.vocab }
+        func logits(batches: [Range<Int>]) throws -> [[Float]] {
+            let evaluator = Evaluator(transformer: transformer, maxLogitRows: 1, threadCount: 2)
+            let cache = try KVCache(configuration: transformer.configuration, contextSize: count)
+            var rows: [[Float]] = []
+            for batch in batches {
+                try evaluator.evaluate(Batch(tokens: Array(tokens[batch]), startingAt: batch.lowerBound), cache: cache)
+                for row in 0..<batch.count { rows.append(Array(try evaluator.logits(row: row))) }
+            }
+            return rows
+        }
+        let whole = try logits(batches: [0..<count])
+        let half = count / 2
+        let split = try logits(batches: [0..<half, half..<count])
+        #expect(half < 2 * Evaluator.feedForwardChunk && count - half < 2 * Evaluator.feedForwardChunk)
+        for position in 0..<count {
+            #expect(whole[position].map(\.bitPattern) == split[position].map(\.bitPattern), "position \(position)")
+        }
+    }
+
     @Test func gqaCacheHoldsOnlyKVHeads() throws {
         let configuration = try ModelConfiguration(
             architecture: "qwen2", layerCount: 24, embeddingLength: 896, feedForwardLength: 4864, headCount: 14,

@@ -114,8 +114,9 @@ int forge_pool_thread_count(const forge_pool *pool);
 void forge_pool_run(forge_pool *pool, int64_t count, int64_t grain, forge_range_body body, void *context);
 
 /// The sum of `count` bytes read as little-endian 64-bit words (and trailing bytes), computed with
-/// independent wide loads: the streaming-read bandwidth probe of `forge bench`.
-uint64_t forge_stream_sum(const void *bytes, size_t count);
+/// independent wide loads: the streaming-read bandwidth probe of `forge bench`. `lockstep`
+/// nonzero reads eight 4 KiB streams side by side, zero one sequential stream (same sum).
+uint64_t forge_stream_sum(const void *bytes, size_t count, int lockstep);
 
 /// Activation scratch for matrix products: grown on demand, reused between calls.
 typedef struct forge_scratch {
