@@ -173,7 +173,8 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
 // tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
-// `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of a full tile at once, in the tile's order;
+// `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of one or two full tiles (float formats: of
+// any number of tokens) at once, in the tile's order;
 // `panel_activations` (NULL: the tile's activation rows) makes the rows a panel reads instead.
 // `single_dot` (NULL: `dot`) is the dot product of one-token matrix products where llama.cpp takes
 // another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
