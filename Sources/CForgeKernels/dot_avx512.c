@@ -818,21 +818,17 @@ KERNEL float float_value(int is_f16, const uint8_t *row, int64_t index) {
 KERNEL float finish_single(int is_f16, const __m512 chains[SINGLE_CHAINS], int64_t count, const uint8_t *row,
                            const uint8_t *activation) {
     const float reduced = _mm512_reduce_add_ps(_mm512_add_ps(_mm512_add_ps(chains[0], chains[2]), _mm512_add_ps(chains[1], chains[3])));
-    const int64_t start = count - count % SINGLE_STEP;
-    if (is_f16) {
-        double sum = reduced;
-        for (int64_t i = start; i < count; ++i) {
-            const float product = float_value(1, row, i) * float_value(1, activation, i);
+    double wide_sum = reduced;  // F16: a ggml_float
+    float sum = reduced;        // F32
+    for (int64_t i = count - count % SINGLE_STEP; i < count; ++i) {
+        const float product = float_value(is_f16, row, i) * float_value(is_f16, activation, i);
+        if (is_f16) {
+            wide_sum += product;
+        } else {
             sum += product;
         }
-        return (float)sum;
     }
-    float sum = reduced;
-    for (int64_t i = start; i < count; ++i) {
-        const float product = float_value(0, row, i) * float_value(0, activation, i);
-        sum += product;
-    }
-    return sum;
+    return is_f16 ? (float)wide_sum : sum;
 }
 
 // `rows` (1...SINGLE_ROWS) rows `row_bytes` apart against one activation row; `prefetch_rows` ahead
