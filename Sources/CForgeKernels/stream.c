@@ -31,28 +31,37 @@ static uint64_t stream_sum_generic(const uint64_t *words, size_t count) {
 // what the kernels reach.
 enum { STREAMS = 8, STREAM_SPAN = 4096, STREAM_GROUP = STREAMS * STREAM_SPAN };
 
+#define AVX2 __attribute__((target("avx2")))
+
+// The 64-byte line at `line` added into `acc` as 64-bit lanes.
+AVX2 static inline __m256i add_line(__m256i acc, const uint8_t *line) {
+    return _mm256_add_epi64(acc, _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)line),
+                                                  _mm256_loadu_si256((const __m256i *)(line + 32))));
+}
+
+// Every lane of the `count` accumulators, plus the words from `done` on, read one by one.
+AVX2 static uint64_t finish_sum(const __m256i *accumulators, int count, const uint64_t *words, size_t done, size_t word_count) {
+    __m256i sum = accumulators[0];
+    for (int a = 1; a < count; ++a) sum = _mm256_add_epi64(sum, accumulators[a]);
+    uint64_t lanes[4];
+    _mm256_storeu_si256((__m256i *)lanes, sum);
+    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + done, word_count - done);
+}
+
 // One sequential stream, four 64-byte lines a step into independent accumulators.
-__attribute__((target("avx2"))) static uint64_t sequential_sum_avx2(const uint64_t *words, size_t count) {
+AVX2 static uint64_t sequential_sum_avx2(const uint64_t *words, size_t count) {
     const uint8_t *bytes = (const uint8_t *)words;
     const size_t steps = count * sizeof(uint64_t) / 256;
     __m256i acc[4];
     for (int a = 0; a < 4; ++a) acc[a] = _mm256_setzero_si256();
     for (size_t step = 0; step < steps; ++step) {
-        const uint8_t *lines = bytes + step * 256;
-        for (int a = 0; a < 4; ++a) {
-            acc[a] = _mm256_add_epi64(acc[a], _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)(lines + 64 * a)),
-                                                               _mm256_loadu_si256((const __m256i *)(lines + 64 * a + 32))));
-        }
+        for (int a = 0; a < 4; ++a) acc[a] = add_line(acc[a], bytes + step * 256 + 64 * a);
     }
-    const __m256i sum = _mm256_add_epi64(_mm256_add_epi64(acc[0], acc[1]), _mm256_add_epi64(acc[2], acc[3]));
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, sum);
-    const size_t done = steps * 256 / sizeof(uint64_t);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + done, count - done);
+    return finish_sum(acc, 4, words, steps * 256 / sizeof(uint64_t), count);
 }
 
 // Eight 4 KiB streams in lockstep, the next group prefetched.
-__attribute__((target("avx2"))) static uint64_t stream_sum_avx2(const uint64_t *words, size_t count) {
+AVX2 static uint64_t stream_sum_avx2(const uint64_t *words, size_t count) {
     const uint8_t *bytes = (const uint8_t *)words;
     const size_t groups = count * sizeof(uint64_t) / STREAM_GROUP;
     __m256i acc[STREAMS];
@@ -63,17 +72,11 @@ __attribute__((target("avx2"))) static uint64_t stream_sum_avx2(const uint64_t *
             for (int s = 0; s < STREAMS; ++s) {
                 const uint8_t *line = group + (size_t)s * STREAM_SPAN + offset;
                 _mm_prefetch((const char *)line + STREAM_GROUP, _MM_HINT_T0);
-                acc[s] = _mm256_add_epi64(acc[s], _mm256_add_epi64(_mm256_loadu_si256((const __m256i *)line),
-                                                                   _mm256_loadu_si256((const __m256i *)(line + 32))));
+                acc[s] = add_line(acc[s], line);
             }
         }
     }
-    __m256i sum = acc[0];
-    for (int s = 1; s < STREAMS; ++s) sum = _mm256_add_epi64(sum, acc[s]);
-    uint64_t lanes[4];
-    _mm256_storeu_si256((__m256i *)lanes, sum);
-    const size_t done = groups * STREAM_GROUP / sizeof(uint64_t);
-    return lanes[0] + lanes[1] + lanes[2] + lanes[3] + stream_sum_generic(words + done, count - done);
+    return finish_sum(acc, STREAMS, words, groups * STREAM_GROUP / sizeof(uint64_t), count);
 }
 #endif
 
