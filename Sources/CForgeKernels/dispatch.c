@@ -61,10 +61,13 @@ int forge_isa_supported(forge_isa isa) {
     }
 }
 
-int forge_row_panels_preferred(void) {
+int forge_row_panels_preferred(uint32_t weight_type) {
 #if defined(__x86_64__)
-    return !__builtin_cpu_is("amd");
+    if (!__builtin_cpu_is("amd")) return 1;
+    return weight_type == FORGE_TYPE_Q4_0 || weight_type == FORGE_TYPE_Q4_1 || weight_type == FORGE_TYPE_Q5_0 ||
+           weight_type == FORGE_TYPE_Q5_1;
 #else
+    (void)weight_type;
     return 1;
 #endif
 }

@@ -9,10 +9,8 @@ import ForgeGGUF
 public final class ComputeContext: @unchecked Sendable {
     /// The instruction-set variant of the kernels this context runs.
     public let variant: KernelVariant
-    /// Whether one-token products read their weight rows in the variant's row panels (several rows
-    /// in lockstep) or one row after another; which is faster depends on the CPU's memory system,
-    /// the results are the same bits.
-    public let rowPanels: Bool
+    /// How one-token products read their weight rows.
+    public let decodeRows: DecodeRowOrder
     private let pool: OpaquePointer?
     /// Reused activation scratch; `scratchInUse` guards it against concurrent matmuls.
     private var scratch = forge_scratch()
@@ -21,21 +19,18 @@ public final class ComputeContext: @unchecked Sendable {
     /// A pool of `threadCount` participants (the calling thread included), running the fastest
     /// kernel variant the CPU supports. Falls back to one thread if threads cannot be created.
     public convenience init(threadCount: Int) {
-        self.init(checkedThreadCount: threadCount, variant: .best, rowPanels: ComputeContext.rowPanelsPreferred)
+        self.init(checkedThreadCount: threadCount, variant: .best, decodeRows: .fastest)
     }
 
     /// As `init(threadCount:)` with a chosen kernel variant and decode row order (tests force each).
-    public convenience init(threadCount: Int, variant: KernelVariant, rowPanels: Bool = ComputeContext.rowPanelsPreferred) throws {
+    public convenience init(threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder = .fastest) throws {
         guard variant.isSupported else { throw KernelError.unsupportedVariant(variant) }
-        self.init(checkedThreadCount: threadCount, variant: variant, rowPanels: rowPanels)
+        self.init(checkedThreadCount: threadCount, variant: variant, decodeRows: decodeRows)
     }
 
-    /// Whether row panels are the faster choice on this CPU (see forge_row_panels_preferred).
-    public static let rowPanelsPreferred = forge_row_panels_preferred() != 0
-
-    private init(checkedThreadCount threadCount: Int, variant: KernelVariant, rowPanels: Bool) {
+    private init(checkedThreadCount threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder) {
         self.variant = variant
-        self.rowPanels = rowPanels
+        self.decodeRows = decodeRows
         pool = forge_pool_create(Int32(clamping: max(1, threadCount)))
     }
 
@@ -80,6 +75,11 @@ public final class ComputeContext: @unchecked Sendable {
 
     private func multiply(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                           tokens: Int, scratch: inout forge_scratch) {
+        let rowPanels = switch decodeRows {
+        case .fastest: forge_row_panels_preferred(weight.type.rawValue) != 0
+        case .rowPanels: true
+        case .rowByRow: false
+        }
         let status = forge_matmul(pool, variant.isa, rowPanels ? 1 : 0, &scratch, weight.type.rawValue, Int64(weight.rows),
                                   Int64(weight.columns), weight.data, weight.bytesPerRow, input, output, Int64(tokens))
         // WeightMatrix.init admits only computable types, so the one failure left is allocation.
@@ -87,4 +87,14 @@ public final class ComputeContext: @unchecked Sendable {
             fatalError("out of memory for the activations of a \(tokens)-token matrix product")
         }
     }
+}
+
+/// The order in which one-token products read their weight rows; the results are the same bits.
+public enum DecodeRowOrder: Sendable, CaseIterable {
+    /// Whichever of the two this CPU reads faster for the weight format (forge_row_panels_preferred).
+    case fastest
+    /// The variant's row panels: several rows in lockstep, each activation block loaded once for all.
+    case rowPanels
+    /// One row after another.
+    case rowByRow
 }

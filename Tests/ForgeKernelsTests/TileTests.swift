@@ -76,12 +76,12 @@ import Testing
     /// must be bit-identical to the variant's dot product whichever path computed it.
     @Test(arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .f16, .f32], MatmulTests.variants)
     func matmulEqualsDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
-        for rowPanels in [true, false] {
-            try checkMatmulAgainstDotProduct(type, variant: variant, rowPanels: rowPanels)
+        for decodeRows in DecodeRowOrder.allCases {
+            try checkMatmulAgainstDotProduct(type, variant: variant, decodeRows: decodeRows)
         }
     }
 
-    func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, rowPanels: Bool) throws {
+    func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, decodeRows: DecodeRowOrder) throws {
         let activationType = MatmulTests.activationType(type)
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
         // and one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float
@@ -91,7 +91,7 @@ import Testing
                                              (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
-            let context = try ComputeContext(threadCount: 2, variant: variant, rowPanels: rowPanels)
+            let context = try ComputeContext(threadCount: 2, variant: variant, decodeRows: decodeRows)
             var output = [Float](repeating: .nan, count: rows * tokens)
             try testCase.weight.withUnsafeBytes { raw in
                 let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
@@ -110,7 +110,7 @@ import Testing
                             dot(isaOf(variant), type.rawValue, Int64(columns), weights.baseAddress! + r * weightRowBytes, raw.baseAddress! + t * rowBytes)
                         }
                     }
-                    #expect(output[t * rows + r].bitPattern == single.bitPattern, "\(type) \(variant) \(rows)×\(columns)×\(tokens), row panels \(rowPanels): row \(r), token \(t)")
+                    #expect(output[t * rows + r].bitPattern == single.bitPattern, "\(type) \(variant) \(rows)×\(columns)×\(tokens), rows \(decodeRows): row \(r), token \(t)")
                 }
             }
         }

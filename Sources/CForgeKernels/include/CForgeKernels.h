@@ -125,20 +125,24 @@ typedef struct forge_scratch {
 } forge_scratch;
 void forge_scratch_release(forge_scratch *scratch);
 
-/// Whether one-token products should take the row panels (several weight rows read in lockstep)
-/// rather than one row after another on this CPU. Which pays depends on the memory system, not on
-/// the instruction set: Sapphire Rapids streams interleaved rows only with the panels' explicit
-/// prefetches (F16 decode products 12.1 GB/s row by row, 20.2 in panels), while on Zen 4 its
-/// prefetchers follow one sequential stream per core far better than any interleaving (896-column
-/// F16 rows, 640 MB, 2 threads: row by row 40 GB/s, 8-row panels 20, 2 rows 17; Qwen2.5-0.5B
-/// decode Q8_0 33.6 → 42.3 t/s, F16 20.5 → 27.3, SmolLM2 F32 39 → 49.5, Q4_1 unchanged at ~117).
-/// So: not on AMD CPUs, yes elsewhere.
-int forge_row_panels_preferred(void);
+/// Whether one-token products of `weight_type` should take the row panels (several weight rows
+/// read in lockstep) rather than one row after another on this CPU. Which pays depends on the
+/// memory system and on how much work a format's row costs: Sapphire Rapids streams interleaved
+/// rows only with the panels' explicit prefetches (F16 decode products 12.1 GB/s row by row, 20.2
+/// in panels), while on Zen 4 its prefetchers follow one sequential stream per core far better
+/// than any interleaving (896-column F16 rows, 640 MB, 2 threads: row by row 40 GB/s, 8-row panels
+/// 20, 2 rows 17; Qwen2.5-0.5B decode Q8_0 33.6 → 42.3 t/s, F16 20.5 → 27.3, SmolLM2 F32 39 →
+/// 49.5). The 4- and 5-bit formats are the exception there: row by row their decoding, not the
+/// stream, is the limit, and the panels share it across rows (Zen 4, 2 threads, the seven
+/// products of 24 Qwen layers, GFLOP/s row by row → panels: Q5_0 32–53 → 48–60, Q4_0 45–47 →
+/// 58–62, Q4_1 39–57 → 53–62, Q5_1 38–40 → 45–47; Q8_0 45–61 → 34–40).
+/// So: everywhere but AMD CPUs, and on AMD CPUs for Q4_0, Q4_1, Q5_0 and Q5_1.
+int forge_row_panels_preferred(uint32_t weight_type);
 
 /// output[t * rows + r] = Σ_c W[r, c] · input[t * columns + c] for t in 0..<tokens.
 /// The activations are first converted to forge_activation_type(weight_type) into `scratch`.
 /// One-token products take the variant's row panels when `row_panels` is nonzero (the results are
-/// the same bits either way). Returns 0, -1 for a type the kernels cannot compute with, -2 when
+/// the same bits either way; forge_row_panels_preferred tells which is faster). Returns 0, -1 for a type the kernels cannot compute with, -2 when
 /// scratch cannot be allocated.
 int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch *scratch, uint32_t weight_type,
                  int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
