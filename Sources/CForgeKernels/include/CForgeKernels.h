@@ -142,8 +142,8 @@ int forge_row_panels_preferred(uint32_t weight_type);
 /// output[t * rows + r] = Σ_c W[r, c] · input[t * columns + c] for t in 0..<tokens.
 /// The activations are first converted to forge_activation_type(weight_type) into `scratch`.
 /// One-token products take the variant's row panels when `row_panels` is nonzero (the results are
-/// the same bits either way; forge_row_panels_preferred tells which is faster). Returns 0, -1 for a type the kernels cannot compute with, -2 when
-/// scratch cannot be allocated.
+/// the same bits either way; forge_row_panels_preferred tells which is faster). Returns 0, -1 for
+/// a type the kernels cannot compute with, -2 when scratch cannot be allocated.
 int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch *scratch, uint32_t weight_type,
                  int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
                  const float *input, float *output, int64_t tokens);
