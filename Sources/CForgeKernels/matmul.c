@@ -145,7 +145,7 @@ void forge_scratch_release(forge_scratch *scratch) {
     scratch->capacity = 0;
 }
 
-int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch *scratch, uint32_t weight_type,
+int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, forge_scratch *scratch, uint32_t weight_type,
                  int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
                  const float *input, float *output, int64_t tokens) {
     const int32_t activation_type = forge_activation_type(weight_type);
@@ -171,7 +171,9 @@ int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch 
         .float_weights = float_weights,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
-    job.row_panel = tokens == 1 && row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
+    const int row_panels = tokens == 1 && (row_order == FORGE_ROWS_FASTEST ? forge_row_panels_preferred(weight_type)
+                                                                             : row_order == FORGE_ROWS_PANELS);
+    job.row_panel = row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
         if (job.panel) {

@@ -75,12 +75,7 @@ public final class ComputeContext: @unchecked Sendable {
 
     private func multiply(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
                           tokens: Int, scratch: inout forge_scratch) {
-        let rowPanels = switch decodeRows {
-        case .fastest: forge_row_panels_preferred(weight.type.rawValue) != 0
-        case .rowPanels: true
-        case .rowByRow: false
-        }
-        let status = forge_matmul(pool, variant.isa, rowPanels ? 1 : 0, &scratch, weight.type.rawValue, Int64(weight.rows),
+        let status = forge_matmul(pool, variant.isa, decodeRows.rowOrder, &scratch, weight.type.rawValue, Int64(weight.rows),
                                   Int64(weight.columns), weight.data, weight.bytesPerRow, input, output, Int64(tokens))
         // WeightMatrix.init admits only computable types, so the one failure left is allocation.
         if status != 0 {
@@ -97,4 +92,14 @@ public enum DecodeRowOrder: Sendable, CaseIterable {
     case rowPanels
     /// One row after another.
     case rowByRow
+}
+
+extension DecodeRowOrder {
+    var rowOrder: forge_row_order {
+        switch self {
+        case .fastest: FORGE_ROWS_FASTEST
+        case .rowPanels: FORGE_ROWS_PANELS
+        case .rowByRow: FORGE_ROWS_ONE_BY_ONE
+        }
+    }
 }

@@ -139,12 +139,17 @@ void forge_scratch_release(forge_scratch *scratch);
 /// So: everywhere but AMD CPUs, and on AMD CPUs for Q4_0, Q4_1, Q5_0 and Q5_1.
 int forge_row_panels_preferred(uint32_t weight_type);
 
+/// How one-token products read their weight rows (the results are the same bits either way).
+typedef enum {
+    FORGE_ROWS_FASTEST = 0, // as forge_row_panels_preferred says for the weight type
+    FORGE_ROWS_PANELS = 1,  // the variant's row panels
+    FORGE_ROWS_ONE_BY_ONE = 2,
+} forge_row_order;
+
 /// output[t * rows + r] = Σ_c W[r, c] · input[t * columns + c] for t in 0..<tokens.
 /// The activations are first converted to forge_activation_type(weight_type) into `scratch`.
-/// One-token products take the variant's row panels when `row_panels` is nonzero (the results are
-/// the same bits either way; forge_row_panels_preferred tells which is faster). Returns 0, -1 for
-/// a type the kernels cannot compute with, -2 when scratch cannot be allocated.
-int forge_matmul(forge_pool *pool, forge_isa isa, int row_panels, forge_scratch *scratch, uint32_t weight_type,
+/// Returns 0, -1 for a type the kernels cannot compute with, -2 when scratch cannot be allocated.
+int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, forge_scratch *scratch, uint32_t weight_type,
                  int64_t rows, int64_t columns, const void *weights, size_t weight_row_bytes,
                  const float *input, float *output, int64_t tokens);
 
