@@ -124,6 +124,12 @@ forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type) {
     return table->dot[weight_type] && table->tile[weight_type] ? table->row_panel[weight_type] : NULL;
 }
 
+forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
+    const forge_kernel_table *table = table_for(isa);
+    return table->dot[weight_type] && table->tile[weight_type] ? table->lane_panel[weight_type] : NULL;
+}
+
 forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type) {
     return forge_select_panel(isa, weight_type) ? table_for(isa)->panel_activations[weight_type] : NULL;
 }

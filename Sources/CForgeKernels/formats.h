@@ -161,6 +161,24 @@ typedef void (*forge_row_panel_fn)(int64_t count, const void *weights, size_t we
                                    const void *activation, const float *scales, float *out);
 #define FORGE_ROW_PANEL_ROWS 8
 
+// A batch's Q8_K activations laid out for the lane panels, FORGE_LANE_TOKENS tokens a group and
+// one super-block an entry: 4-value group g of token j at codes[g][j], the 16-value sums widened
+// (sums[s][j]) and the scales (d[j]); lanes past the batch's last token are zero.
+#define FORGE_LANE_TOKENS 16
+typedef struct {
+    int8_t codes[QK_K / 4][FORGE_LANE_TOKENS][4];
+    int32_t sums[QK_K / 16][FORGE_LANE_TOKENS];
+    float d[FORGE_LANE_TOKENS];
+} forge_lane_block;
+
+// Up to FORGE_LANE_PANEL_ROWS weight rows of a K format against `groups` token groups (each
+// count/QK_K lane blocks, group after group), one token per vector lane: out[t · out_stride + r]
+// receives row r, token t for t < tokens, bit-identical to the variant's wide tile.
+typedef void (*forge_lane_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, int rows,
+                                    const forge_lane_block *activations, int groups, int tokens, float *out, size_t out_stride);
+#define FORGE_LANE_PANEL_ROWS 8
+#define FORGE_LANE_PANEL_GROUPS 4 // at most, per call
+
 // A full tile's scales for a panel, from the per-token scales of forge_activation_scales: d of
 // block b for token t at [4b + t], then for Q8_1 s at [4·blocks + 4b + t].
 void forge_group_scales(uint32_t activation_type, int64_t count, const float *token_scales, size_t scales_per_token,
@@ -179,7 +197,8 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // `single_dot` (NULL: `dot`) is the dot product of one-token matrix products where llama.cpp takes
 // another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
 // `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
-// bit-identical to `single_dot`.
+// bit-identical to `single_dot`; `lane_panel` (NULL: none) takes batches of at least
+// FORGE_LANE_TOKENS tokens in place of `wide_tile`, bit-identical to it.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_dot_fn single_dot[FORGE_TYPE_LIMIT];
@@ -187,6 +206,7 @@ typedef struct {
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
+    forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
@@ -208,6 +228,8 @@ forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
 /// The row panel for `type` in the variant `isa`, or NULL (then one-token products take the
 /// single dot product, or the tile).
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
+/// The lane panel for `type` in the variant `isa`, or NULL (then batches take the wide tile).
+forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type);
 /// What makes the f32 activation rows that panel reads (4 bytes per value), or NULL when it reads
 /// the tile's activation rows.
 forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);

@@ -10,6 +10,9 @@ typedef struct {
     forge_panel_fn panel; // NULL: the tile, row by row
     forge_dot_fn single_dot; // one-token products when their order is not the tile's
     forge_row_panel_fn row_panel; // one-token products; NULL: single_dot or the tile, row by row
+    forge_lane_panel_fn lane_panel; // K-format batches of FORGE_LANE_TOKENS or more; NULL: the tiles
+    forge_lane_block *lane_blocks;  // the activations as the lane panel reads them, group after group
+    int64_t lane_tokens;            // the batch's first tokens, which the lane panel takes
     forge_quantize_fn quantize;
     const uint8_t *weights;
     size_t weight_row_bytes;
@@ -57,6 +60,25 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     }
 }
 
+// The lane blocks of token groups begin..<end from the Q8_K activation rows.
+static void lay_out_lanes(void *context, int64_t begin, int64_t end) {
+    const matmul_job *job = context;
+    const int64_t blocks = job->columns / QK_K;
+    for (int64_t group = begin; group < end; ++group) {
+        const int64_t first = group * FORGE_LANE_TOKENS;
+        for (int64_t b = 0; b < blocks; ++b) {
+            forge_lane_block *lane = job->lane_blocks + group * blocks + b;
+            memset(lane, 0, sizeof *lane);
+            for (int j = 0; j < FORGE_LANE_TOKENS && first + j < job->lane_tokens; ++j) {
+                const block_q8_K *a = (const block_q8_K *)(job->activations + (size_t)(first + j) * job->activation_row_bytes) + b;
+                for (int g = 0; g < QK_K / 4; ++g) memcpy(lane->codes[g][j], a->qs + 4 * g, 4);
+                for (int s = 0; s < QK_K / 16; ++s) lane->sums[s][j] = a->bsums[s];
+                lane->d[j] = a->d;
+            }
+        }
+    }
+}
+
 static void interleave_scales(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     for (int64_t group = begin; group < end; ++group) {
@@ -69,9 +91,24 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 // kernel each weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once
 // for up to twice that (FLOAT_PANEL_TOKENS for float weights), FORGE_PANEL_ROWS rows at a time.
 // Tiles start at multiples of FORGE_TILE_TOKENS from the batch start (the grouping llama.cpp's
-// repacked Q4_K product rounds by).
+// repacked Q4_K product rounds by). A lane panel takes the batch's first `lane_tokens` tokens,
+// FORGE_LANE_PANEL_GROUPS token groups at a time for FORGE_LANE_PANEL_ROWS rows.
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
+    if (job->lane_panel) {
+        const int64_t blocks = job->columns / QK_K;
+        for (int64_t t = 0; t < job->lane_tokens; t += FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS) {
+            const int64_t remaining = job->lane_tokens - t;
+            const int tokens = remaining < FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS ? (int)remaining : FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS;
+            const forge_lane_block *activations = job->lane_blocks + t / FORGE_LANE_TOKENS * blocks;
+            for (int64_t r = begin; r < end; r += FORGE_LANE_PANEL_ROWS) {
+                const int rows = end - r < FORGE_LANE_PANEL_ROWS ? (int)(end - r) : FORGE_LANE_PANEL_ROWS;
+                job->lane_panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, rows, activations,
+                                (tokens + FORGE_LANE_TOKENS - 1) / FORGE_LANE_TOKENS, tokens, job->output + t * job->rows + r,
+                                (size_t)job->rows);
+            }
+        }
+    }
     if (job->row_panel) {
         for (int64_t r = begin; r < end; r += FORGE_ROW_PANEL_ROWS) {
             const int rows = end - r < FORGE_ROW_PANEL_ROWS ? (int)(end - r) : FORGE_ROW_PANEL_ROWS;
@@ -89,7 +126,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
     for (int64_t panel = begin; panel < end; panel += job->cached_rows) {
         const int64_t panel_end = panel + job->cached_rows < end ? panel + job->cached_rows : end;
         int64_t step;
-        for (int64_t t = 0; t < job->tokens; t += step) {
+        for (int64_t t = job->lane_tokens; t < job->tokens; t += step) {
             const int64_t remaining = job->tokens - t;
             const int panel_tokens = !job->panel_input ? 0
                                      : job->float_weights ? (remaining < FLOAT_PANEL_TOKENS ? (int)remaining : FLOAT_PANEL_TOKENS)
@@ -174,6 +211,13 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
     const int row_panels = tokens == 1 && (row_order == FORGE_ROWS_FASTEST ? forge_row_panels_preferred(weight_type)
                                                                              : row_order == FORGE_ROWS_PANELS);
     job.row_panel = row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
+    job.lane_panel = tokens >= FORGE_LANE_TOKENS ? forge_select_lane_panel(isa, weight_type) : NULL;
+    // Q4_K/Q5_K keep the tiles' order: whole groups of FORGE_TILE_TOKENS tokens in the GEMM order,
+    // the rest in the GEMV one.
+    const int tile_grouped = weight_type == FORGE_TYPE_Q4_K || weight_type == FORGE_TYPE_Q5_K;
+    job.lane_tokens = !job.lane_panel ? 0 : tile_grouped ? tokens - tokens % FORGE_TILE_TOKENS : tokens;
+    const int64_t lane_groups = (job.lane_tokens + FORGE_LANE_TOKENS - 1) / FORGE_LANE_TOKENS;
+    const size_t lane_bytes = sizeof(forge_lane_block) * (size_t)(lane_groups * (columns / QK_K));
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
         if (job.panel) {
@@ -188,8 +232,10 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;
         job.panel_convert = job.panel ? forge_select_panel_activations(isa, weight_type) : NULL;
         const size_t panel_bytes = job.panel_convert ? sizeof(float) * (size_t)(columns * tokens) : 0;
-        if (reserve(scratch, activation_bytes + 2 * scale_bytes + panel_bytes) != 0) return -2;
+        const size_t panel_end = (activation_bytes + 2 * scale_bytes + panel_bytes + 63) / 64 * 64;
+        if (reserve(scratch, panel_end + lane_bytes) != 0) return -2;
         job.activations = scratch->bytes;
+        job.lane_blocks = lane_bytes ? (forge_lane_block *)((uint8_t *)scratch->bytes + panel_end) : NULL;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
         if (job.group_scales) {
@@ -201,7 +247,9 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         }
         forge_pool_run(pool, tokens, 1, quantize_tokens, &job);
         if (full_tiles > 0) forge_pool_run(pool, full_tiles, 1, interleave_scales, &job);
+        if (lane_groups > 0) forge_pool_run(pool, lane_groups, 1, lay_out_lanes, &job);
     }
-    forge_pool_run(pool, rows, job.row_panel ? FORGE_ROW_PANEL_ROWS : ROW_GRAIN, multiply_rows, &job);
+    const int64_t grain = job.row_panel ? FORGE_ROW_PANEL_ROWS : job.lane_panel ? FORGE_LANE_PANEL_ROWS : ROW_GRAIN;
+    forge_pool_run(pool, rows, grain, multiply_rows, &job);
     return 0;
 }

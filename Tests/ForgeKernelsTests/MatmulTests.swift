@@ -86,8 +86,9 @@ import Testing
     @Test(arguments: weightTypes, variants)
     func matchesFloat64Reference(_ type: GGMLType, variant: KernelVariant) throws {
         // 133 rows: not a multiple of the threads, the row grain or the panel; 11 tokens: two full
-        // prefill tiles and a partial one.
-        for (rows, blocksPerRow, tokens, threads) in [(1, 1, 1, 1), (37, 3, 1, 2), (67, 2, 5, 3), (9, 5, 2, 2), (133, 2, 11, 3)] {
+        // prefill tiles and a partial one; 35 tokens: lane panels of the K formats and 3 tokens past them.
+        for (rows, blocksPerRow, tokens, threads) in [(1, 1, 1, 1), (37, 3, 1, 2), (67, 2, 5, 3), (9, 5, 2, 2), (133, 2, 11, 3),
+                                                      (19, 2, 35, 2)] {
             let testCase = Self.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 1000 + tokens))
             let context = try ComputeContext(threadCount: threads, variant: variant)
             var output = [Float](repeating: .nan, count: rows * tokens)

@@ -116,6 +116,48 @@ import Testing
         }
     }
 
+    /// Batches of 16 tokens or more of the K formats go through lane panels (AVX-512: tokens
+    /// across the vector lanes), which must give each (row, token) the very floats of the tiles:
+    /// a batch of 8–15 tokens holding the token at the same place in its group of 4 is the reference.
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K], MatmulTests.variants)
+    func lanePanelsEqualTheTilesBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
+        // 37 tokens: two full lane groups, a partial one and a last token outside the groups of 4;
+        // 70: two panel calls; 13 and 3 rows: a partial panel of 8 rows.
+        for (rows, blocksPerRow, tokens) in [(13, 2, 37), (3, 1, 16), (8, 3, 70), (9, 1, 19)] {
+            let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 10 + tokens))
+            let columns = testCase.matrix.columns
+            let context = try ComputeContext(threadCount: 2, variant: variant)
+            func product(of batch: [Int]) throws -> [Float] {
+                let input = batch.flatMap { testCase.input[($0 * columns)..<(($0 + 1) * columns)] }
+                var output = [Float](repeating: .nan, count: rows * batch.count)
+                try testCase.weight.withUnsafeBytes { raw in
+                    let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                    context.matmul(matrix, input: input, output: &output, tokens: batch.count)
+                }
+                return output
+            }
+            let batch = try product(of: Array(0..<tokens))
+            let grouped = tokens - tokens % 4
+            var references: [(tokens: [Int], batch: [Float])] = []
+            for first in stride(from: 0, to: grouped, by: 4) {
+                let group = Array(first..<(first + 4))
+                references.append((group + group, try product(of: group + group)))
+            }
+            if grouped < tokens {
+                let batchTokens = Array(0..<8) + Array(grouped..<tokens)
+                references.append((batchTokens, try product(of: batchTokens)))
+            }
+            for t in 0..<tokens {
+                let reference = try #require(references.first { $0.tokens.contains(t) && ($0.tokens.count == 8 || t >= grouped) })
+                let place = try #require(reference.tokens.lastIndex(of: t))
+                for r in 0..<rows {
+                    #expect(batch[t * rows + r].bitPattern == reference.batch[place * rows + r].bitPattern,
+                            "\(type) \(variant) \(rows)×\(columns)×\(tokens): row \(r), token \(t)")
+                }
+            }
+        }
+    }
+
     @Test func rejectsTokenCountsOutsideTheTile() {
         var out = [Float](repeating: 0, count: 8)
         let bytes = [UInt8](repeating: 0, count: 34 * 8)
