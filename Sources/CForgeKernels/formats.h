@@ -171,11 +171,19 @@ typedef struct {
     float d[FORGE_LANE_TOKENS];
 } forge_lane_block;
 
-// Up to FORGE_LANE_PANEL_ROWS weight rows of a K format against `groups` token groups (each
-// count/QK_K lane blocks, group after group), one token per vector lane: out[t · out_stride + r]
-// receives row r, token t for t < tokens, bit-identical to the variant's wide tile.
+// The same for the Q8_0 activations of the signed 32-value formats, one block an entry: 4-value
+// group i of token j at codes[i][j] as unsigned bytes y + 128, and d[j] as f32.
+typedef struct {
+    uint8_t codes[QK / 4][FORGE_LANE_TOKENS][4];
+    float d[FORGE_LANE_TOKENS];
+} forge_lane_block_q8_0;
+
+// Up to FORGE_LANE_PANEL_ROWS weight rows against `groups` token groups (each count/QK_K
+// forge_lane_block entries for the K formats, count/QK forge_lane_block_q8_0 ones for the
+// others, group after group), one token per vector lane: out[t · out_stride + r] receives row r,
+// token t for t < tokens, bit-identical to the variant's wide tile (K formats) or dot product.
 typedef void (*forge_lane_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, int rows,
-                                    const forge_lane_block *activations, int groups, int tokens, float *out, size_t out_stride);
+                                    const void *activations, int groups, int tokens, float *out, size_t out_stride);
 #define FORGE_LANE_PANEL_ROWS 8
 #define FORGE_LANE_PANEL_GROUPS 4 // at most, per call
 
@@ -198,7 +206,7 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
 // `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
 // bit-identical to `single_dot`; `lane_panel` (NULL: none) takes batches of at least
-// FORGE_LANE_TOKENS tokens in place of `wide_tile`, bit-identical to it.
+// FORGE_LANE_TOKENS tokens in place of `wide_tile` or `panel`, bit-identical to them.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_dot_fn single_dot[FORGE_TYPE_LIMIT];

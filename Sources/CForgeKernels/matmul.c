@@ -10,8 +10,10 @@ typedef struct {
     forge_panel_fn panel; // NULL: the tile, row by row
     forge_dot_fn single_dot; // one-token products when their order is not the tile's
     forge_row_panel_fn row_panel; // one-token products; NULL: single_dot or the tile, row by row
-    forge_lane_panel_fn lane_panel; // K-format batches of FORGE_LANE_TOKENS or more; NULL: the tiles
-    forge_lane_block *lane_blocks;  // the activations as the lane panel reads them, group after group
+    forge_lane_panel_fn lane_panel; // batches of FORGE_LANE_TOKENS or more; NULL: the tiles and panels
+    uint8_t *lane_blocks;           // the activations as the lane panel reads them, group after group
+    size_t lane_block_bytes;        // one entry: forge_lane_block (Q8_K) or forge_lane_block_q8_0
+    int64_t lane_blocks_per_token;  // entries per token group
     int64_t lane_tokens;            // the batch's first tokens, which the lane panel takes
     forge_quantize_fn quantize;
     const uint8_t *weights;
@@ -60,20 +62,30 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     }
 }
 
-// The lane blocks of token groups begin..<end from the Q8_K activation rows.
+// The lane blocks of token groups begin..<end from the Q8_K or Q8_0 activation rows.
 static void lay_out_lanes(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
-    const int64_t blocks = job->columns / QK_K;
+    const int64_t blocks = job->lane_blocks_per_token;
     for (int64_t group = begin; group < end; ++group) {
         const int64_t first = group * FORGE_LANE_TOKENS;
-        for (int64_t b = 0; b < blocks; ++b) {
-            forge_lane_block *lane = job->lane_blocks + group * blocks + b;
-            memset(lane, 0, sizeof *lane);
-            for (int j = 0; j < FORGE_LANE_TOKENS && first + j < job->lane_tokens; ++j) {
-                const block_q8_K *a = (const block_q8_K *)(job->activations + (size_t)(first + j) * job->activation_row_bytes) + b;
-                for (int g = 0; g < QK_K / 4; ++g) memcpy(lane->codes[g][j], a->qs + 4 * g, 4);
-                for (int s = 0; s < QK_K / 16; ++s) lane->sums[s][j] = a->bsums[s];
-                lane->d[j] = a->d;
+        const int tokens = job->lane_tokens - first < FORGE_LANE_TOKENS ? (int)(job->lane_tokens - first) : FORGE_LANE_TOKENS;
+        uint8_t *entries = job->lane_blocks + (size_t)(group * blocks) * job->lane_block_bytes;
+        memset(entries, 0, (size_t)blocks * job->lane_block_bytes);
+        for (int j = 0; j < tokens; ++j) {
+            const uint8_t *row = job->activations + (size_t)(first + j) * job->activation_row_bytes;
+            for (int64_t b = 0; b < blocks; ++b) {
+                if (job->activation_type == FORGE_TYPE_Q8_K) {
+                    forge_lane_block *lane = (forge_lane_block *)entries + b;
+                    const block_q8_K *a = (const block_q8_K *)row + b;
+                    for (int g = 0; g < QK_K / 4; ++g) memcpy(lane->codes[g][j], a->qs + 4 * g, 4);
+                    for (int s = 0; s < QK_K / 16; ++s) lane->sums[s][j] = a->bsums[s];
+                    lane->d[j] = a->d;
+                } else {
+                    forge_lane_block_q8_0 *lane = (forge_lane_block_q8_0 *)entries + b;
+                    const block_q8_0 *a = (const block_q8_0 *)row + b;
+                    for (int i = 0; i < QK; ++i) lane->codes[i / 4][j][i % 4] = (uint8_t)(a->qs[i] + 128);
+                    lane->d[j] = f16_to_f32(a->d);
+                }
             }
         }
     }
@@ -96,11 +108,10 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 static void multiply_rows(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     if (job->lane_panel) {
-        const int64_t blocks = job->columns / QK_K;
         for (int64_t t = 0; t < job->lane_tokens; t += FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS) {
             const int64_t remaining = job->lane_tokens - t;
             const int tokens = remaining < FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS ? (int)remaining : FORGE_LANE_PANEL_GROUPS * FORGE_LANE_TOKENS;
-            const forge_lane_block *activations = job->lane_blocks + t / FORGE_LANE_TOKENS * blocks;
+            const uint8_t *activations = job->lane_blocks + (size_t)(t / FORGE_LANE_TOKENS * job->lane_blocks_per_token) * job->lane_block_bytes;
             for (int64_t r = begin; r < end; r += FORGE_LANE_PANEL_ROWS) {
                 const int rows = end - r < FORGE_LANE_PANEL_ROWS ? (int)(end - r) : FORGE_LANE_PANEL_ROWS;
                 job->lane_panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes, rows, activations,
@@ -213,11 +224,18 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
     job.row_panel = row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
     job.lane_panel = tokens >= FORGE_LANE_TOKENS ? forge_select_lane_panel(isa, weight_type) : NULL;
     // Q4_K/Q5_K keep the tiles' order: whole groups of FORGE_TILE_TOKENS tokens in the GEMM order,
-    // the rest in the GEMV one.
+    // the rest in the GEMV one. The 32-value formats leave a last partial group to the panels,
+    // which give the same floats for fewer tokens' work.
+    const int k_format = activation_type == FORGE_TYPE_Q8_K;
     const int tile_grouped = weight_type == FORGE_TYPE_Q4_K || weight_type == FORGE_TYPE_Q5_K;
-    job.lane_tokens = !job.lane_panel ? 0 : tile_grouped ? tokens - tokens % FORGE_TILE_TOKENS : tokens;
+    job.lane_tokens = !job.lane_panel ? 0
+                      : !k_format     ? tokens - tokens % FORGE_LANE_TOKENS
+                      : tile_grouped  ? tokens - tokens % FORGE_TILE_TOKENS
+                                      : tokens;
+    job.lane_block_bytes = k_format ? sizeof(forge_lane_block) : sizeof(forge_lane_block_q8_0);
+    job.lane_blocks_per_token = columns / (k_format ? QK_K : QK);
     const int64_t lane_groups = (job.lane_tokens + FORGE_LANE_TOKENS - 1) / FORGE_LANE_TOKENS;
-    const size_t lane_bytes = sizeof(forge_lane_block) * (size_t)(lane_groups * (columns / QK_K));
+    const size_t lane_bytes = job.lane_block_bytes * (size_t)(lane_groups * job.lane_blocks_per_token);
     if (activation_type == FORGE_TYPE_F32) {
         job.activations = (const uint8_t *)input;
         if (job.panel) {
@@ -235,7 +253,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         const size_t panel_end = (activation_bytes + 2 * scale_bytes + panel_bytes + 63) / 64 * 64;
         if (reserve(scratch, panel_end + lane_bytes) != 0) return -2;
         job.activations = scratch->bytes;
-        job.lane_blocks = lane_bytes ? (forge_lane_block *)((uint8_t *)scratch->bytes + panel_end) : NULL;
+        job.lane_blocks = lane_bytes ? (uint8_t *)scratch->bytes + panel_end : NULL;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
         if (job.group_scales) {

@@ -86,9 +86,12 @@ import Testing
         // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
         // and one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float
         // panel and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8
-        // rows, a last one of 3 (an odd row paired with itself), a single row.
+        // rows, a last one of 3 (an odd row paired with itself), a single row. 16 tokens and more
+        // (AVX-512 Q4_0/Q5_0/Q8_0): lane panels of whole token groups, the rest in panels; 70
+        // tokens: two lane panel calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd
+        // row paired with itself.
         for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
-                                             (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1)] {
+                                             (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1), (13, 40, 37), (3, 1, 16), (8, 2, 70)] {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
             let context = try ComputeContext(threadCount: 2, variant: variant, decodeRows: decodeRows)
