@@ -490,65 +490,95 @@ ROW_PANEL(q5_0, PANEL_Q5_0)
 ROW_PANEL(q5_1, PANEL_Q5_1)
 ROW_PANEL(q8_0, PANEL_Q8_0)
 
-// Lane panels of the signed 32-value formats: tokens across the vector lanes, each weight dword
+// Lane panels of the 32-value formats: tokens across the vector lanes, each weight dword
 // broadcast against 16 tokens' activation dwords. The activations are unsigned (y + 128) and the
-// weights signed (q − k), so Σ w·(y + 128) − 128·Σ w is each dword's exact Σ w·y, with a
-// correction that depends on the row alone. Every (row, token) keeps llama.cpp's eight dword
-// accumulators block after block and sums them in sum_lanes' tree, so the results are
-// bit-identical to the dot product. A row pair is decoded a chunk of blocks at a time, once for
-// all token groups (decoding per group instead made Q5_0 18% slower than the panels). Measured on
-// Zen 4, 2 threads, 512 tokens, GFLOP/s, panels → lane panels: 896×4864 Q8_0 233 → 350, Q5_0
-// 213 → 352; 4864×896 Q8_0 220 → 323, Q5_0 204 → 324, Q4_0 213 → 324.
+// weights signed bytes w (q − k, or q for Q4_1/Q5_1), so Σ w·(y + 128) − 128·Σ w is each dword's
+// exact Σ w·y, with a correction that depends on the row alone. Every (row, token) keeps
+// llama.cpp's eight dword accumulators block after block and sums them in sum_lanes' tree (then
+// adds Q4_1/Q5_1's Σ m·s, one fma per block), so the results are bit-identical to the dot
+// product. A row pair is decoded a chunk of blocks at a time, once for all token groups (decoding
+// per group instead made Q5_0 18% slower than the panels). Measured on Zen 4, 2 threads, 512
+// tokens, GFLOP/s, panels → lane panels: 896×4864 Q8_0 233 → 350, Q5_0 213 → 352; 4864×896
+// Q8_0 220 → 323, Q5_0 204 → 324, Q4_0 213 → 324; SmolLM2's 1536×576 Q4_1 about 200 → 225–251,
+// 576×1536 212 → 255.
 enum { LANE_CHUNK_BLOCKS = 32 };
 
-// One block's signed weights q − k into `values`, its −128·Σ w per dword into `corrections`, and its scale.
-KERNEL void lane_signed_block(enum panel_format format, const uint8_t *block, int8_t values[QK], int32_t corrections[QK / 4], float *d) {
-    __m256i signed_values;
+// One block's weights as signed bytes into `values`, their −128·Σ w per dword into
+// `corrections`, the scale d and, for Q4_1/Q5_1, the offset m.
+KERNEL void lane_block_values(enum panel_format format, const uint8_t *block, int8_t values[QK], int32_t corrections[QK / 4],
+                              float *d, float *m) {
+    __m256i bytes;
     uint16_t scale;
-    if (format == PANEL_Q8_0) {
+    switch (format) {
+    case PANEL_Q8_0: {
         const block_q8_0 *x = (const void *)block;
         scale = x->d;
-        signed_values = _mm256_loadu_si256((const __m256i *)x->qs);
-    } else if (format == PANEL_Q5_0) {
+        bytes = _mm256_loadu_si256((const __m256i *)x->qs);
+        break;
+    }
+    case PANEL_Q4_0: {
+        const block_q4_0 *x = (const void *)block;
+        scale = x->d;
+        bytes = _mm256_sub_epi8(_mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs)), _mm256_set1_epi8(8));
+        break;
+    }
+    case PANEL_Q5_0: {
         const block_q5_0 *x = (const void *)block;
         scale = x->d;
         const __m256i nibbles = _mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs));
-        const __m256i unsigned_values = _mm256_mask_add_epi8(nibbles, q5_high_bits(x->qh), nibbles, _mm256_set1_epi8(16));
-        signed_values = _mm256_sub_epi8(unsigned_values, _mm256_set1_epi8(16));
-    } else {
-        const block_q4_0 *x = (const void *)block;
+        bytes = _mm256_sub_epi8(_mm256_mask_add_epi8(nibbles, q5_high_bits(x->qh), nibbles, _mm256_set1_epi8(16)), _mm256_set1_epi8(16));
+        break;
+    }
+    case PANEL_Q4_1: {
+        const block_q4_1 *x = (const void *)block;
         scale = x->d;
-        signed_values = _mm256_sub_epi8(_mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs)), _mm256_set1_epi8(8));
+        *m = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x->m)));
+        bytes = _mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs));
+        break;
+    }
+    case PANEL_Q5_1: {
+        const block_q5_1 *x = (const void *)block;
+        scale = x->d;
+        *m = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x->m)));
+        const __m256i nibbles = _mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs));
+        bytes = _mm256_mask_add_epi8(nibbles, q5_high_bits(x->qh), nibbles, _mm256_set1_epi8(16));
+        break;
+    }
     }
     *d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(scale)));
-    _mm256_store_si256((__m256i *)values, signed_values);
-    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), signed_values);
+    _mm256_store_si256((__m256i *)values, bytes);
+    const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), bytes);
     _mm256_store_si256((__m256i *)corrections, _mm256_sub_epi32(_mm256_setzero_si256(), sums));
 }
 
-KERNEL void lanes_signed(enum panel_format format, int64_t count, const void *weights, size_t row_bytes, int rows,
-                         const forge_lane_block_q8_0 *activations, int groups, int tokens, float *out, size_t out_stride) {
+KERNEL void lanes_32(enum panel_format format, int64_t count, const void *weights, size_t row_bytes, int rows,
+                     const forge_lane_block_q8 *activations, int groups, int tokens, float *out, size_t out_stride) {
     enum { DWORDS = QK / 4 };
+    const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
     const int64_t blocks = count / QK;
     const size_t block_bytes = panel_block_bytes(format);
     _Alignas(64) int8_t values[2][LANE_CHUNK_BLOCKS][QK];
     _Alignas(64) int32_t corrections[2][LANE_CHUNK_BLOCKS][DWORDS];
-    float weight_d[2][LANE_CHUNK_BLOCKS];
+    float weight_d[2][LANE_CHUNK_BLOCKS], weight_m[2][LANE_CHUNK_BLOCKS];
     __m512 acc[FORGE_LANE_PANEL_GROUPS][2][DWORDS];
+    __m512 offsets[FORGE_LANE_PANEL_GROUPS][2];
     for (int r0 = 0; r0 < rows; r0 += 2) {
         // An odd last row is paired with itself and stored once.
         const uint8_t *pair[2] = {(const uint8_t *)weights + (size_t)r0 * row_bytes,
                                   (const uint8_t *)weights + (size_t)(r0 + 1 < rows ? r0 + 1 : r0) * row_bytes};
         for (int g = 0; g < groups; ++g)
-            for (int k = 0; k < 2; ++k)
+            for (int k = 0; k < 2; ++k) {
+                offsets[g][k] = _mm512_setzero_ps();
                 for (int i = 0; i < DWORDS; ++i) acc[g][k][i] = _mm512_setzero_ps();
+            }
         for (int64_t chunk = 0; chunk < blocks; chunk += LANE_CHUNK_BLOCKS) {
             const int chunk_blocks = blocks - chunk < LANE_CHUNK_BLOCKS ? (int)(blocks - chunk) : LANE_CHUNK_BLOCKS;
             for (int k = 0; k < 2; ++k)
                 for (int c = 0; c < chunk_blocks; ++c)
-                    lane_signed_block(format, pair[k] + (size_t)(chunk + c) * block_bytes, values[k][c], corrections[k][c], &weight_d[k][c]);
+                    lane_block_values(format, pair[k] + (size_t)(chunk + c) * block_bytes, values[k][c], corrections[k][c],
+                                      &weight_d[k][c], &weight_m[k][c]);
             for (int g = 0; g < groups; ++g) {
-                const forge_lane_block_q8_0 *a = activations + (size_t)g * (size_t)blocks + chunk;
+                const forge_lane_block_q8 *a = activations + (size_t)g * (size_t)blocks + chunk;
                 __m512 sums[2][DWORDS];
                 for (int k = 0; k < 2; ++k)
                     for (int i = 0; i < DWORDS; ++i) sums[k][i] = acc[g][k][i];
@@ -568,6 +598,12 @@ KERNEL void lanes_signed(enum panel_format format, int64_t count, const void *we
                 }
                 for (int k = 0; k < 2; ++k)
                     for (int i = 0; i < DWORDS; ++i) acc[g][k][i] = sums[k][i];
+                if (has_offsets) {
+                    for (int c = 0; c < chunk_blocks; ++c) {
+                        const __m512 token_s = _mm512_load_ps(a[c].s);
+                        for (int k = 0; k < 2; ++k) offsets[g][k] = _mm512_fmadd_ps(_mm512_set1_ps(weight_m[k][c]), token_s, offsets[g][k]);
+                    }
+                }
             }
         }
         for (int g = 0; g < groups; ++g) {
@@ -576,7 +612,8 @@ KERNEL void lanes_signed(enum panel_format format, int64_t count, const void *we
                 const __m512 *v = acc[g][k];
                 const __m512 quarters[4] = {_mm512_add_ps(v[4], v[0]), _mm512_add_ps(v[5], v[1]), _mm512_add_ps(v[6], v[2]),
                                             _mm512_add_ps(v[7], v[3])};
-                const __m512 total = _mm512_add_ps(_mm512_add_ps(quarters[0], quarters[2]), _mm512_add_ps(quarters[1], quarters[3]));
+                __m512 total = _mm512_add_ps(_mm512_add_ps(quarters[0], quarters[2]), _mm512_add_ps(quarters[1], quarters[3]));
+                if (has_offsets) total = _mm512_add_ps(total, offsets[g][k]);
                 float lanes[FORGE_LANE_TOKENS];
                 _mm512_storeu_ps(lanes, total);
                 for (int t = 0; t < group_tokens; ++t) out[(size_t)(g * FORGE_LANE_TOKENS + t) * out_stride + r0 + k] = lanes[t];
@@ -588,10 +625,12 @@ KERNEL void lanes_signed(enum panel_format format, int64_t count, const void *we
 #define LANE_PANEL(name, format)                                                                                        \
     AVX512 static void lane_panel_##name(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activations, \
                                          int groups, int tokens, float *out, size_t out_stride) {                      \
-        lanes_signed(format, count, weights, row_bytes, rows, activations, groups, tokens, out, out_stride);            \
+        lanes_32(format, count, weights, row_bytes, rows, activations, groups, tokens, out, out_stride);                \
     }
 LANE_PANEL(q4_0, PANEL_Q4_0)
+LANE_PANEL(q4_1, PANEL_Q4_1)
 LANE_PANEL(q5_0, PANEL_Q5_0)
+LANE_PANEL(q5_1, PANEL_Q5_1)
 LANE_PANEL(q8_0, PANEL_Q8_0)
 
 // Per 64-value group g (sub-blocks 2g, 2g+1): min_2g·Σy_2g + min_2g+1·Σy_2g+1, in lane g.
@@ -1202,7 +1241,9 @@ const forge_kernel_table forge_avx512_kernels = {
     .lane_panel[FORGE_TYPE_Q5_K] = lane_panel_q5_K,
     .lane_panel[FORGE_TYPE_Q6_K] = lane_panel_q6_K,
     .lane_panel[FORGE_TYPE_Q4_0] = lane_panel_q4_0,
+    .lane_panel[FORGE_TYPE_Q4_1] = lane_panel_q4_1,
     .lane_panel[FORGE_TYPE_Q5_0] = lane_panel_q5_0,
+    .lane_panel[FORGE_TYPE_Q5_1] = lane_panel_q5_1,
     .lane_panel[FORGE_TYPE_Q8_0] = lane_panel_q8_0,
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,

@@ -171,15 +171,16 @@ typedef struct {
     float d[FORGE_LANE_TOKENS];
 } forge_lane_block;
 
-// The same for the Q8_0 activations of the signed 32-value formats, one block an entry: 4-value
-// group i of token j at codes[i][j] as unsigned bytes y + 128, and d[j] as f32.
+// The same for the Q8_0/Q8_1 activations of the 32-value formats, one block an entry: 4-value
+// group i of token j at codes[i][j] as unsigned bytes y + 128, d[j] and (Q8_1) s[j] as f32.
 typedef struct {
     uint8_t codes[QK / 4][FORGE_LANE_TOKENS][4];
     float d[FORGE_LANE_TOKENS];
-} forge_lane_block_q8_0;
+    float s[FORGE_LANE_TOKENS];
+} forge_lane_block_q8;
 
 // Up to FORGE_LANE_PANEL_ROWS weight rows against `groups` token groups (each count/QK_K
-// forge_lane_block entries for the K formats, count/QK forge_lane_block_q8_0 ones for the
+// forge_lane_block entries for the K formats, count/QK forge_lane_block_q8 ones for the
 // others, group after group), one token per vector lane: out[t · out_stride + r] receives row r,
 // token t for t < tokens, bit-identical to the variant's wide tile (K formats) or dot product.
 typedef void (*forge_lane_panel_fn)(int64_t count, const void *weights, size_t weight_row_bytes, int rows,

@@ -12,7 +12,7 @@ typedef struct {
     forge_row_panel_fn row_panel; // one-token products; NULL: single_dot or the tile, row by row
     forge_lane_panel_fn lane_panel; // batches of FORGE_LANE_TOKENS or more; NULL: the tiles and panels
     uint8_t *lane_blocks;           // the activations as the lane panel reads them, group after group
-    size_t lane_block_bytes;        // one entry: forge_lane_block (Q8_K) or forge_lane_block_q8_0
+    size_t lane_block_bytes;        // one entry: forge_lane_block (Q8_K) or forge_lane_block_q8
     int64_t lane_blocks_per_token;  // entries per token group
     int64_t lane_tokens;            // the batch's first tokens, which the lane panel takes
     forge_quantize_fn quantize;
@@ -62,7 +62,17 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
     }
 }
 
-// The lane blocks of token groups begin..<end from the Q8_K or Q8_0 activation rows.
+// Token j's 32 activation codes into its lanes as unsigned bytes y + 128 (flipping the sign bit).
+static inline void offset_codes(const int8_t codes[QK], forge_lane_block_q8 *lane, int j) {
+    for (int i = 0; i < QK / 4; ++i) {
+        uint32_t four;
+        memcpy(&four, codes + 4 * i, 4);
+        four ^= 0x80808080u;
+        memcpy(lane->codes[i][j], &four, 4);
+    }
+}
+
+// The lane blocks of token groups begin..<end from the Q8_K, Q8_0 or Q8_1 activation rows.
 static void lay_out_lanes(void *context, int64_t begin, int64_t end) {
     const matmul_job *job = context;
     const int64_t blocks = job->lane_blocks_per_token;
@@ -80,11 +90,17 @@ static void lay_out_lanes(void *context, int64_t begin, int64_t end) {
                     for (int g = 0; g < QK_K / 4; ++g) memcpy(lane->codes[g][j], a->qs + 4 * g, 4);
                     for (int s = 0; s < QK_K / 16; ++s) lane->sums[s][j] = a->bsums[s];
                     lane->d[j] = a->d;
-                } else {
-                    forge_lane_block_q8_0 *lane = (forge_lane_block_q8_0 *)entries + b;
+                } else if (job->activation_type == FORGE_TYPE_Q8_0) {
+                    forge_lane_block_q8 *lane = (forge_lane_block_q8 *)entries + b;
                     const block_q8_0 *a = (const block_q8_0 *)row + b;
-                    for (int i = 0; i < QK; ++i) lane->codes[i / 4][j][i % 4] = (uint8_t)(a->qs[i] + 128);
+                    offset_codes(a->qs, lane, j);
                     lane->d[j] = f16_to_f32(a->d);
+                } else {
+                    forge_lane_block_q8 *lane = (forge_lane_block_q8 *)entries + b;
+                    const block_q8_1 *a = (const block_q8_1 *)row + b;
+                    offset_codes(a->qs, lane, j);
+                    lane->d[j] = f16_to_f32(a->d);
+                    lane->s[j] = f16_to_f32(a->s);
                 }
             }
         }
@@ -232,7 +248,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
                       : !k_format     ? tokens - tokens % FORGE_LANE_TOKENS
                       : tile_grouped  ? tokens - tokens % FORGE_TILE_TOKENS
                                       : tokens;
-    job.lane_block_bytes = k_format ? sizeof(forge_lane_block) : sizeof(forge_lane_block_q8_0);
+    job.lane_block_bytes = k_format ? sizeof(forge_lane_block) : sizeof(forge_lane_block_q8);
     job.lane_blocks_per_token = columns / (k_format ? QK_K : QK);
     const int64_t lane_groups = (job.lane_tokens + FORGE_LANE_TOKENS - 1) / FORGE_LANE_TOKENS;
     const size_t lane_bytes = job.lane_block_bytes * (size_t)(lane_groups * job.lane_blocks_per_token);
