@@ -87,7 +87,7 @@ import Testing
         // and one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float
         // panel and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8
         // rows, a last one of 3 (an odd row paired with itself), a single row. 16 tokens and more
-        // (AVX-512 Q4_0/Q5_0/Q8_0): lane panels of whole token groups, the rest in panels; 70
+        // (AVX-512 32-value formats): lane panels of whole token groups, the rest in panels; 70
         // tokens: two lane panel calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd
         // row paired with itself.
         for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
