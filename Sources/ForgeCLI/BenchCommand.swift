@@ -39,6 +39,10 @@ public struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("bandwidth-mib"), help: "Size of the bandwidth probe's buffer in MiB (0: no probe).")
     public var bandwidthMiB: Int = 1024
 
+    @Option(name: .customLong("kernels"), help: ArgumentHelp(
+        "Kernel variant: auto (the fastest this CPU runs), generic, avx2 or avx512.", valueName: "VARIANT"))
+    public var kernels: String = "auto"
+
     @Flag(help: "Print one JSON object instead of the table.")
     public var json = false
 
@@ -76,12 +80,22 @@ public struct BenchCommand: ParsableCommand {
         let tests = try prompts.filter { $0 > 0 }.map { try BenchmarkTest(.prompt, tokens: $0) }
             + generations.filter { $0 > 0 }.map { try BenchmarkTest(.generation, tokens: $0) }
         guard !tests.isEmpty else { throw ValidationError("nothing to measure: -p and -n are both 0") }
+        let variant: KernelVariant
+        if kernels == "auto" {
+            variant = .best
+        } else {
+            guard let named = KernelVariant(name: kernels) else {
+                throw ValidationError("--kernels must be auto, generic, avx2 or avx512, not '\(kernels)'")
+            }
+            guard named.isSupported else { throw ValidationError("--kernels \(kernels): \(KernelError.unsupportedVariant(named))") }
+            variant = named
+        }
         var paths: [String] = []
         for name in models.isEmpty ? [nil] : models.map(Optional.some) {
             do { paths.append(try ModelCache.resolve(name)) } catch { throw ValidationError(error.description) }
         }
         return BenchPlan(modelPaths: paths, tests: tests, threadCounts: threads, repetitions: repetitions,
-                         bandwidthBytes: bandwidthMiB << 20)
+                         bandwidthBytes: bandwidthMiB << 20, kernels: variant)
     }
 
     /// Comma-separated or repeated values of one option, each a whole number ≥ `minimum`; no
@@ -106,6 +120,7 @@ struct BenchPlan {
     var repetitions: Int
     /// 0: no bandwidth probe.
     var bandwidthBytes: Int
+    var kernels: KernelVariant = .best
 }
 
 /// Everything one `forge bench` run measured.
@@ -128,6 +143,7 @@ struct BenchReport {
     var models: [ModelFigures] = []
     var bandwidth: [MemoryBandwidth.Measurement] = []
     var peakResidentBytes = 0
+    var kernels = KernelVariant.best
 
     static let tableHeader = """
         | model                          |       size |     params | threads |  test |              t/s |
@@ -138,7 +154,7 @@ struct BenchReport {
     /// Runs every test of every model, handing each finished table row to `row`, then probes the
     /// bandwidth (last, so its buffer does not count in the models' peak memory).
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
-        var report = BenchReport()
+        var report = BenchReport(kernels: plan.kernels)
         for (index, path) in plan.modelPaths.enumerated() {
             let start = ProcessStatistics.secondsSinceStart()
             let loadStart = Date()
@@ -151,7 +167,7 @@ struct BenchReport {
                 loadSeconds: loadSeconds, firstTokenSeconds: nil, firstTokenTest: plan.tests[0], peakResidentBytes: 0, results: [])
             for threads in plan.threadCounts {
                 for test in plan.tests {
-                    let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions)
+                    let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels)
                     if index == 0, figures.results.isEmpty, let start {
                         figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
                     }
@@ -223,7 +239,7 @@ struct BenchReport {
                 + String(format: "%.1f GB/s", measurement.bytesPerSecond / 1e9)
                 + " (best of \(measurement.passes) passes over \(Self.mebibytes(measurement.bufferBytes)), streaming read in C)")
         }
-        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes))")
+        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -270,6 +286,7 @@ struct BenchReport {
             "read_bandwidth_gb_per_second": bandwidth.map(\.bytesPerSecond).max().map { number($0 / 1e9) } ?? .null,
             "bandwidth": .array(probes),
             "peak_rss_bytes": .int(peakResidentBytes),
+            "kernels": .string(kernels.name),
         ]
         return report.jsonString(JSONFormat(itemSeparator: ",", keySeparator: ":"))
     }

@@ -81,7 +81,7 @@ public final class SpeedBenchmark {
         return "\(model.configuration.architecture) \(Self.sizeClass(parameterCount)) \(fileType.map(Self.fileTypeName) ?? "unknown type")"
     }
 
-    public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int) throws -> BenchmarkResult {
+    public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int, kernels: KernelVariant = .best) throws -> BenchmarkResult {
         guard threads >= 1, threads <= 256 else {
             throw GenerationError.invalidParameter("threads must be between 1 and 256, not \(threads)")
         }
@@ -92,7 +92,8 @@ public final class SpeedBenchmark {
             throw GenerationError.invalidParameter("\(test) needs \(test.tokens) positions but the model's context is \(model.trainingContextLength)")
         }
         let batch = test.kind == .prompt ? min(test.tokens, Self.batchLimit) : 1
-        let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: 1, threadCount: threads)
+        let compute = try ComputeContext(threadCount: threads, variant: kernels)
+        let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: 1, compute: compute)
         let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens)
         let run: (Int) throws -> Void = test.kind == .prompt
             ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator, cache: cache) }

@@ -27,6 +27,20 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The variant's name on the command line and in reports.
+    public var name: String {
+        switch self {
+        case .generic: "generic"
+        case .avx2: "avx2"
+        case .avx512: "avx512"
+        }
+    }
+
+    public init?(name: String) {
+        guard let variant = Self.allCases.first(where: { $0.name == name }) else { return nil }
+        self = variant
+    }
+
     var isa: forge_isa {
         switch self {
         case .generic: FORGE_ISA_GENERIC

@@ -106,12 +106,19 @@ public final class Evaluator: @unchecked Sendable {
     /// Nil in normal use.
     public var tensorObserver: ((String, UnsafeBufferPointer<Float>) -> Void)?
 
-    public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
+    public convenience init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
+        self.init(transformer: transformer, maxBatchSize: maxBatchSize, maxLogitRows: maxLogitRows,
+                  compute: ComputeContext(threadCount: max(1, threadCount)))
+    }
+
+    /// As `init(transformer:maxBatchSize:maxLogitRows:threadCount:)` on a given pool and kernel
+    /// variant (`forge bench --kernels` measures each).
+    public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, compute: ComputeContext) {
         let c = transformer.configuration
         self.transformer = transformer
         self.maxBatchSize = max(1, maxBatchSize)
         self.maxLogitRows = max(1, maxLogitRows)
-        compute = ComputeContext(threadCount: max(1, threadCount))
+        self.compute = compute
         let b = self.maxBatchSize
         var allocations: [ZeroedAllocation] = []
         func buffer(_ count: Int) -> UnsafeMutablePointer<Float> {

@@ -56,6 +56,7 @@ import Testing
         let probes = try #require(object["bandwidth"] as? [[String: Any]])
         #expect(probes.count == 1 && probes[0]["threads"] as? Int == 2 && probes[0]["buffer_bytes"] as? Int == 16 << 20)
         #expect((object["peak_rss_bytes"] as? Int ?? 0) > 0)
+        #expect(object["kernels"] as? String == KernelVariant.best.name)
 
         let models = try #require(object["models"] as? [[String: Any]])
         #expect(models.count == 1)
@@ -97,6 +98,16 @@ import Testing
         #expect(!summary.contains("read bandwidth ceiling"), "--bandwidth-mib 0 skips the probe")
     }
 
+    /// `--kernels` runs the tests on the chosen variant and the report names it.
+    @Test func kernelsOptionChoosesTheVariant() throws {
+        let model = try Self.tinyModel()
+        let (report, rows) = try Self.measure(["-m", model.path, "-p", "8", "-n", "2", "-r", "1", "--bandwidth-mib", "0", "--kernels", "generic", "--json"])
+        #expect(rows.count == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
+        #expect(object["kernels"] as? String == "generic")
+        #expect(report.summary().contains("generic kernels"))
+    }
+
     @Test func badArgumentsGiveClearErrors() throws {
         let model = try Self.tinyModel(contextLength: 32)
         #expect(Self.failure(["-m", model.path, "-p", "abc"]).contains("-p: 'abc' is not a whole number"))
@@ -106,6 +117,10 @@ import Testing
         #expect(Self.failure(["-m", model.path, "-r", "0"]).contains("-r must be between 1 and 1000"))
         #expect(Self.failure(["-m", model.path, "-p", "0", "-n", "0"]).contains("nothing to measure"))
         #expect(Self.failure(["-m", model.path, "--bandwidth-mib", "-1"]).contains("--bandwidth-mib"))
+        #expect(Self.failure(["-m", model.path, "--kernels", "sse9"]).contains("--kernels must be auto, generic, avx2 or avx512, not 'sse9'"))
+        for variant in KernelVariant.allCases where !variant.isSupported {
+            #expect(Self.failure(["-m", model.path, "--kernels", variant.name]).contains("need instructions this CPU does not have"))
+        }
         #expect(Self.failure(["-m", model.directory + "/absent.gguf"]).contains("absent.gguf"))
         #expect(Self.failure(["-m", model.path, "-p", "4", "-n", "40", "--bandwidth-mib", "0"])
             .contains("tg40 needs 40 positions but the model's context is 32"))
