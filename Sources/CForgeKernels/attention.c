@@ -16,6 +16,10 @@ enum { TILE = FORGE_ATTENTION_TILE_ROWS, KV_TILE = 64 };
 
 // MARK: - Scalar building blocks (every variant's reference)
 
+// Inlined into each caller, so the AVX2 entry points below compile this code with FMA: fmaf is
+// then one instruction where baseline x86-64 calls into libm per element.
+#define PORTABLE static inline __attribute__((always_inline))
+
 // The four-level pairwise sum _mm512_reduce_add_ps performs: halves added lane by lane.
 static inline float reduce16(const float *v) {
     float eight[8], four[4];
@@ -26,7 +30,7 @@ static inline float reduce16(const float *v) {
 
 // ggml_vec_dot_f16 of the AVX-512 build: four 16-lane accumulators over steps of 64, folded
 // 0+2, 1+3, 0+1, then reduced; the tail in double.
-static float dot_f16_generic(const uint16_t *a, const uint16_t *b, int64_t count) {
+PORTABLE float dot_f16_generic(const uint16_t *a, const uint16_t *b, int64_t count) {
     const int64_t whole = count / 64 * 64;
     float lanes[4][16] = {{0}};
     for (int64_t i = 0; i < whole; i += 64) {
@@ -46,8 +50,8 @@ static float dot_f16_generic(const uint16_t *a, const uint16_t *b, int64_t count
 // The heads of one group over key/value rows start..<end, each exactly as a lone row would be
 // computed (the group only shares the reads): per head the running maximum, the sum of weights
 // and the f16 V accumulator widened to f32, not yet divided by the sum (llama.cpp's partials).
-static void group_generic(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
-                          int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum, float *weighted) {
+PORTABLE void group_generic(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                            int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum, float *weighted) {
     uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
     for (int64_t i = 0; i < heads * head_dim; ++i) {
         q16[i] = f32_to_f16(queries[i]);
@@ -118,8 +122,8 @@ static int tile_scratch_make(tile_scratch *s, int64_t head_dim) {
     return 0;
 }
 
-static void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count, int64_t head_dim,
-                      float *out) {
+PORTABLE void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count, int64_t head_dim,
+                        float *out) {
     for (int r = 0; r < count; ++r) {
         const uint8_t *row = base + (size_t)(first + r) * row_bytes;
         if (type == FORGE_TYPE_F16) {
@@ -132,7 +136,7 @@ static void load_rows(uint32_t type, const uint8_t *base, size_t row_bytes, int6
 
 // The per-row online-softmax step of one key tile, shared by every variant: new maximum,
 // rescaling with libm expf, then ggml_vec_soft_max_f32 (16-key chunks, double sum).
-static void softmax_row_generic(tile_scratch *s, int row, int64_t head_dim) {
+PORTABLE void softmax_row_generic(tile_scratch *s, int row, int64_t head_dim) {
     float tile_max = -INFINITY;
     for (int j = 0; j < KV_TILE; ++j) {
         const float x = s->scores[j * TILE + row];
@@ -162,14 +166,14 @@ static void softmax_row_generic(tile_scratch *s, int row, int64_t head_dim) {
     s->sum[row] = (float)((double)s->sum[row] + total);
 }
 
-static void finish_rows(const tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
+PORTABLE void finish_rows(const tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
     for (int r = 0; r < row_count; ++r) {
         const float inverse = s->sum[r] == 0 ? 0 : 1 / s->sum[r];
         for (int64_t d = 0; d < head_dim; ++d) rows[r].output[d] = s->accumulator[r * head_dim + d] * inverse;
     }
 }
 
-static void prepare_tile(tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
+PORTABLE void prepare_tile(tile_scratch *s, const forge_attention_row *rows, int row_count, int64_t head_dim) {
     for (int64_t d = 0; d < head_dim; ++d) {
         for (int r = 0; r < TILE; ++r) s->queries[d * TILE + r] = r < row_count ? rows[r].query[d] : 0;
     }
@@ -195,8 +199,8 @@ static int64_t longest(const forge_attention_row *rows, int row_count) {
     return length;
 }
 
-static void tile_generic(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
-                         const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
+PORTABLE void tile_generic(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
+                           const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
     prepare_tile(s, rows, row_count, head_dim);
     const int64_t length = longest(rows, row_count);
     for (int64_t first = 0; first < length; first += KV_TILE) {
@@ -222,6 +226,25 @@ static void tile_generic(tile_scratch *s, const forge_attention_row *rows, int r
     }
     finish_rows(s, rows, row_count, head_dim);
 }
+
+// MARK: - AVX2
+
+#if defined(__x86_64__)
+#define AVX2 __attribute__((target("avx2,fma,f16c")))
+
+// The scalar code compiled for AVX2 + FMA: the same fused operations in the same order, so the
+// same bits. Measured on Zen 4 (2 threads, Qwen2.5 0.5B Q4_K_M, pp512 with the AVX2 kernels):
+// libm's fmaf took 27% of the samples and the attention tile 34% before.
+AVX2 static void group_avx2(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                            int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum, float *weighted) {
+    group_generic(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
+}
+
+AVX2 static void tile_avx2(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
+                           const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
+    tile_generic(s, rows, row_count, type, keys, values, row_bytes, head_dim, scale);
+}
+#endif
 
 // MARK: - AVX-512
 
@@ -441,6 +464,8 @@ void forge_attention_group(forge_isa isa, const float *queries, float *outputs, 
 #if defined(__x86_64__)
         if (isa == FORGE_ISA_AVX512) {
             group_avx512(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
+        } else if (isa == FORGE_ISA_AVX2) {
+            group_avx2(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
         } else
 #endif
         {
@@ -474,6 +499,10 @@ int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row
 #if defined(__x86_64__)
     if (isa == FORGE_ISA_AVX512) {
         tile_avx512(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
+        return 0;
+    }
+    if (isa == FORGE_ISA_AVX2) {
+        tile_avx2(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
         return 0;
     }
 #endif

@@ -2,6 +2,7 @@
 // Integer sums are the generic kernels' exactly: products of a weight byte and an activation
 // byte go through vpmaddubsw, which saturates only beyond 2·128·127 — out of reach because
 // activation bytes stay within ±127 — and are widened to 32 bits before they are summed.
+#include <stddef.h>
 #include "formats.h"
 
 #if defined(__x86_64__)
@@ -338,6 +339,122 @@ AVX2 static float dot_bf16(int64_t count, const void *weights, const void *activ
     return sum;
 }
 
+// MARK: - Prefill panels of the 32-value formats
+
+// FORGE_PANEL_ROWS rows against 4 or 8 tokens, each weight block decoded once for four tokens and
+// each activation block loaded once for two rows. Every (row, token) keeps the dot product's one
+// accumulator, fma(d_x·d_y, Σ, acc) block after block, ending in sum_floats (plus, for Q4_1/Q5_1,
+// its own fma chain of m·s), so the results are bit-identical to it. The 4- and 5-bit values are
+// taken unsigned (q, q + 16·fifth bit), with the signed formats' k·Σy subtracted per 32-bit lane
+// (exact integers: vpmaddubsw cannot saturate on values below 32); Q8_0 keeps the sign trick.
+// Two rows × four tokens fill eight of the sixteen registers with accumulators.
+enum panel_format { PANEL_Q4_0, PANEL_Q4_1, PANEL_Q5_0, PANEL_Q5_1, PANEL_Q8_0 };
+enum { PANEL_ROW_STEP = 2, PANEL_TOKEN_STEP = 4 };
+
+AVX2 static inline size_t panel_block_bytes(enum panel_format format) {
+    return format == PANEL_Q4_0 ? sizeof(block_q4_0)
+           : format == PANEL_Q5_0 ? sizeof(block_q5_0)
+           : format == PANEL_Q8_0 ? sizeof(block_q8_0)
+           : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
+}
+
+// One block's values (unsigned, or Q8_0's signed bytes), its scale d and, for Q4_1/Q5_1, its m.
+AVX2 static inline __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d, float *m) {
+    switch (format) {
+    case PANEL_Q4_0: {
+        const block_q4_0 *x = (const void *)block;
+        *d = f16_to_f32(x->d);
+        return unpack_nibbles(x->qs);
+    }
+    case PANEL_Q5_0: {
+        const block_q5_0 *x = (const void *)block;
+        *d = f16_to_f32(x->d);
+        return _mm256_or_si256(unpack_nibbles(x->qs), _mm256_and_si256(expand_bits(q5_high_bits(x->qh)), _mm256_set1_epi8(0x10)));
+    }
+    case PANEL_Q4_1: {
+        const block_q4_1 *x = (const void *)block;
+        *d = f16_to_f32(x->d);
+        *m = f16_to_f32(x->m);
+        return unpack_nibbles(x->qs);
+    }
+    case PANEL_Q5_1: {
+        const block_q5_1 *x = (const void *)block;
+        *d = f16_to_f32(x->d);
+        *m = f16_to_f32(x->m);
+        return _mm256_or_si256(unpack_nibbles(x->qs), _mm256_and_si256(expand_bits(q5_high_bits(x->qh)), _mm256_set1_epi8(0x10)));
+    }
+    default: {
+        const block_q8_0 *x = (const void *)block;
+        *d = f16_to_f32(x->d);
+        return _mm256_loadu_si256((const __m256i *)x->qs);
+    }
+    }
+}
+
+AVX2 static inline void panel_rows_tokens(enum panel_format format, int64_t count, const uint8_t *rows, size_t row_bytes,
+                                          const uint8_t *activations, size_t stride, const float *group_scales, float *out,
+                                          size_t out_stride) {
+    const int64_t blocks = count / QK;
+    const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
+    const size_t block_bytes = panel_block_bytes(format);
+    const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
+    const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
+    const __m256i offset = _mm256_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : 16));
+    const __m256i ones = _mm256_set1_epi16(1);
+    __m256 acc[PANEL_ROW_STEP][PANEL_TOKEN_STEP];
+    float offsets[PANEL_ROW_STEP][PANEL_TOKEN_STEP];
+    for (int r = 0; r < PANEL_ROW_STEP; ++r)
+        for (int t = 0; t < PANEL_TOKEN_STEP; ++t) acc[r][t] = _mm256_setzero_ps(), offsets[r][t] = 0;
+    for (int64_t b = 0; b < blocks; ++b) {
+        __m256i x[PANEL_ROW_STEP];
+        float d[PANEL_ROW_STEP], m[PANEL_ROW_STEP];
+        for (int r = 0; r < PANEL_ROW_STEP; ++r) x[r] = panel_decode(format, rows + (size_t)r * row_bytes + (size_t)b * block_bytes, &d[r], &m[r]);
+        __m256i magnitudes[PANEL_ROW_STEP];
+        if (format == PANEL_Q8_0)
+            for (int r = 0; r < PANEL_ROW_STEP; ++r) magnitudes[r] = _mm256_sign_epi8(x[r], x[r]);
+        for (int t = 0; t < PANEL_TOKEN_STEP; ++t) {
+            const __m256i y = _mm256_loadu_si256((const __m256i *)(activations + (size_t)t * stride + (size_t)b * activation_block_bytes + activation_qs));
+            const float token_scale = group_scales[4 * b + t];
+            const __m256i base = format == PANEL_Q4_0 || format == PANEL_Q5_0 ? _mm256_madd_epi16(_mm256_maddubs_epi16(offset, y), ones)
+                                                                                : _mm256_setzero_si256();
+            for (int r = 0; r < PANEL_ROW_STEP; ++r) {
+                const __m256i sums = format == PANEL_Q8_0
+                                         ? _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes[r], _mm256_sign_epi8(y, x[r])), ones)
+                                         : _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(x[r], y), ones), base);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * token_scale), _mm256_cvtepi32_ps(sums), acc[r][t]);
+                if (has_offsets) offsets[r][t] = __builtin_fmaf(m[r], group_scales[4 * blocks + 4 * b + t], offsets[r][t]);
+            }
+        }
+    }
+    for (int t = 0; t < PANEL_TOKEN_STEP; ++t)
+        for (int r = 0; r < PANEL_ROW_STEP; ++r) {
+            out[(size_t)t * out_stride + r] = has_offsets ? sum_floats(acc[r][t]) + offsets[r][t] : sum_floats(acc[r][t]);
+        }
+}
+
+#define PANEL(name, format)                                                                                             \
+    AVX2 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations, size_t stride, \
+                                  const float *group_scales, int tokens, float *out, size_t out_stride) {               \
+        const int64_t group_stride = 2 * (count / QK) * FORGE_TILE_TOKENS;                                              \
+        for (int t = 0; t < tokens; t += PANEL_TOKEN_STEP) {                                                            \
+            for (int r = 0; r < FORGE_PANEL_ROWS; r += PANEL_ROW_STEP) {                                                \
+                panel_rows_tokens(format, count, (const uint8_t *)weights + (size_t)r * row_bytes, row_bytes,           \
+                                  (const uint8_t *)activations + (size_t)t * stride, stride,                           \
+                                  group_scales + (t / FORGE_TILE_TOKENS) * group_stride, out + (size_t)t * out_stride + r, out_stride); \
+            }                                                                                                           \
+        }                                                                                                               \
+    }                                                                                                                   \
+    AVX2 static void tile_##name(int64_t count, const void *weights, const void *activations, size_t stride,           \
+                                 const float *scales, int tokens, float *out, size_t out_stride) {                      \
+        (void)scales;                                                                                                   \
+        for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = dot_##name(count, weights, (const uint8_t *)activations + (size_t)t * stride); \
+    }
+PANEL(q4_0, PANEL_Q4_0)
+PANEL(q4_1, PANEL_Q4_1)
+PANEL(q5_0, PANEL_Q5_0)
+PANEL(q5_1, PANEL_Q5_1)
+PANEL(q8_0, PANEL_Q8_0)
+
 // MARK: - Activation quantizers (shared with the AVX-512 table, which implies AVX2)
 
 // 32 floats → Q8_0 quants with the given multiplier, rounded half to even; returns their sum.
@@ -438,8 +555,20 @@ const forge_kernel_table forge_avx2_kernels = {
         [FORGE_TYPE_Q6_K] = dot_q6_K,
     },
     .tile = {
+        [FORGE_TYPE_Q4_0] = tile_q4_0,
+        [FORGE_TYPE_Q4_1] = tile_q4_1,
+        [FORGE_TYPE_Q5_0] = tile_q5_0,
+        [FORGE_TYPE_Q5_1] = tile_q5_1,
+        [FORGE_TYPE_Q8_0] = tile_q8_0,
         [FORGE_TYPE_Q4_K] = tile_q4_K,
         [FORGE_TYPE_Q5_K] = tile_q5_K,
+    },
+    .panel = {
+        [FORGE_TYPE_Q4_0] = panel_q4_0,
+        [FORGE_TYPE_Q4_1] = panel_q4_1,
+        [FORGE_TYPE_Q5_0] = panel_q5_0,
+        [FORGE_TYPE_Q5_1] = panel_q5_1,
+        [FORGE_TYPE_Q8_0] = panel_q8_0,
     },
     .wide_tile = {
         [FORGE_TYPE_Q6_K] = wide_tile_q6_K,
