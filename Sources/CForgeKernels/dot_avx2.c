@@ -432,6 +432,8 @@ AVX2 static inline void panel_rows_tokens(enum panel_format format, int64_t coun
         }
 }
 
+// Each format's tile (its dot product per token) is registered with the panel: matmul.c hands
+// panels their interleaved activation scales only for formats that have a tile.
 #define PANEL(name, format)                                                                                             \
     AVX2 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations, size_t stride, \
                                   const float *group_scales, int tokens, float *out, size_t out_stride) {               \
