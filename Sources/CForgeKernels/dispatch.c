@@ -109,7 +109,7 @@ forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
     const forge_kernel_table *table = table_for(isa);
-    return table->dot[weight_type] && table->tile[weight_type] ? table->panel[weight_type] : NULL;
+    return table->dot[weight_type] ? table->panel[weight_type] : NULL;
 }
 
 forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type) {

@@ -214,13 +214,85 @@ AVX2 static float dot_q5_K(int64_t count, const void *weights, const void *activ
     return dot_k4_k5(count, sizeof(block_q5_K), 1, 0, weights, activations);
 }
 
-// Tiles only to choose the float order of a full tile; the weights are decoded per token.
+// Four tokens' 8-lane integer sums → their four totals, lane t for token t (exact integer adds).
+AVX2 static inline __m128i token_totals(const __m256i sums[FORGE_TILE_TOKENS]) {
+    const __m256i pairs = _mm256_hadd_epi32(_mm256_hadd_epi32(sums[0], sums[1]), _mm256_hadd_epi32(sums[2], sums[3]));
+    return _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
+}
+
+// A tile of 2 to 4 tokens: each 64-value group decoded once for every token, the integer totals
+// of each group gathered into one lane per token, and each token's float chain of the dot
+// product (or, for a full tile, of the GEMM order) run in that lane: the same fma steps as the
+// scalar chains. Missing tokens of a partial tile repeat token 0 and are not written.
+AVX2 static inline void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const uint8_t *activations,
+                                     size_t stride, int tokens, float *out, size_t out_stride) {
+    const uint8_t *bytes = weights;
+    const int gemm_order = tokens == FORGE_TILE_TOKENS;
+    const block_q8_K *a[FORGE_TILE_TOKENS];
+    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)(activations + (size_t)(t < tokens ? t : 0) * stride);
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    __m128 sum = _mm_setzero_ps(), min_total = _mm_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
+        uint32_t d_pair;
+        memcpy(&d_pair, bytes, 4);
+        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        const __m128 token_d = _mm_setr_ps(a[0][b].d, a[1][b].d, a[2][b].d, a[3][b].d);
+        const __m128 d = _mm_mul_ps(_mm_set1_ps(_mm_cvtss_f32(weight_d_dmin)), token_d);
+        const __m128 dmin = _mm_mul_ps(_mm_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(weight_d_dmin))), token_d);
+        uint64_t scale_bytes, min_bytes;
+        k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
+        const uint8_t *scales = (const uint8_t *)&scale_bytes;
+        const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
+        const __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
+        __m128i group_totals[4];
+        for (int group = 0; group < 4; ++group) {
+            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
+            __m256i low = _mm256_and_si256(packed, low_mask);
+            __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+            if (is_q5) {
+                const __m256i shifted = _mm256_srl_epi16(high_bits, _mm_cvtsi32_si128(2 * group));
+                low = _mm256_or_si256(low, _mm256_and_si256(_mm256_slli_epi16(shifted, 4), _mm256_set1_epi8(0x10)));
+                high = _mm256_or_si256(high, _mm256_and_si256(_mm256_slli_epi16(shifted, 3), _mm256_set1_epi8(0x10)));
+            }
+            const __m256i scale_low = _mm256_set1_epi16(scales[2 * group]), scale_high = _mm256_set1_epi16(scales[2 * group + 1]);
+            __m256i sums[FORGE_TILE_TOKENS];
+            for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
+                const __m256i y_low = _mm256_loadu_si256((const __m256i *)(a[t][b].qs + 64 * group));
+                const __m256i y_high = _mm256_loadu_si256((const __m256i *)(a[t][b].qs + 64 * group + 32));
+                sums[t] = _mm256_add_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(low, y_low), scale_low),
+                                           _mm256_madd_epi16(_mm256_maddubs_epi16(high, y_high), scale_high));
+            }
+            group_totals[group] = token_totals(sums);
+        }
+        // Row t: token t's four group minimums; transposed, row g holds group g of every token.
+        __m128 mins[FORGE_TILE_TOKENS];
+        for (int t = 0; t < FORGE_TILE_TOKENS; ++t) mins[t] = _mm_castsi128_ps(k4_group_mins(min_bytes, a[t][b].bsums));
+        _MM_TRANSPOSE4_PS(mins[0], mins[1], mins[2], mins[3]);
+        if (gemm_order) {
+            for (int g = 0; g < 4; ++g) {
+                sum = _mm_fmadd_ps(_mm_cvtepi32_ps(group_totals[g]), d, sum);
+                min_total = _mm_fmadd_ps(_mm_cvtepi32_ps(_mm_castps_si128(mins[g])), dmin, min_total);
+            }
+        } else {
+            const __m128i total = _mm_add_epi32(_mm_add_epi32(group_totals[0], group_totals[1]), _mm_add_epi32(group_totals[2], group_totals[3]));
+            const __m128i min_sum = _mm_add_epi32(_mm_add_epi32(_mm_castps_si128(mins[0]), _mm_castps_si128(mins[1])),
+                                                  _mm_add_epi32(_mm_castps_si128(mins[2]), _mm_castps_si128(mins[3])));
+            sum = _mm_fmadd_ps(_mm_cvtepi32_ps(total), d, sum);
+            min_total = _mm_fmadd_ps(_mm_cvtepi32_ps(min_sum), dmin, min_total);
+        }
+    }
+    float results[FORGE_TILE_TOKENS];
+    _mm_storeu_ps(results, _mm_sub_ps(sum, min_total));
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = results[t];
+}
+
 AVX2 static void tile_k4_k5(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activations,
                             size_t stride, int tokens, float *out, size_t out_stride) {
-    for (int t = 0; t < tokens; ++t) {
-        out[(size_t)t * out_stride] = dot_k4_k5(count, block_bytes, is_q5, tokens == FORGE_TILE_TOKENS, weights,
-                                                (const uint8_t *)activations + (size_t)t * stride);
+    if (tokens == 1) {
+        out[0] = dot_k4_k5(count, block_bytes, is_q5, 0, weights, activations);
+        return;
     }
+    k4_k5_tokens(count, block_bytes, is_q5, weights, activations, stride, tokens, out, out_stride);
 }
 
 AVX2 static void tile_q4_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
@@ -282,46 +354,199 @@ AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activ
     return q6_K_order(count, weights, activations, 0);
 }
 
+// The wide order for 2 to 4 tokens: each half block decoded once for every token, each token's
+// integer total gathered into its lane, then r = (float)total · d_x and fma(r, d_y, sum) per lane,
+// the same steps as q6_K_order's scalars. Missing tokens of a partial tile repeat token 0.
 AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
                                 int tokens, float *out, size_t out_stride) {
     (void)scales;
-    for (int t = 0; t < tokens; ++t) {
-        out[(size_t)t * out_stride] = q6_K_order(count, weights, (const uint8_t *)activations + (size_t)t * stride, 1);
+    if (tokens == 1) {
+        out[0] = q6_K_order(count, weights, activations, 1);
+        return;
     }
+    const block_q6_K *w = weights;
+    const block_q8_K *a[FORGE_TILE_TOKENS];
+    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)((const uint8_t *)activations + (size_t)(t < tokens ? t : 0) * stride);
+    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
+    __m128 wide_sum = _mm_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b) {
+        const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
+        __m256i sums[FORGE_TILE_TOKENS];
+        for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
+            const __m256i sub_sums = _mm256_loadu_si256((const __m256i *)a[t][b].bsums);
+            sums[t] = _mm256_sub_epi32(_mm256_setzero_si256(), _mm256_slli_epi32(_mm256_madd_epi16(sub_sums, scale_words), 5));
+        }
+        for (int half = 0; half < 2; ++half) {
+            const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
+            const int8_t *sc = w[b].scales + 8 * half;
+            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
+            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+            const __m256i q[4] = {
+                _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4)),
+                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4)),
+            };
+            for (int k = 0; k < 4; ++k) {
+                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
+                    const __m256i y = _mm256_loadu_si256((const __m256i *)(a[t][b].qs + 128 * half + 32 * k));
+                    sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], y), scale));
+                }
+            }
+        }
+        const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
+        const __m128 r = _mm_mul_ps(_mm_cvtepi32_ps(token_totals(sums)), _mm_set1_ps(weight_d));
+        wide_sum = _mm_fmadd_ps(r, _mm_setr_ps(a[0][b].d, a[1][b].d, a[2][b].d, a[3][b].d), wide_sum);
+    }
+    float results[FORGE_TILE_TOKENS];
+    _mm_storeu_ps(results, wide_sum);
+    for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = results[t];
+}
+
+// MARK: - Float products in llama.cpp's AVX2 orders
+
+// Batches follow tinyBLAS (llamafile sgemm), which llama.cpp's AVX2 build takes for F32/F16
+// products of two or more tokens: one 8-lane accumulator per (row, token), 8 values a step, then
+// its hsum (lanes i + i+4, then (0 + 2) + (1 + 3)), which is sum_floats. A last partial step
+// reads zeros past the row's end (tinyBLAS declines such rows; real models have none).
+AVX2 static inline __m256 float_vector(int is_f16, const uint8_t *row, int64_t index) {
+    return is_f16 ? _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)((const uint16_t *)row + index)))
+                  : _mm256_loadu_ps((const float *)row + index);
+}
+
+AVX2 static inline __m256 float_tail(int is_f16, const uint8_t *row, int64_t index, int64_t remaining) {
+    uint8_t padded[8 * sizeof(float)] = {0};
+    const size_t value_bytes = is_f16 ? sizeof(uint16_t) : sizeof(float);
+    memcpy(padded, row + (size_t)index * value_bytes, (size_t)remaining * value_bytes);
+    return float_vector(is_f16, padded, 0);
+}
+
+AVX2 static inline float float_dot(int is_f16, int64_t count, const uint8_t *weights, const uint8_t *activations) {
+    __m256 acc = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) acc = _mm256_fmadd_ps(float_vector(is_f16, weights, i), float_vector(is_f16, activations, i), acc);
+    if (i < count) acc = _mm256_fmadd_ps(float_tail(is_f16, weights, i, count - i), float_tail(is_f16, activations, i, count - i), acc);
+    return sum_floats(acc);
 }
 
 AVX2 static float dot_f32(int64_t count, const void *weights, const void *activations) {
-    const float *w = weights, *a = activations;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 32 <= count; i += 32) {
-        for (int k = 0; k < 4; ++k) acc[k] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i + 8 * k), _mm256_loadu_ps(a + i + 8 * k), acc[k]);
-    }
-    for (; i + 8 <= count; i += 8) acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(w + i), _mm256_loadu_ps(a + i), acc[0]);
-    float sum = sum_floats(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < count; ++i) sum += w[i] * a[i];
-    return sum;
+    return float_dot(0, count, weights, activations);
 }
 
 AVX2 static float dot_f16(int64_t count, const void *weights, const void *activations) {
-    const uint16_t *w = weights, *a = activations;
-    __m256 acc[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
-    int64_t i = 0;
-    for (; i + 32 <= count; i += 32) {
-        for (int k = 0; k < 4; ++k) {
-            const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i + 8 * k)));
-            const __m256 y = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i + 8 * k)));
-            acc[k] = _mm256_fmadd_ps(x, y, acc[k]);
+    return float_dot(1, count, weights, activations);
+}
+
+// One-token products follow ggml_vec_dot_f32/f16, which llama.cpp takes when a batch is one
+// token: four 8-lane chains over 32-value steps, combined (0 + 2) + (1 + 3), reduced by
+// GGML_F32x8_REDUCE (lanes i + i+4, then two horizontal adds: (0 + 1) + (2 + 3)), then the
+// count % 32 values left one rounded product at a time, added in f32 for F32 and in double (a
+// ggml_float) for F16. The products are separate statements so that no compiler fuses them.
+AVX2 static inline float float_single(int is_f16, int64_t count, const uint8_t *weights, const uint8_t *activations) {
+    __m256 chains[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps()};
+    const int64_t full = count - count % 32;
+    for (int64_t i = 0; i < full; i += 32) {
+        for (int c = 0; c < 4; ++c) {
+            chains[c] = _mm256_fmadd_ps(float_vector(is_f16, weights, i + 8 * c), float_vector(is_f16, activations, i + 8 * c), chains[c]);
         }
     }
-    for (; i + 8 <= count; i += 8) {
-        const __m256 x = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(w + i)));
-        acc[0] = _mm256_fmadd_ps(x, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *)(a + i))), acc[0]);
+    const __m256 combined = _mm256_add_ps(_mm256_add_ps(chains[0], chains[2]), _mm256_add_ps(chains[1], chains[3]));
+    const __m128 halves = _mm_add_ps(_mm256_castps256_ps128(combined), _mm256_extractf128_ps(combined, 1));
+    const __m128 pairs = _mm_hadd_ps(halves, halves);
+    const float reduced = _mm_cvtss_f32(_mm_hadd_ps(pairs, pairs));
+    float sum = reduced;
+    double wide_sum = reduced;
+    for (int64_t i = full; i < count; ++i) {
+        const float product = is_f16 ? f16_to_f32(((const uint16_t *)weights)[i]) * f16_to_f32(((const uint16_t *)activations)[i])
+                                     : ((const float *)weights)[i] * ((const float *)activations)[i];
+        if (is_f16) {
+            wide_sum += product;
+        } else {
+            sum += product;
+        }
     }
-    float sum = sum_floats(_mm256_add_ps(_mm256_add_ps(acc[0], acc[1]), _mm256_add_ps(acc[2], acc[3])));
-    for (; i < count; ++i) sum += f16_to_f32(w[i]) * f16_to_f32(a[i]);
-    return sum;
+    return is_f16 ? (float)wide_sum : sum;
 }
+
+AVX2 static float single_f32(int64_t count, const void *weights, const void *activations) {
+    return float_single(0, count, weights, activations);
+}
+
+AVX2 static float single_f16(int64_t count, const void *weights, const void *activations) {
+    return float_single(1, count, weights, activations);
+}
+
+// Float panels: the panel's rows two at a time × up to 6 tokens a block, 12 accumulators beside
+// the 2 weight vectors and one activation vector in the 16 registers (4 rows × 3 tokens needs 17,
+// and clang spilled two accumulators to the stack on every step). Each (row, token) keeps its
+// own chain, so the results are the dot product's bits. F16 panels read the activations rounded
+// to f16 and widened back (the values the dot product converts), made once per matrix product.
+#define FLOAT_BLOCK_ROWS 2
+#define FLOAT_BLOCK_TOKENS 6
+
+AVX2 static void round_to_f16(const float *x, void *destination, int64_t count) {
+    float *rounded = destination;
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) {
+        _mm256_storeu_ps(rounded + i, _mm256_cvtph_ps(_mm256_cvtps_ph(_mm256_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
+    }
+    for (; i < count; ++i) rounded[i] = f16_to_f32(f32_to_f16(x[i]));
+}
+
+AVX2 static inline __attribute__((always_inline)) void float_block_step(int is_f16, int tokens, const uint8_t *first, size_t row_bytes,
+                                                                        const float *activations, size_t stride, int64_t index,
+                                                                        int64_t remaining, __m256 acc[FLOAT_BLOCK_TOKENS][FLOAT_BLOCK_ROWS]) {
+    __m256 x[FLOAT_BLOCK_ROWS];
+    for (int r = 0; r < FLOAT_BLOCK_ROWS; ++r) {
+        const uint8_t *row = first + (size_t)r * row_bytes;
+        x[r] = remaining >= 8 ? float_vector(is_f16, row, index) : float_tail(is_f16, row, index, remaining);
+    }
+    for (int t = 0; t < tokens; ++t) {
+        const uint8_t *activation = (const uint8_t *)activations + (size_t)t * stride;
+        const __m256 a = remaining >= 8 ? float_vector(0, activation, index) : float_tail(0, activation, index, remaining);
+        for (int r = 0; r < FLOAT_BLOCK_ROWS; ++r) acc[t][r] = _mm256_fmadd_ps(x[r], a, acc[t][r]);
+    }
+}
+
+AVX2 static inline __attribute__((always_inline)) void float_block(int is_f16, int tokens, int64_t count, const uint8_t *first,
+                                                                   size_t row_bytes, const float *activations, size_t stride,
+                                                                   float *out, size_t out_stride) {
+    __m256 acc[FLOAT_BLOCK_TOKENS][FLOAT_BLOCK_ROWS];
+    for (int t = 0; t < tokens; ++t)
+        for (int r = 0; r < FLOAT_BLOCK_ROWS; ++r) acc[t][r] = _mm256_setzero_ps();
+    int64_t i = 0;
+    for (; i + 8 <= count; i += 8) float_block_step(is_f16, tokens, first, row_bytes, activations, stride, i, 8, acc);
+    if (i < count) float_block_step(is_f16, tokens, first, row_bytes, activations, stride, i, count - i, acc);
+    for (int t = 0; t < tokens; ++t)
+        for (int r = 0; r < FLOAT_BLOCK_ROWS; ++r) out[(size_t)t * out_stride + r] = sum_floats(acc[t][r]);
+}
+
+#define FLOAT_BLOCK_CASE(is_f16, n)                                                                                    \
+    case n: float_block(is_f16, n, count, rows, row_bytes, block, stride, block_out, out_stride); break
+#define FLOAT_PANEL(name, is_f16)                                                                                      \
+    AVX2 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations,       \
+                                  size_t stride, const float *group_scales, int tokens, float *out, size_t out_stride) { \
+        (void)group_scales;                                                                                            \
+        for (int t = 0; t < tokens; t += FLOAT_BLOCK_TOKENS) {                                                         \
+            const float *block = (const float *)((const uint8_t *)activations + (size_t)t * stride);                   \
+            for (int r = 0; r < FORGE_PANEL_ROWS; r += FLOAT_BLOCK_ROWS) {                                             \
+                const uint8_t *rows = (const uint8_t *)weights + (size_t)r * row_bytes;                                \
+                float *block_out = out + (size_t)t * out_stride + r;                                                   \
+                switch (tokens - t < FLOAT_BLOCK_TOKENS ? tokens - t : FLOAT_BLOCK_TOKENS) {                           \
+                    FLOAT_BLOCK_CASE(is_f16, 1);                                                                       \
+                    FLOAT_BLOCK_CASE(is_f16, 2);                                                                       \
+                    FLOAT_BLOCK_CASE(is_f16, 3);                                                                       \
+                    FLOAT_BLOCK_CASE(is_f16, 4);                                                                       \
+                    FLOAT_BLOCK_CASE(is_f16, 5);                                                                       \
+                    FLOAT_BLOCK_CASE(is_f16, 6);                                                                       \
+                }                                                                                                      \
+            }                                                                                                          \
+        }                                                                                                              \
+    }
+FLOAT_PANEL(f16, 1)
+FLOAT_PANEL(f32, 0)
 
 AVX2 static float dot_bf16(int64_t count, const void *weights, const void *activations) {
     const uint16_t *w = weights, *a = activations;
@@ -432,8 +657,6 @@ AVX2 static inline void panel_rows_tokens(enum panel_format format, int64_t coun
         }
 }
 
-// Each format's tile (its dot product per token) is registered with the panel: matmul.c hands
-// panels their interleaved activation scales only for formats that have a tile.
 #define PANEL(name, format)                                                                                             \
     AVX2 static void panel_##name(int64_t count, const void *weights, size_t row_bytes, const void *activations, size_t stride, \
                                   const float *group_scales, int tokens, float *out, size_t out_stride) {               \
@@ -445,11 +668,6 @@ AVX2 static inline void panel_rows_tokens(enum panel_format format, int64_t coun
                                   group_scales + (t / FORGE_TILE_TOKENS) * group_stride, out + (size_t)t * out_stride + r, out_stride); \
             }                                                                                                           \
         }                                                                                                               \
-    }                                                                                                                   \
-    AVX2 static void tile_##name(int64_t count, const void *weights, const void *activations, size_t stride,           \
-                                 const float *scales, int tokens, float *out, size_t out_stride) {                      \
-        (void)scales;                                                                                                   \
-        for (int t = 0; t < tokens; ++t) out[(size_t)t * out_stride] = dot_##name(count, weights, (const uint8_t *)activations + (size_t)t * stride); \
     }
 PANEL(q4_0, PANEL_Q4_0)
 PANEL(q4_1, PANEL_Q4_1)
@@ -556,16 +774,17 @@ const forge_kernel_table forge_avx2_kernels = {
         [FORGE_TYPE_Q5_K] = dot_q5_K,
         [FORGE_TYPE_Q6_K] = dot_q6_K,
     },
+    .single_dot = {
+        [FORGE_TYPE_F32] = single_f32,
+        [FORGE_TYPE_F16] = single_f16,
+    },
     .tile = {
-        [FORGE_TYPE_Q4_0] = tile_q4_0,
-        [FORGE_TYPE_Q4_1] = tile_q4_1,
-        [FORGE_TYPE_Q5_0] = tile_q5_0,
-        [FORGE_TYPE_Q5_1] = tile_q5_1,
-        [FORGE_TYPE_Q8_0] = tile_q8_0,
         [FORGE_TYPE_Q4_K] = tile_q4_K,
         [FORGE_TYPE_Q5_K] = tile_q5_K,
     },
     .panel = {
+        [FORGE_TYPE_F32] = panel_f32,
+        [FORGE_TYPE_F16] = panel_f16,
         [FORGE_TYPE_Q4_0] = panel_q4_0,
         [FORGE_TYPE_Q4_1] = panel_q4_1,
         [FORGE_TYPE_Q5_0] = panel_q5_0,
@@ -574,6 +793,9 @@ const forge_kernel_table forge_avx2_kernels = {
     },
     .wide_tile = {
         [FORGE_TYPE_Q6_K] = wide_tile_q6_K,
+    },
+    .panel_activations = {
+        [FORGE_TYPE_F16] = round_to_f16,
     },
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,

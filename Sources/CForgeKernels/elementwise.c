@@ -1,5 +1,6 @@
 // Element-wise activations, rounded as llama.cpp's AVX-512 build rounds them (its vectorized
-// exponential over whole 16-lane steps of a row, the C library's expf for the rest).
+// exponential over whole 16-lane steps of a row, the C library's expf for the rest) in every
+// variant.
 #include "vector_math.h"
 
 static void swiglu_row_generic(float *gate, const float *up, int64_t width) {
@@ -10,6 +11,18 @@ static void swiglu_row_generic(float *gate, const float *up, int64_t width) {
 }
 
 #if defined(__x86_64__)
+AVX2 static void swiglu_row_avx2(float *gate, const float *up, int64_t width) {
+    const int64_t whole = width / 16 * 16;
+    int64_t i = 0;
+    const __m256 one = _mm256_set1_ps(1.0f);
+    for (; i < whole; i += 8) {
+        const __m256 x = _mm256_loadu_ps(gate + i);
+        const __m256 silu = _mm256_div_ps(x, _mm256_add_ps(one, expf_avx2(_mm256_sub_ps(_mm256_setzero_ps(), x))));
+        _mm256_storeu_ps(gate + i, _mm256_mul_ps(silu, _mm256_loadu_ps(up + i)));
+    }
+    for (; i < width; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
+
 AVX512 static void swiglu_row_avx512(float *gate, const float *up, int64_t width) {
     int64_t i = 0;
     const __m512 one = _mm512_set1_ps(1.0f);
@@ -27,6 +40,10 @@ void forge_swiglu(forge_isa isa, float *gate, const float *up, int64_t rows, int
 #if defined(__x86_64__)
         if (isa == FORGE_ISA_AVX512) {
             swiglu_row_avx512(gate + r * width, up + r * width, width);
+            continue;
+        }
+        if (isa == FORGE_ISA_AVX2) {
+            swiglu_row_avx2(gate + r * width, up + r * width, width);
             continue;
         }
 #endif

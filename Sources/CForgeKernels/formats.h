@@ -230,7 +230,7 @@ extern const forge_kernel_table forge_avx512_kernels;
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
-/// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile one by one).
+/// The panel for `type` in the variant `isa`, or NULL (then rows go through the tile, or the dot product, one by one).
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type);
 /// The dot product of one-token products of `type` when it is not the tile's, or NULL.
 forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);

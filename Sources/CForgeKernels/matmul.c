@@ -260,7 +260,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         }
     } else {
         const size_t activation_bytes = (job.activation_row_bytes * (size_t)tokens + 63) / 64 * 64;
-        const int wants_scales = job.tile && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
+        const int wants_scales = (job.tile || job.panel) && (activation_type == FORGE_TYPE_Q8_0 || activation_type == FORGE_TYPE_Q8_1);
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
         const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;

@@ -6,7 +6,7 @@ import Testing
 /// The prefill tiles decode a weight block once for several tokens; each token's result must be
 /// bit-identical to that variant's dot product — except a full Q4_K/Q5_K tile on the SIMD
 /// variants, which rounds in llama.cpp's repacked GEMM order and must stay within 1e-4 of it.
-/// (One-token F32/F16 products on AVX-512 take llama.cpp's decode order instead, tested below.)
+/// (One-token F32/F16 products on the SIMD variants take llama.cpp's decode order instead, tested below.)
 @Suite struct TileTests {
     @Test(arguments: MatmulTests.weightTypes, MatmulTests.variants)
     func tileMatchesDotProduct(_ type: GGMLType, variant: KernelVariant) throws {
@@ -161,6 +161,48 @@ import Testing
         }
     }
 
+    /// In batches of 8 tokens or more the K formats take llama.cpp's tiled order (Q6_K: the wide
+    /// tile); a tile of 2 to 4 tokens decodes each weight block once for all of them and must give
+    /// each token the floats a tile of that token alone gives. A batch of 9 tokens ends in a
+    /// one-token tile, so putting token k ninth yields its lone result.
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K], MatmulTests.variants)
+    func batchTilesGiveEachTokenItsLoneTileFloats(_ type: GGMLType, variant: KernelVariant) throws {
+        let (rows, blocksPerRow, tokens) = (6, 3, 11)
+        let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: 77)
+        let columns = testCase.matrix.columns
+        let context = try ComputeContext(threadCount: 2, variant: variant)
+        func product(of batch: [Int]) throws -> [Float] {
+            let input = batch.flatMap { testCase.input[($0 * columns)..<(($0 + 1) * columns)] }
+            var output = [Float](repeating: .nan, count: rows * batch.count)
+            try testCase.weight.withUnsafeBytes { raw in
+                let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+                context.matmul(matrix, input: input, output: &output, tokens: batch.count)
+            }
+            return output
+        }
+        // 10 tokens: tiles of 4, 4 and 2 (tokens 8 and 9 share the partial tile).
+        let batch = try product(of: Array(0..<10))
+        for t in [8, 9] {
+            let lone = try product(of: Array(0..<8) + [t])
+            for r in 0..<rows {
+                #expect(batch[t * rows + r].bitPattern == lone[8 * rows + r].bitPattern, "\(type) \(variant): row \(r), token \(t)")
+            }
+        }
+        // Full tiles keep their own order on the SIMD variants; within 1e-4 of the lone tile there,
+        // bit-identical in the generic one.
+        for t in 0..<8 {
+            let lone = try product(of: Array(0..<8) + [t])
+            for r in 0..<rows {
+                let (tiled, single) = (batch[t * rows + r], lone[8 * rows + r])
+                if variant != .generic && type != .q6_K {
+                    #expect(abs(tiled - single) <= 1e-4 * max(1, abs(single)), "\(type) \(variant): row \(r), token \(t)")
+                } else {
+                    #expect(tiled.bitPattern == single.bitPattern, "\(type) \(variant): row \(r), token \(t)")
+                }
+            }
+        }
+    }
+
     @Test func rejectsTokenCountsOutsideTheTile() {
         var out = [Float](repeating: 0, count: 8)
         let bytes = [UInt8](repeating: 0, count: 34 * 8)
@@ -169,38 +211,45 @@ import Testing
         #expect(forge_dot_tokens(FORGE_ISA_GENERIC, GGMLType.q4_K.rawValue + 100, 32, bytes, bytes, 34, 1, &out, 1) == -1)
     }
 
-    /// The AVX-512 F32 product follows llama.cpp's tinyBLAS: one 16-lane accumulator of fused
-    /// multiply-adds, 16 values a step (the last step's missing lanes zero), then
-    /// _mm512_reduce_add_ps's halving tree (lanes i + i+8, i + i+4, i + i+2, then 0 + 1).
-    @Test(.enabled(if: KernelVariant.avx512.isSupported))
-    func avx512FloatProductFollowsTinyBLASOrder() {
+    /// The SIMD variants' F32 product follows llama.cpp's tinyBLAS for their vector width: one
+    /// accumulator of fused multiply-adds (16 lanes on AVX-512, 8 on AVX2), a vector a step (the last
+    /// step's missing lanes zero), then a halving tree (lanes i + i+width/2, down to 0 + 1): AVX-512's
+    /// _mm512_reduce_add_ps and tinyBLAS's AVX2 hsum alike.
+    @Test(arguments: [KernelVariant.avx2, .avx512].filter(\.isSupported))
+    func floatProductFollowsTinyBLASOrder(_ variant: KernelVariant) {
+        let width = variant == .avx512 ? 16 : 8
         var generator = SeededGenerator(seed: 41)
         for columns in [16, 896, 576 + 7] {
             let weights = generator.normals(columns)
             let activations = generator.normals(columns)
-            var lanes = [Float](repeating: 0, count: 16)
-            for start in stride(from: 0, to: columns, by: 16) {
-                for lane in 0..<16 where start + lane < columns {
+            var lanes = [Float](repeating: 0, count: width)
+            for start in stride(from: 0, to: columns, by: width) {
+                for lane in 0..<width where start + lane < columns {
                     lanes[lane] = lanes[lane].addingProduct(weights[start + lane], activations[start + lane])
                 }
             }
-            for width in [8, 4, 2, 1] {
-                for lane in 0..<width { lanes[lane] = lanes[lane] + lanes[lane + width] }
+            var half = width / 2
+            while half >= 1 {
+                for lane in 0..<half { lanes[lane] = lanes[lane] + lanes[lane + half] }
+                half /= 2
             }
             let product = weights.withUnsafeBytes { w in
-                activations.withUnsafeBytes { a in forge_dot(FORGE_ISA_AVX512, GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                activations.withUnsafeBytes { a in forge_dot(isaOf(variant), GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
             }
-            #expect(product.bitPattern == lanes[0].bitPattern, "\(columns) columns: \(product) vs \(lanes[0])")
+            #expect(product.bitPattern == lanes[0].bitPattern, "\(variant) \(columns) columns: \(product) vs \(lanes[0])")
         }
     }
 
-    /// One-token F32/F16 products in the AVX-512 variant follow ggml_vec_dot_f32/f16, which
-    /// llama.cpp takes for a batch of one token: four 16-lane chains of fused multiply-adds over
-    /// 64-value steps, combined 0 + 2 and 1 + 3, then the two, reduced as _mm512_reduce_add_ps; the
-    /// count % 64 values left over added one rounded product at a time, in Float for F32 and in
-    /// Double for F16.
-    @Test(.enabled(if: KernelVariant.avx512.isSupported), arguments: [GGMLType.f32, .f16])
-    func avx512OneTokenFloatProductFollowsVecDotOrder(_ type: GGMLType) {
+    /// One-token F32/F16 products in the SIMD variants follow ggml_vec_dot_f32/f16, which llama.cpp
+    /// takes for a batch of one token: four chains of fused multiply-adds over steps of four
+    /// vectors, combined 0 + 2 and 1 + 3, then the two; reduced as GGML_F32_VEC_REDUCE does for the
+    /// width (AVX-512: _mm512_reduce_add_ps's halving tree; AVX2: lanes i + i+4, then two
+    /// horizontal adds, (0 + 1) + (2 + 3)); the values left past the last full step added one
+    /// rounded product at a time, in Float for F32 and in Double for F16.
+    @Test(arguments: [KernelVariant.avx2, .avx512].filter(\.isSupported), [GGMLType.f32, .f16])
+    func oneTokenFloatProductFollowsVecDotOrder(_ variant: KernelVariant, type: GGMLType) {
+        let width = variant == .avx512 ? 16 : 8
+        let step = 4 * width
         var generator = SeededGenerator(seed: 43)
         for columns in [64, 896, 576 + 7, 100, 20] {
             var weights = generator.normals(columns)
@@ -209,19 +258,24 @@ import Testing
                 weights = weights.map { Float(Float16($0)) }
                 activations = activations.map { Float(Float16($0)) }
             }
-            var chains = [[Float]](repeating: [Float](repeating: 0, count: 16), count: 4)
-            let full = columns - columns % 64
-            for start in stride(from: 0, to: full, by: 64) {
+            var chains = [[Float]](repeating: [Float](repeating: 0, count: width), count: 4)
+            let full = columns - columns % step
+            for start in stride(from: 0, to: full, by: step) {
                 for chain in 0..<4 {
-                    for lane in 0..<16 {
-                        let index = start + 16 * chain + lane
+                    for lane in 0..<width {
+                        let index = start + width * chain + lane
                         chains[chain][lane] = chains[chain][lane].addingProduct(weights[index], activations[index])
                     }
                 }
             }
-            var lanes = (0..<16).map { (chains[0][$0] + chains[2][$0]) + (chains[1][$0] + chains[3][$0]) }
-            for width in [8, 4, 2, 1] {
-                for lane in 0..<width { lanes[lane] = lanes[lane] + lanes[lane + width] }
+            var lanes = (0..<width).map { (chains[0][$0] + chains[2][$0]) + (chains[1][$0] + chains[3][$0]) }
+            if variant == .avx512 {
+                for half in [8, 4, 2, 1] {
+                    for lane in 0..<half { lanes[lane] = lanes[lane] + lanes[lane + half] }
+                }
+            } else {
+                let quarters = (0..<4).map { lanes[$0] + lanes[$0 + 4] }
+                lanes[0] = (quarters[0] + quarters[1]) + (quarters[2] + quarters[3])
             }
             var expected = lanes[0]
             if type == .f16 {
@@ -236,14 +290,14 @@ import Testing
                 let weightHalves = weights.map { Float16($0).bitPattern }
                 let activationHalves = activations.map { Float16($0).bitPattern }
                 product = weightHalves.withUnsafeBytes { w in
-                    activationHalves.withUnsafeBytes { a in forge_dot_single(FORGE_ISA_AVX512, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                    activationHalves.withUnsafeBytes { a in forge_dot_single(isaOf(variant), type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
                 }
             } else {
                 product = weights.withUnsafeBytes { w in
-                    activations.withUnsafeBytes { a in forge_dot_single(FORGE_ISA_AVX512, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                    activations.withUnsafeBytes { a in forge_dot_single(isaOf(variant), type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
                 }
             }
-            #expect(product.bitPattern == expected.bitPattern, "\(type) \(columns) columns: \(product) vs \(expected)")
+            #expect(product.bitPattern == expected.bitPattern, "\(variant) \(type) \(columns) columns: \(product) vs \(expected)")
         }
     }
 }
