@@ -584,7 +584,7 @@ AVX2 static inline size_t panel_block_bytes(enum panel_format format) {
 }
 
 // One block's values (unsigned, or Q8_0's signed bytes), its scale d and, for Q4_1/Q5_1, its m.
-AVX2 static inline __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d, float *m) {
+AVX2 static inline __attribute__((always_inline)) __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d, float *m) {
     switch (format) {
     case PANEL_Q4_0: {
         const block_q4_0 *x = (const void *)block;
@@ -616,9 +616,9 @@ AVX2 static inline __m256i panel_decode(enum panel_format format, const uint8_t 
     }
 }
 
-AVX2 static inline void panel_rows_tokens(enum panel_format format, int64_t count, const uint8_t *rows, size_t row_bytes,
-                                          const uint8_t *activations, size_t stride, const float *group_scales, float *out,
-                                          size_t out_stride) {
+AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum panel_format format, int64_t count, const uint8_t *rows, size_t row_bytes,
+                                                                          const uint8_t *activations, size_t stride, const float *group_scales, float *out,
+                                                                          size_t out_stride) {
     const int64_t blocks = count / QK;
     const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
     const size_t block_bytes = panel_block_bytes(format);
