@@ -583,34 +583,37 @@ AVX2 static inline size_t panel_block_bytes(enum panel_format format) {
            : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
 }
 
+// f16 → f32 with F16C (the branchless software conversion cost the Q5_0 panel a tenth of its time).
+AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(half))); }
+
 // One block's values (unsigned, or Q8_0's signed bytes), its scale d and, for Q4_1/Q5_1, its m.
 AVX2 static inline __attribute__((always_inline)) __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d, float *m) {
     switch (format) {
     case PANEL_Q4_0: {
         const block_q4_0 *x = (const void *)block;
-        *d = f16_to_f32(x->d);
+        *d = half_to_float(x->d);
         return unpack_nibbles(x->qs);
     }
     case PANEL_Q5_0: {
         const block_q5_0 *x = (const void *)block;
-        *d = f16_to_f32(x->d);
+        *d = half_to_float(x->d);
         return _mm256_or_si256(unpack_nibbles(x->qs), _mm256_and_si256(expand_bits(q5_high_bits(x->qh)), _mm256_set1_epi8(0x10)));
     }
     case PANEL_Q4_1: {
         const block_q4_1 *x = (const void *)block;
-        *d = f16_to_f32(x->d);
-        *m = f16_to_f32(x->m);
+        *d = half_to_float(x->d);
+        *m = half_to_float(x->m);
         return unpack_nibbles(x->qs);
     }
     case PANEL_Q5_1: {
         const block_q5_1 *x = (const void *)block;
-        *d = f16_to_f32(x->d);
-        *m = f16_to_f32(x->m);
+        *d = half_to_float(x->d);
+        *m = half_to_float(x->m);
         return _mm256_or_si256(unpack_nibbles(x->qs), _mm256_and_si256(expand_bits(q5_high_bits(x->qh)), _mm256_set1_epi8(0x10)));
     }
     default: {
         const block_q8_0 *x = (const void *)block;
-        *d = f16_to_f32(x->d);
+        *d = half_to_float(x->d);
         return _mm256_loadu_si256((const __m256i *)x->qs);
     }
     }
