@@ -630,9 +630,11 @@ AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum pa
     const __m256i offset = _mm256_set1_epi8((char)(format == PANEL_Q4_0 ? 8 : 16));
     const __m256i ones = _mm256_set1_epi16(1);
     __m256 acc[PANEL_ROW_STEP][PANEL_TOKEN_STEP];
-    float offsets[PANEL_ROW_STEP][PANEL_TOKEN_STEP];
-    for (int r = 0; r < PANEL_ROW_STEP; ++r)
-        for (int t = 0; t < PANEL_TOKEN_STEP; ++t) acc[r][t] = _mm256_setzero_ps(), offsets[r][t] = 0;
+    __m128 offsets[PANEL_ROW_STEP]; // Q4_1/Q5_1: lane t holds token t's chain of m·s
+    for (int r = 0; r < PANEL_ROW_STEP; ++r) {
+        offsets[r] = _mm_setzero_ps();
+        for (int t = 0; t < PANEL_TOKEN_STEP; ++t) acc[r][t] = _mm256_setzero_ps();
+    }
     for (int64_t b = 0; b < blocks; ++b) {
         __m256i x[PANEL_ROW_STEP];
         float d[PANEL_ROW_STEP], m[PANEL_ROW_STEP];
@@ -640,24 +642,32 @@ AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum pa
         __m256i magnitudes[PANEL_ROW_STEP];
         if (format == PANEL_Q8_0)
             for (int r = 0; r < PANEL_ROW_STEP; ++r) magnitudes[r] = _mm256_sign_epi8(x[r], x[r]);
+        __m256 row_scales[PANEL_ROW_STEP];
+        for (int r = 0; r < PANEL_ROW_STEP; ++r) row_scales[r] = _mm256_set1_ps(d[r]);
         for (int t = 0; t < PANEL_TOKEN_STEP; ++t) {
             const __m256i y = _mm256_loadu_si256((const __m256i *)(activations + (size_t)t * stride + (size_t)b * activation_block_bytes + activation_qs));
-            const float token_scale = group_scales[4 * b + t];
+            const __m256 token_scale = _mm256_broadcast_ss(group_scales + 4 * b + t);
             const __m256i base = format == PANEL_Q4_0 || format == PANEL_Q5_0 ? _mm256_madd_epi16(_mm256_maddubs_epi16(offset, y), ones)
                                                                                 : _mm256_setzero_si256();
             for (int r = 0; r < PANEL_ROW_STEP; ++r) {
                 const __m256i sums = format == PANEL_Q8_0
                                          ? _mm256_madd_epi16(_mm256_maddubs_epi16(magnitudes[r], _mm256_sign_epi8(y, x[r])), ones)
                                          : _mm256_sub_epi32(_mm256_madd_epi16(_mm256_maddubs_epi16(x[r], y), ones), base);
-                acc[r][t] = _mm256_fmadd_ps(_mm256_set1_ps(d[r] * token_scale), _mm256_cvtepi32_ps(sums), acc[r][t]);
-                if (has_offsets) offsets[r][t] = __builtin_fmaf(m[r], group_scales[4 * blocks + 4 * b + t], offsets[r][t]);
+                acc[r][t] = _mm256_fmadd_ps(_mm256_mul_ps(row_scales[r], token_scale), _mm256_cvtepi32_ps(sums), acc[r][t]);
             }
         }
-    }
-    for (int t = 0; t < PANEL_TOKEN_STEP; ++t)
-        for (int r = 0; r < PANEL_ROW_STEP; ++r) {
-            out[(size_t)t * out_stride + r] = has_offsets ? sum_floats(acc[r][t]) + offsets[r][t] : sum_floats(acc[r][t]);
+        if (has_offsets) {
+            const __m128 token_sums = _mm_loadu_ps(group_scales + 4 * blocks + 4 * b);
+            for (int r = 0; r < PANEL_ROW_STEP; ++r) offsets[r] = _mm_fmadd_ps(_mm_set1_ps(m[r]), token_sums, offsets[r]);
         }
+    }
+    for (int r = 0; r < PANEL_ROW_STEP; ++r) {
+        float row_offsets[PANEL_TOKEN_STEP];
+        _mm_storeu_ps(row_offsets, offsets[r]);
+        for (int t = 0; t < PANEL_TOKEN_STEP; ++t) {
+            out[(size_t)t * out_stride + r] = has_offsets ? sum_floats(acc[r][t]) + row_offsets[t] : sum_floats(acc[r][t]);
+        }
+    }
 }
 
 #define PANEL(name, format)                                                                                             \
