@@ -33,7 +33,7 @@ typedef struct {
     int64_t rows;
     int64_t tokens;
     int64_t cached_rows; // CACHED_ROWS or FLOAT_CACHED_ROWS
-    int float_weights;   // F32/F16: panels take any number of tokens up to FLOAT_PANEL_TOKENS
+    int float_panel_tokens; // F32/F16: panels take any number of tokens up to this; 0 for other weights
 } matmul_job;
 
 enum {
@@ -43,9 +43,13 @@ enum {
     // share each token's activations: 64 took F32 prefill products (2 threads, 512 tokens) from
     // 90 to 113 GFLOP/s; the quantized panels measured slower at 64.
     FLOAT_CACHED_ROWS = 64,
-    // Tokens a float panel takes at once (tinyBLAS blocks 6-token tiles by twelve): 12, 24, 48 and
-    // 96 measured within noise of each other, 24 best by a little.
+    // Tokens a float panel takes at once (tinyBLAS blocks 6-token tiles by twelve): on AVX-512 12,
+    // 24, 48 and 96 measured within noise of each other, 24 best by a little. The AVX2 panel reads
+    // each activation vector for two rows only, so it takes one block of 6 tokens, whose
+    // activations stay in L1 while the cached rows pass over them (24 tokens streamed them from L2
+    // for every panel): Qwen F16 pp512 155-165 -> 177-198 t/s, SmolLM2 F32 450-495 -> 477-643.
     FLOAT_PANEL_TOKENS = 24,
+    AVX2_FLOAT_PANEL_TOKENS = 6,
 };
 
 static void quantize_tokens(void *context, int64_t begin, int64_t end) {
@@ -117,7 +121,7 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 
 // A block of `cached_rows` rows stays in cache while every token passes over it; with a tile
 // kernel each weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once
-// for up to twice that (FLOAT_PANEL_TOKENS for float weights), FORGE_PANEL_ROWS rows at a time.
+// for up to twice that (float_panel_tokens for float weights), FORGE_PANEL_ROWS rows at a time.
 // Tiles start at multiples of FORGE_TILE_TOKENS from the batch start (the grouping llama.cpp's
 // repacked Q4_K product rounds by). A lane panel takes the batch's first `lane_tokens` tokens,
 // FORGE_LANE_PANEL_GROUPS token groups at a time for FORGE_LANE_PANEL_ROWS rows.
@@ -156,7 +160,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
         for (int64_t t = job->lane_tokens; t < job->tokens; t += step) {
             const int64_t remaining = job->tokens - t;
             const int panel_tokens = !job->panel_input ? 0
-                                     : job->float_weights ? (remaining < FLOAT_PANEL_TOKENS ? (int)remaining : FLOAT_PANEL_TOKENS)
+                                     : job->float_panel_tokens ? (remaining < job->float_panel_tokens ? (int)remaining : job->float_panel_tokens)
                                      : remaining >= 2 * FORGE_TILE_TOKENS ? 2 * FORGE_TILE_TOKENS
                                      : remaining >= FORGE_TILE_TOKENS ? FORGE_TILE_TOKENS : 0;
             step = panel_tokens ? panel_tokens : remaining < FORGE_TILE_TOKENS ? remaining : FORGE_TILE_TOKENS;
@@ -232,7 +236,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         .rows = rows,
         .tokens = tokens,
         .cached_rows = float_weights ? FLOAT_CACHED_ROWS : CACHED_ROWS,
-        .float_weights = float_weights,
+        .float_panel_tokens = !float_weights ? 0 : isa == FORGE_ISA_AVX2 ? AVX2_FLOAT_PANEL_TOKENS : FLOAT_PANEL_TOKENS,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
     const int row_panels = tokens == 1 && (row_order == FORGE_ROWS_FASTEST ? forge_row_panels_preferred(weight_type)
