@@ -153,6 +153,21 @@ AVX2 static inline __m128i k4_group_mins(uint64_t mins, const int16_t *bsums) {
     return _mm_madd_epi16(sub_block_sums, _mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)mins)));
 }
 
+// The values of 64-value group `group` of a Q4_K/Q5_K block: the low nibbles (the first 32) and
+// the high ones, each with its fifth bit from `high_bits` (qh) for Q5_K: bit 2·group of qh[l]
+// belongs to the low nibble, bit 2·group+1 to the high one.
+AVX2 static inline void k4_k5_group(const uint8_t *q4, __m256i high_bits, int is_q5, int group, __m256i *low, __m256i *high) {
+    const __m256i low_mask = _mm256_set1_epi8(0x0f);
+    const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
+    *low = _mm256_and_si256(packed, low_mask);
+    *high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
+    if (is_q5) {
+        const __m256i shifted = _mm256_srl_epi16(high_bits, _mm_cvtsi32_si128(2 * group));
+        *low = _mm256_or_si256(*low, _mm256_and_si256(_mm256_slli_epi16(shifted, 4), _mm256_set1_epi8(0x10)));
+        *high = _mm256_or_si256(*high, _mm256_and_si256(_mm256_slli_epi16(shifted, 3), _mm256_set1_epi8(0x10)));
+    }
+}
+
 // Q4_K (no fifth bits) and Q5_K in the float order of llama.cpp's repacked Q4_K kernels, as the
 // AVX-512 variant (see k4_k5_tokens there): per-64-value steps for a full tile of tokens
 // (`gemm_order`), per-super-block steps otherwise.
@@ -161,7 +176,6 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
     const uint8_t *bytes = weights;
     const block_q8_K *a = activations;
     float sum = 0, min_total = 0;
-    const __m256i low_mask = _mm256_set1_epi8(0x0f);
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
         memcpy(&d_pair, bytes, 4);
@@ -175,15 +189,8 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
         const __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
         int group_totals[4], group_mins[4];
         for (int group = 0; group < 4; ++group) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
-            __m256i low = _mm256_and_si256(packed, low_mask);
-            __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
-            if (is_q5) {
-                // bit 2·group of qh[l] is the fifth bit of the low nibble, bit 2·group+1 of the high one.
-                const __m256i shifted = _mm256_srl_epi16(high_bits, _mm_cvtsi32_si128(2 * group));
-                low = _mm256_or_si256(low, _mm256_and_si256(_mm256_slli_epi16(shifted, 4), _mm256_set1_epi8(0x10)));
-                high = _mm256_or_si256(high, _mm256_and_si256(_mm256_slli_epi16(shifted, 3), _mm256_set1_epi8(0x10)));
-            }
+            __m256i low, high;
+            k4_k5_group(q4, high_bits, is_q5, group, &low, &high);
             const __m256i y_low = _mm256_loadu_si256((const __m256i *)(a[b].qs + 64 * group));
             const __m256i y_high = _mm256_loadu_si256((const __m256i *)(a[b].qs + 64 * group + 32));
             const __m256i p_low = _mm256_madd_epi16(_mm256_maddubs_epi16(low, y_low), _mm256_set1_epi16(scales[2 * group]));
@@ -230,7 +237,6 @@ AVX2 static inline void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q
     const int gemm_order = tokens == FORGE_TILE_TOKENS;
     const block_q8_K *a[FORGE_TILE_TOKENS];
     for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)(activations + (size_t)(t < tokens ? t : 0) * stride);
-    const __m256i low_mask = _mm256_set1_epi8(0x0f);
     __m128 sum = _mm_setzero_ps(), min_total = _mm_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
@@ -246,14 +252,8 @@ AVX2 static inline void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q
         const __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
         __m128i group_totals[4];
         for (int group = 0; group < 4; ++group) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
-            __m256i low = _mm256_and_si256(packed, low_mask);
-            __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask);
-            if (is_q5) {
-                const __m256i shifted = _mm256_srl_epi16(high_bits, _mm_cvtsi32_si128(2 * group));
-                low = _mm256_or_si256(low, _mm256_and_si256(_mm256_slli_epi16(shifted, 4), _mm256_set1_epi8(0x10)));
-                high = _mm256_or_si256(high, _mm256_and_si256(_mm256_slli_epi16(shifted, 3), _mm256_set1_epi8(0x10)));
-            }
+            __m256i low, high;
+            k4_k5_group(q4, high_bits, is_q5, group, &low, &high);
             const __m256i scale_low = _mm256_set1_epi16(scales[2 * group]), scale_high = _mm256_set1_epi16(scales[2 * group + 1]);
             __m256i sums[FORGE_TILE_TOKENS];
             for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
@@ -307,6 +307,24 @@ AVX2 static void tile_q5_K(int64_t count, const void *weights, const void *activ
     tile_k4_k5(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
 }
 
+// The unsigned 6-bit values (0..63) of one 128-value half of a Q6_K block: 32 values per vector,
+// in the order of the half's activations.
+AVX2 static inline void q6_K_half(const uint8_t *ql, const uint8_t *qh, __m256i q[4]) {
+    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
+    const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
+    const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+    const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+    q[0] = _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4));
+    q[1] = _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4));
+    q[2] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4));
+    q[3] = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4));
+}
+
+// The 16-bit scales of vector k of a half: sub-block 2k in the low 128 bits, 2k+1 in the high.
+AVX2 static inline __m256i q6_K_scale_pair(const int8_t *scales, int k) {
+    return _mm256_set_m128i(_mm_set1_epi16(scales[2 * k + 1]), _mm_set1_epi16(scales[2 * k]));
+}
+
 // `wide`: llama.cpp's tiled K-quant order for batches of 8 tokens or more (see q6_K_order in the
 // AVX-512 variant).
 AVX2 static inline float q6_K_order(int64_t count, const void *weights, const void *activations, int wide) {
@@ -314,7 +332,6 @@ AVX2 static inline float q6_K_order(int64_t count, const void *weights, const vo
     const block_q8_K *a = activations;
     float wide_sum = 0;
     __m256 acc = _mm256_setzero_ps();
-    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     for (int64_t b = 0; b < count / QK_K; ++b) {
         // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum, with q unsigned (0..63).
         const __m256i sub_sums = _mm256_loadu_si256((const __m256i *)a[b].bsums);
@@ -325,18 +342,11 @@ AVX2 static inline float q6_K_order(int64_t count, const void *weights, const vo
         for (int half = 0; half < 2; ++half) {
             const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
             const int8_t *y = a[b].qs + 128 * half, *sc = w[b].scales + 8 * half;
-            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4)),
-            };
+            __m256i q[4];
+            q6_K_half(ql, qh, q);
             for (int k = 0; k < 4; ++k) {
                 const __m256i yk = _mm256_loadu_si256((const __m256i *)(y + 32 * k));
-                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                const __m256i scale = q6_K_scale_pair(sc, k);
                 sums = _mm256_add_epi32(sums, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scale));
             }
         }
@@ -367,7 +377,6 @@ AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *
     const block_q6_K *w = weights;
     const block_q8_K *a[FORGE_TILE_TOKENS];
     for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)((const uint8_t *)activations + (size_t)(t < tokens ? t : 0) * stride);
-    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     __m128 wide_sum = _mm_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b) {
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
@@ -379,17 +388,10 @@ AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *
         for (int half = 0; half < 2; ++half) {
             const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
             const int8_t *sc = w[b].scales + 8 * half;
-            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q[4] = {
-                _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4)),
-                _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4)),
-            };
+            __m256i q[4];
+            q6_K_half(ql, qh, q);
             for (int k = 0; k < 4; ++k) {
-                const __m256i scale = _mm256_set_m128i(_mm_set1_epi16(sc[2 * k + 1]), _mm_set1_epi16(sc[2 * k]));
+                const __m256i scale = q6_K_scale_pair(sc, k);
                 for (int t = 0; t < FORGE_TILE_TOKENS; ++t) {
                     const __m256i y = _mm256_loadu_si256((const __m256i *)(a[t][b].qs + 128 * half + 32 * k));
                     sums[t] = _mm256_add_epi32(sums[t], _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], y), scale));

@@ -34,6 +34,19 @@ import Testing
         return Case(weight: weight, matrix: (rows, columns), input: generator.normals(tokens * columns), tokens: tokens)
     }
 
+    /// The matrix product of the case's weights with the tokens `batch` (indices into its input rows,
+    /// repeats allowed) as one batch, token after token.
+    static func product(_ testCase: Case, _ type: GGMLType, of batch: [Int], context: ComputeContext) throws -> [Float] {
+        let (rows, columns) = testCase.matrix
+        let input = batch.flatMap { testCase.input[($0 * columns)..<(($0 + 1) * columns)] }
+        var output = [Float](repeating: .nan, count: rows * batch.count)
+        try testCase.weight.withUnsafeBytes { raw in
+            let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
+            context.matmul(matrix, input: input, output: &output, tokens: batch.count)
+        }
+        return output
+    }
+
     /// Σ in f64 of dequantized weights × the activations after their conversion, plus the sum of
     /// magnitudes that bounds the float rounding error.
     static func reference(_ type: GGMLType, _ testCase: Case, variant: KernelVariant) throws -> (values: [Double], magnitudes: [Double]) {

@@ -130,25 +130,17 @@ import Testing
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 10 + tokens))
             let columns = testCase.matrix.columns
             let context = try ComputeContext(threadCount: 2, variant: variant)
-            func product(of batch: [Int]) throws -> [Float] {
-                let input = batch.flatMap { testCase.input[($0 * columns)..<(($0 + 1) * columns)] }
-                var output = [Float](repeating: .nan, count: rows * batch.count)
-                try testCase.weight.withUnsafeBytes { raw in
-                    let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
-                    context.matmul(matrix, input: input, output: &output, tokens: batch.count)
-                }
-                return output
-            }
-            let batch = try product(of: Array(0..<tokens))
+            let product = { (batch: [Int]) in try MatmulTests.product(testCase, type, of: batch, context: context) }
+            let batch = try product(Array(0..<tokens))
             let grouped = tokens - tokens % 4
             var references: [(tokens: [Int], batch: [Float])] = []
             for first in stride(from: 0, to: grouped, by: 4) {
                 let group = Array(first..<(first + 4))
-                references.append((group + group, try product(of: group + group)))
+                references.append((group + group, try product(group + group)))
             }
             if grouped < tokens {
                 let batchTokens = Array(0..<8) + Array(grouped..<tokens)
-                references.append((batchTokens, try product(of: batchTokens)))
+                references.append((batchTokens, try product(batchTokens)))
             }
             for t in 0..<tokens {
                 let reference = try #require(references.first { $0.tokens.contains(t) && ($0.tokens.count == 8 || t >= grouped) })
@@ -169,21 +161,12 @@ import Testing
     func batchTilesGiveEachTokenItsLoneTileFloats(_ type: GGMLType, variant: KernelVariant) throws {
         let (rows, blocksPerRow, tokens) = (6, 3, 11)
         let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: 77)
-        let columns = testCase.matrix.columns
         let context = try ComputeContext(threadCount: 2, variant: variant)
-        func product(of batch: [Int]) throws -> [Float] {
-            let input = batch.flatMap { testCase.input[($0 * columns)..<(($0 + 1) * columns)] }
-            var output = [Float](repeating: .nan, count: rows * batch.count)
-            try testCase.weight.withUnsafeBytes { raw in
-                let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)
-                context.matmul(matrix, input: input, output: &output, tokens: batch.count)
-            }
-            return output
-        }
+        let product = { (batch: [Int]) in try MatmulTests.product(testCase, type, of: batch, context: context) }
         // 10 tokens: tiles of 4, 4 and 2 (tokens 8 and 9 share the partial tile).
-        let batch = try product(of: Array(0..<10))
+        let batch = try product(Array(0..<10))
         for t in [8, 9] {
-            let lone = try product(of: Array(0..<8) + [t])
+            let lone = try product(Array(0..<8) + [t])
             for r in 0..<rows {
                 #expect(batch[t * rows + r].bitPattern == lone[8 * rows + r].bitPattern, "\(type) \(variant): row \(r), token \(t)")
             }
@@ -191,7 +174,7 @@ import Testing
         // Full tiles keep their own order on the SIMD variants; within 1e-4 of the lone tile there,
         // bit-identical in the generic one.
         for t in 0..<8 {
-            let lone = try product(of: Array(0..<8) + [t])
+            let lone = try product(Array(0..<8) + [t])
             for r in 0..<rows {
                 let (tiled, single) = (batch[t * rows + r], lone[8 * rows + r])
                 if variant != .generic && type != .q6_K {
