@@ -1076,18 +1076,10 @@ DOT_AND_TILE(f16)
 // Float panels: FORGE_PANEL_ROWS (4) rows × up to 6 tokens, as tinyBLAS tiles them on AVX-512:
 // 24 accumulators, so each 16-value step loads 10 vectors for 24 multiply-adds where the one-row
 // tile loads 5 for 4. Each (row, token) keeps its own chain, so the block shape leaves the bits
-// alone. F16 panels read the activations already rounded to f16 and widened back to f32 (the
-// values the tile converts on the fly), made once per matrix product. Measured (2 threads, 512
-// tokens, the seven products of a Qwen2.5-0.5B layer): 4 × 4 blocks with masked loads F16 138,
-// F32 142 GFLOP/s; 4 × 6 blocks and unmasked full steps F16 178, F32 171.
-AVX512 static void round_to_f16(const float *x, void *destination, int64_t count) {
-    float *rounded = destination;
-    int64_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        _mm512_storeu_ps(rounded + i, _mm512_cvtph_ps(_mm512_cvtps_ph(_mm512_loadu_ps(x + i), _MM_FROUND_TO_NEAREST_INT)));
-    }
-    for (; i < count; ++i) rounded[i] = f16_to_f32(f32_to_f16(x[i]));
-}
+// alone. F16 panels read the f16 activation rows and widen them as the tile does (half the bytes
+// of f32 rows rounded once per product: Qwen F16 pp512 211-218 -> 224-230 t/s, three runs each).
+// Measured (2 threads, 512 tokens, the seven products of a Qwen2.5-0.5B layer): 4 × 4 blocks with
+// masked loads F16 138, F32 142 GFLOP/s; 4 × 6 blocks and unmasked full steps F16 178, F32 171.
 
 #define FLOAT_BLOCK_TOKENS 6
 
@@ -1100,8 +1092,8 @@ KERNEL void float_block_step(int is_f16, int tokens, const uint8_t *first, size_
         x[r] = mask == 0xffff ? float_vector(is_f16, row, index) : float_weights(is_f16, row, index, mask);
     }
     for (int t = 0; t < tokens; ++t) {
-        const float *activation = (const float *)(activations + (size_t)t * stride) + index;
-        const __m512 a = mask == 0xffff ? _mm512_loadu_ps(activation) : _mm512_maskz_loadu_ps(mask, activation);
+        const uint8_t *activation = activations + (size_t)t * stride;
+        const __m512 a = mask == 0xffff ? float_vector(is_f16, activation, index) : float_weights(is_f16, activation, index, mask);
         for (int r = 0; r < FORGE_PANEL_ROWS; ++r) acc[t][r] = _mm512_fmadd_ps(x[r], a, acc[t][r]);
     }
 }
@@ -1232,7 +1224,6 @@ const forge_kernel_table forge_avx512_kernels = {
     WITH_PANELS(FORGE_TYPE_F16, f16),
     .single_dot[FORGE_TYPE_F32] = single_f32,
     .single_dot[FORGE_TYPE_F16] = single_f16,
-    .panel_activations[FORGE_TYPE_F16] = round_to_f16,
     WITH_PANELS(FORGE_TYPE_Q4_0, q4_0),
     WITH_PANELS(FORGE_TYPE_Q4_1, q4_1),
     WITH_PANELS(FORGE_TYPE_Q5_0, q5_0),

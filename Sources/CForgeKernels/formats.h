@@ -201,8 +201,7 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
 // `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of one or two full tiles (float formats: of
-// any number of tokens) at once, in the tile's order;
-// `panel_activations` (NULL: the tile's activation rows) makes the rows a panel reads instead.
+// any number of tokens) at once, in the tile's order, reading the tile's activation rows;
 // `single_dot` (NULL: `dot`) is the dot product of one-token matrix products where llama.cpp takes
 // another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
 // `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
@@ -216,7 +215,6 @@ typedef struct {
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
     forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
-    forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
 } forge_kernel_table;
 
@@ -239,9 +237,6 @@ forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
 /// The lane panel for `type` in the variant `isa`, or NULL (then batches take the wide tile).
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type);
-/// What makes the f32 activation rows that panel reads (4 bytes per value), or NULL when it reads
-/// the tile's activation rows.
-forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
 
