@@ -1076,8 +1076,10 @@ DOT_AND_TILE(f16)
 // Float panels: FORGE_PANEL_ROWS (4) rows × up to 6 tokens, as tinyBLAS tiles them on AVX-512:
 // 24 accumulators, so each 16-value step loads 10 vectors for 24 multiply-adds where the one-row
 // tile loads 5 for 4. Each (row, token) keeps its own chain, so the block shape leaves the bits
-// alone. F16 panels read the f16 activation rows and widen them as the tile does (half the bytes
-// of f32 rows rounded once per product: Qwen F16 pp512 211-218 -> 224-230 t/s, three runs each).
+// alone. F16 panels read the f16 activation rows and widen them as the tile does, with no f32
+// copy rounded once per product (4 bytes a value and token of scratch): Qwen F16 pp512 measured
+// within noise of the copy in two A/B rounds (224-230 against 211-218 t/s, then 207-227 against
+// 217-241).
 // Measured (2 threads, 512 tokens, the seven products of a Qwen2.5-0.5B layer): 4 × 4 blocks with
 // masked loads F16 138, F32 142 GFLOP/s; 4 × 6 blocks and unmasked full steps F16 178, F32 171.
 
