@@ -24,6 +24,9 @@ AVX2 static inline int sum_ints(__m256i v) {
     return _mm_cvtsi128_si32(half);
 }
 
+// f16 → f32 with F16C (the branchless software conversion cost the Q5_0 panel a tenth of its time).
+AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(half))); }
+
 // f16(x) · f16(y) with one vector conversion (scalar f16 decoding costs more than the block).
 AVX2 static inline float half_product(uint16_t x, uint16_t y) {
     const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x | (uint32_t)y << 16)));
@@ -227,16 +230,22 @@ AVX2 static inline __m128i token_totals(const __m256i sums[FORGE_TILE_TOKENS]) {
     return _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
 }
 
+// The Q8_K activation rows of a tile of `tokens` (2 to 4) tokens, missing ones repeating token 0
+// (computed alongside and not written).
+AVX2 static inline void tile_rows(const void *activations, size_t stride, int tokens, const block_q8_K *rows[FORGE_TILE_TOKENS]) {
+    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) rows[t] = (const block_q8_K *)((const uint8_t *)activations + (size_t)(t < tokens ? t : 0) * stride);
+}
+
 // A tile of 2 to 4 tokens: each 64-value group decoded once for every token, the integer totals
 // of each group gathered into one lane per token, and each token's float chain of the dot
 // product (or, for a full tile, of the GEMM order) run in that lane: the same fma steps as the
-// scalar chains. Missing tokens of a partial tile repeat token 0 and are not written.
+// scalar chains.
 AVX2 static inline void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const uint8_t *activations,
                                      size_t stride, int tokens, float *out, size_t out_stride) {
     const uint8_t *bytes = weights;
     const int gemm_order = tokens == FORGE_TILE_TOKENS;
     const block_q8_K *a[FORGE_TILE_TOKENS];
-    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)(activations + (size_t)(t < tokens ? t : 0) * stride);
+    tile_rows(activations, stride, tokens, a);
     __m128 sum = _mm_setzero_ps(), min_total = _mm_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
@@ -350,9 +359,9 @@ AVX2 static inline float q6_K_order(int64_t count, const void *weights, const vo
                 sums = _mm256_add_epi32(sums, _mm256_madd_epi16(_mm256_maddubs_epi16(q[k], yk), scale));
             }
         }
-        const float d = a[b].d * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
+        const float weight_d = half_to_float(w[b].d), d = a[b].d * weight_d;
         if (wide) {
-            wide_sum = WIDE_STEP(wide_sum, (float)sum_ints(_mm256_sub_epi32(sums, offsets)) * _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d))), a[b].d);
+            wide_sum = WIDE_STEP(wide_sum, (float)sum_ints(_mm256_sub_epi32(sums, offsets)) * weight_d, a[b].d);
         } else {
             acc = _mm256_fmadd_ps(_mm256_set1_ps(d), _mm256_cvtepi32_ps(_mm256_sub_epi32(sums, offsets)), acc);
         }
@@ -366,7 +375,7 @@ AVX2 static float dot_q6_K(int64_t count, const void *weights, const void *activ
 
 // The wide order for 2 to 4 tokens: each half block decoded once for every token, each token's
 // integer total gathered into its lane, then r = (float)total · d_x and fma(r, d_y, sum) per lane,
-// the same steps as q6_K_order's scalars. Missing tokens of a partial tile repeat token 0.
+// the same steps as q6_K_order's scalars.
 AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales,
                                 int tokens, float *out, size_t out_stride) {
     (void)scales;
@@ -376,7 +385,7 @@ AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *
     }
     const block_q6_K *w = weights;
     const block_q8_K *a[FORGE_TILE_TOKENS];
-    for (int t = 0; t < FORGE_TILE_TOKENS; ++t) a[t] = (const block_q8_K *)((const uint8_t *)activations + (size_t)(t < tokens ? t : 0) * stride);
+    tile_rows(activations, stride, tokens, a);
     __m128 wide_sum = _mm_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b) {
         const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
@@ -398,8 +407,7 @@ AVX2 static void wide_tile_q6_K(int64_t count, const void *weights, const void *
                 }
             }
         }
-        const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
-        const __m128 r = _mm_mul_ps(_mm_cvtepi32_ps(token_totals(sums)), _mm_set1_ps(weight_d));
+        const __m128 r = _mm_mul_ps(_mm_cvtepi32_ps(token_totals(sums)), _mm_set1_ps(half_to_float(w[b].d)));
         wide_sum = _mm_fmadd_ps(r, _mm_setr_ps(a[0][b].d, a[1][b].d, a[2][b].d, a[3][b].d), wide_sum);
     }
     float results[FORGE_TILE_TOKENS];
@@ -485,7 +493,10 @@ AVX2 static float single_f16(int64_t count, const void *weights, const void *act
 // and clang spilled two accumulators to the stack on every step). Each (row, token) keeps its
 // own chain, so the results are the dot product's bits. F16 panels read the f16 activation rows
 // and widen them as the dot product does: half the bytes of f32 rows rounded once per product
-// (Qwen F16 pp512 192-210 -> 229-238 t/s, three runs each).
+// (Qwen F16 pp512 192-210 -> 229-238 t/s, three runs each). Since each activation vector serves
+// two rows only, a panel takes one block of tokens (`float_panel_tokens` below), whose activations
+// stay in L1 while the cached rows pass over them; 24 tokens streamed them from L2 for every
+// panel (Qwen F16 pp512 155-165 -> 177-198 t/s, SmolLM2 F32 450-495 -> 477-643).
 #define FLOAT_BLOCK_ROWS 2
 #define FLOAT_BLOCK_TOKENS 6
 
@@ -498,7 +509,7 @@ AVX2 static inline __attribute__((always_inline)) void float_block_step(int is_f
         x[r] = remaining >= 8 ? float_vector(is_f16, row, index) : float_tail(is_f16, row, index, remaining);
     }
     for (int t = 0; t < tokens; ++t) {
-        const uint8_t *activation = (const uint8_t *)activations + (size_t)t * stride;
+        const uint8_t *activation = activations + (size_t)t * stride;
         const __m256 a = remaining >= 8 ? float_vector(is_f16, activation, index) : float_tail(is_f16, activation, index, remaining);
         for (int r = 0; r < FLOAT_BLOCK_ROWS; ++r) acc[t][r] = _mm256_fmadd_ps(x[r], a, acc[t][r]);
     }
@@ -577,11 +588,9 @@ AVX2 static inline size_t panel_block_bytes(enum panel_format format) {
            : format == PANEL_Q4_1 ? sizeof(block_q4_1) : sizeof(block_q5_1);
 }
 
-// f16 → f32 with F16C (the branchless software conversion cost the Q5_0 panel a tenth of its time).
-AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(half))); }
-
 // One block's values (unsigned, or Q8_0's signed bytes), its scale d and, for Q4_1/Q5_1, its m.
-AVX2 static inline __attribute__((always_inline)) __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d, float *m) {
+AVX2 static inline __attribute__((always_inline)) __m256i panel_decode(enum panel_format format, const uint8_t *block, float *d,
+                                                                       float *m) {
     switch (format) {
     case PANEL_Q4_0: {
         const block_q4_0 *x = (const void *)block;
@@ -613,9 +622,9 @@ AVX2 static inline __attribute__((always_inline)) __m256i panel_decode(enum pane
     }
 }
 
-AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum panel_format format, int64_t count, const uint8_t *rows, size_t row_bytes,
-                                                                          const uint8_t *activations, size_t stride, const float *group_scales, float *out,
-                                                                          size_t out_stride) {
+AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum panel_format format, int64_t count, const uint8_t *rows,
+                                                                         size_t row_bytes, const uint8_t *activations, size_t stride,
+                                                                         const float *group_scales, float *out, size_t out_stride) {
     const int64_t blocks = count / QK;
     const int has_offsets = format == PANEL_Q4_1 || format == PANEL_Q5_1;
     const size_t block_bytes = panel_block_bytes(format);
@@ -801,6 +810,7 @@ const forge_kernel_table forge_avx2_kernels = {
     .wide_tile = {
         [FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     },
+    .float_panel_tokens = FLOAT_BLOCK_TOKENS,
     .quantize = {
         [FORGE_TYPE_F16] = forge_avx2_convert_f16,
         [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,

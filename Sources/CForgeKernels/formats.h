@@ -207,6 +207,7 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
 // bit-identical to `single_dot`; `lane_panel` (NULL: none) takes batches of at least
 // FORGE_LANE_TOKENS tokens in place of `wide_tile` or `panel`, bit-identical to them.
+// `float_panel_tokens` is how many tokens an F32/F16 panel takes per call.
 typedef struct {
     forge_dot_fn dot[FORGE_TYPE_LIMIT];
     forge_dot_fn single_dot[FORGE_TYPE_LIMIT];
@@ -216,6 +217,7 @@ typedef struct {
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
     forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
+    int float_panel_tokens;
 } forge_kernel_table;
 
 extern const forge_kernel_table forge_generic_kernels;
@@ -237,6 +239,8 @@ forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
 /// The lane panel for `type` in the variant `isa`, or NULL (then batches take the wide tile).
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type);
+/// How many tokens an F32/F16 panel of the variant `isa` takes per call.
+int forge_select_float_panel_tokens(forge_isa isa);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
 

@@ -32,7 +32,7 @@ typedef struct {
     int64_t rows;
     int64_t tokens;
     int64_t cached_rows; // CACHED_ROWS or FLOAT_CACHED_ROWS
-    int float_panel_tokens; // F32/F16: panels take any number of tokens up to this; 0 for other weights
+    int float_panel_tokens; // F32/F16: panels take any number of tokens up to this (per variant); 0 otherwise
 } matmul_job;
 
 enum {
@@ -42,13 +42,6 @@ enum {
     // share each token's activations: 64 took F32 prefill products (2 threads, 512 tokens) from
     // 90 to 113 GFLOP/s; the quantized panels measured slower at 64.
     FLOAT_CACHED_ROWS = 64,
-    // Tokens a float panel takes at once (tinyBLAS blocks 6-token tiles by twelve): on AVX-512 12,
-    // 24, 48 and 96 measured within noise of each other, 24 best by a little. The AVX2 panel reads
-    // each activation vector for two rows only, so it takes one block of 6 tokens, whose
-    // activations stay in L1 while the cached rows pass over them (24 tokens streamed them from L2
-    // for every panel): Qwen F16 pp512 155-165 -> 177-198 t/s, SmolLM2 F32 450-495 -> 477-643.
-    FLOAT_PANEL_TOKENS = 24,
-    AVX2_FLOAT_PANEL_TOKENS = 6,
 };
 
 static void quantize_tokens(void *context, int64_t begin, int64_t end) {
@@ -232,7 +225,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         .rows = rows,
         .tokens = tokens,
         .cached_rows = float_weights ? FLOAT_CACHED_ROWS : CACHED_ROWS,
-        .float_panel_tokens = !float_weights ? 0 : isa == FORGE_ISA_AVX2 ? AVX2_FLOAT_PANEL_TOKENS : FLOAT_PANEL_TOKENS,
+        .float_panel_tokens = float_weights ? forge_select_float_panel_tokens(isa) : 0,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
     const int row_panels = tokens == 1 && (row_order == FORGE_ROWS_FASTEST ? forge_row_panels_preferred(weight_type)
