@@ -130,6 +130,10 @@ forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type)
     return table->dot[weight_type] && table->tile[weight_type] ? table->lane_panel[weight_type] : NULL;
 }
 
+forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type) {
+    return forge_select_panel(isa, weight_type) ? table_for(isa)->panel_activations[weight_type] : NULL;
+}
+
 int forge_select_float_panel_tokens(forge_isa isa) { return table_for(isa)->float_panel_tokens; }
 
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens) {

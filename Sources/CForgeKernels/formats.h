@@ -202,6 +202,7 @@ void forge_activation_scales(uint32_t activation_type, const void *activations, 
 // FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
 // `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of one or two full tiles (float formats: of
 // any number of tokens) at once, in the tile's order, reading the tile's activation rows;
+// `panel_activations` (NULL: the tile's rows) makes the f32 rows a panel reads instead;
 // `single_dot` (NULL: `dot`) is the dot product of one-token matrix products where llama.cpp takes
 // another kernel for them than for batches (ggml_vec_dot instead of tinyBLAS for F32/F16);
 // `row_panel` (NULL: none) takes the rows of a one-token product FORGE_ROW_PANEL_ROWS at a time,
@@ -217,6 +218,7 @@ typedef struct {
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
     forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
+    forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
     int float_panel_tokens;
 } forge_kernel_table;
 
@@ -239,6 +241,9 @@ forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
 /// The lane panel for `type` in the variant `isa`, or NULL (then batches take the wide tile).
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type);
+/// What makes the f32 activation rows the panel of `type` reads (4 bytes per value), or NULL when
+/// it reads the tile's activation rows.
+forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);
 /// How many tokens an F32/F16 panel of the variant `isa` takes per call.
 int forge_select_float_panel_tokens(forge_isa isa);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.

@@ -26,6 +26,7 @@ typedef struct {
     float *scales;          // per token 2 · columns/32 f32 scales for the tiles, or NULL
     int64_t scales_per_token;
     float *group_scales;    // per full tile, the same scales interleaved for the panel, or NULL
+    forge_quantize_fn panel_convert; // makes the rows the panel reads, when not the activations
     const uint8_t *panel_input;      // the rows the panel reads; NULL: no panel in this product
     size_t panel_row_bytes;
     float *output;
@@ -51,6 +52,9 @@ static void quantize_tokens(void *context, int64_t begin, int64_t end) {
         job->quantize(job->input + t * job->columns, activation, job->columns);
         if (job->scales) {
             forge_activation_scales(job->activation_type, activation, job->columns, job->scales + t * job->scales_per_token);
+        }
+        if (job->panel_convert) {
+            job->panel_convert(job->input + t * job->columns, (uint8_t *)job->panel_input + t * job->panel_row_bytes, job->columns);
         }
     }
 }
@@ -257,15 +261,20 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         job.scales_per_token = wants_scales ? 2 * (columns / QK) : 0;
         const size_t scale_bytes = sizeof(float) * (size_t)(job.scales_per_token * tokens);
         const int64_t full_tiles = job.panel && wants_scales ? tokens / FORGE_TILE_TOKENS : 0;
-        const size_t panel_end = (activation_bytes + 2 * scale_bytes + 63) / 64 * 64;
+        job.panel_convert = job.panel ? forge_select_panel_activations(isa, weight_type) : NULL;
+        const size_t panel_bytes = job.panel_convert ? sizeof(float) * (size_t)(columns * tokens) : 0;
+        const size_t panel_end = (activation_bytes + 2 * scale_bytes + panel_bytes + 63) / 64 * 64;
         if (reserve(scratch, panel_end + lane_bytes) != 0) return -2;
         job.activations = scratch->bytes;
         job.lane_blocks = lane_bytes ? (uint8_t *)scratch->bytes + panel_end : NULL;
         job.scales = wants_scales ? (float *)((uint8_t *)scratch->bytes + activation_bytes) : NULL;
         job.group_scales = full_tiles > 0 ? job.scales + job.scales_per_token * tokens : NULL;
         // Panels read the activation rows: quantized ones with their interleaved scales (full
-        // tiles only), F16 ones as they are.
-        if (job.group_scales || (job.panel && float_weights)) {
+        // tiles only), F16 ones as they are or as the variant's f32 rows.
+        if (job.panel_convert) {
+            job.panel_input = (const uint8_t *)scratch->bytes + activation_bytes + 2 * scale_bytes;
+            job.panel_row_bytes = sizeof(float) * (size_t)columns;
+        } else if (job.group_scales || (job.panel && float_weights)) {
             job.panel_input = job.activations;
             job.panel_row_bytes = job.activation_row_bytes;
         }

@@ -81,17 +81,31 @@ import Testing
         }
     }
 
-    func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, decodeRows: DecodeRowOrder) throws {
+    /// One-token products of the K formats take row panels (AVX-512, where the context takes them:
+    /// the rows one after another with the weights ahead prefetched) or the tile row by row; each
+    /// row must get the dot product's bits. 19 rows: two panels of 8 and one of 3.
+    @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K], MatmulTests.variants)
+    func oneTokenKProductsEqualTheDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
+        for decodeRows in DecodeRowOrder.allCases {
+            try checkMatmulAgainstDotProduct(type, variant: variant, decodeRows: decodeRows,
+                                             shapes: [(19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 2, 1)])
+        }
+    }
+
+    // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one and
+    // one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float panel
+    // and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8 rows, a last
+    // one of 3 (an odd row paired with itself), a single row. 16 tokens and more (AVX-512 32-value
+    // formats): lane panels of whole token groups, the rest in panels; 70 tokens: two lane panel
+    // calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd row paired with itself.
+    static let productShapes = [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
+                                (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1), (13, 40, 37), (3, 1, 16), (8, 2, 70)]
+
+    /// `shapes`: (rows, blocks per row, tokens).
+    func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, decodeRows: DecodeRowOrder,
+                                      shapes: [(Int, Int, Int)] = productShapes) throws {
         let activationType = MatmulTests.activationType(type)
-        // 10 rows: two panels and two rows left over; 13 tokens: an 8-token panel, a 4-token one
-        // and one token by itself (float panels: blocks of 6, 6 and 1); 29 tokens: a 24-token float
-        // panel and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8
-        // rows, a last one of 3 (an odd row paired with itself), a single row. 16 tokens and more
-        // (AVX-512 32-value formats): lane panels of whole token groups, the rest in panels; 70
-        // tokens: two lane panel calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd
-        // row paired with itself.
-        for (rows, blocksPerRow, tokens) in [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
-                                             (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1), (13, 40, 37), (3, 1, 16), (8, 2, 70)] {
+        for (rows, blocksPerRow, tokens) in shapes {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
             let context = try ComputeContext(threadCount: 2, variant: variant, decodeRows: decodeRows)
