@@ -293,37 +293,38 @@ enum panel_format { PANEL_Q4_0, PANEL_Q4_1, PANEL_Q5_0, PANEL_Q5_1, PANEL_Q8_0 }
 
 // Rows `first` and `second` of one block as unsigned bytes u (value = u − offset, or d·u + m),
 // their scales d (lanes 0..7, 8..15) and, for Q4_1/Q5_1, their offsets m.
-KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, const uint8_t *second, __m512 *d, float m[2]) {
+// The values of two blocks of `format` (its k not subtracted; Q8_0's shifted by 128).
+KERNEL __m512i panel_values(enum panel_format format, const uint8_t *first, const uint8_t *second) {
     switch (format) {
-    case PANEL_Q4_0: {
-        const block_q4_0 *x0 = (const void *)first, *x1 = (const void *)second;
-        *d = half_pair(x0->d, x1->d);
-        return unpack_nibble_pair(x0->qs, x1->qs);
-    }
+    case PANEL_Q4_0: return unpack_nibble_pair(((const block_q4_0 *)first)->qs, ((const block_q4_0 *)second)->qs);
     case PANEL_Q5_0: {
         const block_q5_0 *x0 = (const void *)first, *x1 = (const void *)second;
-        *d = half_pair(x0->d, x1->d);
         return unpack_q5_pair(x0->qh, x0->qs, x1->qh, x1->qs);
     }
-    case PANEL_Q8_0: {
-        const block_q8_0 *x0 = (const void *)first, *x1 = (const void *)second;
-        *d = half_pair(x0->d, x1->d);
-        return _mm512_xor_si512(load_pair(x0->qs, x1->qs), _mm512_set1_epi8((char)0x80));
-    }
-    case PANEL_Q4_1: {
-        const block_q4_1 *x0 = (const void *)first, *x1 = (const void *)second;
-        *d = half_pair(x0->d, x1->d);
-        halves_to_floats(x0->m, x1->m, m);
-        return unpack_nibble_pair(x0->qs, x1->qs);
-    }
+    case PANEL_Q8_0:
+        return _mm512_xor_si512(load_pair(((const block_q8_0 *)first)->qs, ((const block_q8_0 *)second)->qs), _mm512_set1_epi8((char)0x80));
+    case PANEL_Q4_1: return unpack_nibble_pair(((const block_q4_1 *)first)->qs, ((const block_q4_1 *)second)->qs);
     case PANEL_Q5_1: {
         const block_q5_1 *x0 = (const void *)first, *x1 = (const void *)second;
-        *d = half_pair(x0->d, x1->d);
-        halves_to_floats(x0->m, x1->m, m);
         return unpack_q5_pair(x0->qh, x0->qs, x1->qh, x1->qs);
     }
     }
     return _mm512_setzero_si512();
+}
+
+// Every 32-value block starts with its f16 d, then (Q4_1, Q5_1) its f16 m.
+_Static_assert(offsetof(block_q4_0, d) == 0 && offsetof(block_q5_0, d) == 0 && offsetof(block_q8_0, d) == 0 &&
+                   offsetof(block_q4_1, m) == 2 && offsetof(block_q5_1, m) == 2, "block heads");
+
+// Two blocks' values (panel_values), d_first in lanes 0..7 of *d and d_second in 8..15, and
+// (Q4_1, Q5_1) their m in m[0], m[1].
+KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, const uint8_t *second, __m512 *d, float m[2]) {
+    uint16_t heads[2][2];
+    memcpy(heads[0], first, 4);
+    memcpy(heads[1], second, 4);
+    *d = half_pair(heads[0][0], heads[1][0]);
+    if (format == PANEL_Q4_1 || format == PANEL_Q5_1) halves_to_floats(heads[0][1], heads[1][1], m);
+    return panel_values(format, first, second);
 }
 
 // Bytes of one weight block of `format`.
@@ -428,7 +429,9 @@ PANEL(q8_0, PANEL_Q8_0)
 // own 8 lanes and, for Q4_1/Q5_1, its own lane of m·s sums, block after block, so the results are
 // bit-identical to the dot product. An odd last row is paired with itself and written once.
 // Measured on Sapphire Rapids, 1 thread, rows of 896 values, the matrix in L2: Q5_0 4.4 → 11.2 GB/s,
-// Q8_0 9.6 → 26.6 GB/s, Q4_1 4.0 → 7.8 GB/s against the one-row tile.
+// Q8_0 9.6 → 26.6 GB/s, Q4_1 4.0 → 7.8 GB/s against the one-row tile. The eight rows' d (and m)
+// are converted in one instruction, not a pair at a time: Q4_1, 2 threads, 256 × 4864 in L2
+// 19–24 → 24–30 GB/s, 90 MB of 1536 × 576 and 576 × 1536 matrices (inside the L3) 17–24 → 22–31.
 KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64_t count, const void *weights, size_t row_bytes,
                             const void *activation, const float *scales, float *out) {
     const uint8_t *first_row = weights;
@@ -451,7 +454,6 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
         const __m512i base = has_offsets ? _mm512_setzero_si512()
                                          : _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
         const __m512 token_scale = _mm512_set1_ps(scales[b]);
-        float m[2 * ROW_PANEL_PAIRS];
         // The hardware prefetchers do not follow eight interleaved row streams, so the next panel
         // (the rows right after these) is fetched as one sequential stream, a block step's share
         // of it per step. Against fetching each of its rows' next block (eight prefetches per
@@ -460,15 +462,21 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
         for (size_t line = 0; line < next_panel_step; line += 64) {
             _mm_prefetch((const char *)next_panel + (size_t)b * next_panel_step + line, _MM_HINT_T0);
         }
+        // The first 4 bytes of each row's block (d, then m or the first value bytes), all
+        // converted at once: d_r in lane 2r, m_r in lane 2r + 1.
+        uint32_t heads[2 * ROW_PANEL_PAIRS];
+        for (int r = 0; r < 2 * ROW_PANEL_PAIRS; ++r) memcpy(&heads[r], row_start[r < 2 * pairs ? r : 0] + (size_t)b * block_bytes, 4);
+        const __m512 halves = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)heads));
         for (int p = 0; p < pairs; ++p) {
-            __m512 d;
-            const __m512i u = panel_decode(format, row_start[2 * p] + (size_t)b * block_bytes, row_start[2 * p + 1] + (size_t)b * block_bytes,
-                                           &d, m + 2 * p);
+            const __m512 d = _mm512_permutexvar_ps(_mm512_set_epi32(4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2,
+                                                                    4 * p + 2, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p),
+                                                   halves);
+            const __m512i u = panel_values(format, row_start[2 * p] + (size_t)b * block_bytes, row_start[2 * p + 1] + (size_t)b * block_bytes);
             acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(d, token_scale), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, u, y)), acc[p]);
         }
         if (has_offsets) {
-            for (int r = 2 * pairs; r < 2 * ROW_PANEL_PAIRS; ++r) m[r] = 0;
-            offsets = _mm256_fmadd_ps(_mm256_loadu_ps(m), _mm256_set1_ps(scales[blocks + b]), offsets);
+            const __m512 m = _mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 15, 13, 11, 9, 7, 5, 3, 1), halves);
+            offsets = _mm256_fmadd_ps(_mm512_castps512_ps256(m), _mm256_set1_ps(scales[blocks + b]), offsets);
         }
     }
     float offset_lanes[2 * ROW_PANEL_PAIRS];
@@ -866,26 +874,21 @@ AVX512 static void wide_tile_q6_K(int64_t count, const void *weights, const void
 // Row panels of the K formats: the rows of a one-token product one after another, each through
 // the one-token tile's steps (so the same bits), the weights K_PREFETCH_AHEAD bytes further on
 // fetched as each block is read. Measured on Sapphire Rapids (896 × 4864, 700 MB of matrices,
-// 2 threads, GB/s): Q6_K 13.5 → 20.6, Q4_K 13.6 → 19.7, Q5_K 11.8 → 16.4 with 8 rows ahead;
-// 2 KiB ahead 19–21, 4 KiB 22–23, 8 and 16 KiB 21–23, 8 rows (22–32 KiB) 19–21.
+// 2 threads, GB/s), row by row → panels 8 rows ahead: Q6_K 13.5 → 20.6, Q4_K 13.6 → 19.7, Q5_K
+// 11.8 → 16.4; Q6_K and Q4_K by distance: 2 KiB 19–21, 4 KiB 22–23, 8 and 16 KiB 21–23, 8 rows
+// (22–32 KiB) 19–21. AMD CPUs keep the rows one by one (forge_row_panels_preferred).
 #define K_PREFETCH_AHEAD 4096
-AVX512 static void row_panel_q4_K(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation,
-                                  const float *scales, float *out) {
-    (void)scales;
-    for (int r = 0; r < rows; ++r) {
-        k4_k5_tokens(count, sizeof(block_q4_K), 0, (const uint8_t *)weights + (size_t)r * row_bytes, activation, 0, 1,
-                     K_PREFETCH_AHEAD, out + r, 1);
+#define K4_K5_ROW_PANEL(name, is_q5)                                                                                   \
+    AVX512 static void row_panel_##name(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation, \
+                                        const float *scales, float *out) {                                             \
+        (void)scales;                                                                                                  \
+        for (int r = 0; r < rows; ++r) {                                                                               \
+            k4_k5_tokens(count, sizeof(block_##name), is_q5, (const uint8_t *)weights + (size_t)r * row_bytes, activation, 0, 1, \
+                         K_PREFETCH_AHEAD, out + r, 1);                                                                \
+        }                                                                                                              \
     }
-}
-
-AVX512 static void row_panel_q5_K(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation,
-                                  const float *scales, float *out) {
-    (void)scales;
-    for (int r = 0; r < rows; ++r) {
-        k4_k5_tokens(count, sizeof(block_q5_K), 1, (const uint8_t *)weights + (size_t)r * row_bytes, activation, 0, 1,
-                     K_PREFETCH_AHEAD, out + r, 1);
-    }
-}
+K4_K5_ROW_PANEL(q4_K, 0)
+K4_K5_ROW_PANEL(q5_K, 1)
 
 AVX512 static void row_panel_q6_K(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation,
                                   const float *scales, float *out) {
