@@ -291,9 +291,8 @@ DOT_AND_TILE(q5_1)
 // 315 t/s on SmolLM2 Q4_1.
 enum panel_format { PANEL_Q4_0, PANEL_Q4_1, PANEL_Q5_0, PANEL_Q5_1, PANEL_Q8_0 };
 
-// Rows `first` and `second` of one block as unsigned bytes u (value = u − offset, or d·u + m),
-// their scales d (lanes 0..7, 8..15) and, for Q4_1/Q5_1, their offsets m.
-// The values of two blocks of `format` (its k not subtracted; Q8_0's shifted by 128).
+// Rows `first` and `second` of one block as unsigned bytes u (value = u − offset, or d·u + m;
+// Q8_0's shifted by 128).
 KERNEL __m512i panel_values(enum panel_format format, const uint8_t *first, const uint8_t *second) {
     switch (format) {
     case PANEL_Q4_0: return unpack_nibble_pair(((const block_q4_0 *)first)->qs, ((const block_q4_0 *)second)->qs);
@@ -316,8 +315,8 @@ KERNEL __m512i panel_values(enum panel_format format, const uint8_t *first, cons
 _Static_assert(offsetof(block_q4_0, d) == 0 && offsetof(block_q5_0, d) == 0 && offsetof(block_q8_0, d) == 0 &&
                    offsetof(block_q4_1, m) == 2 && offsetof(block_q5_1, m) == 2, "block heads");
 
-// Two blocks' values (panel_values), d_first in lanes 0..7 of *d and d_second in 8..15, and
-// (Q4_1, Q5_1) their m in m[0], m[1].
+// panel_values, with the two rows' scales d (lanes 0..7, 8..15) and, for Q4_1/Q5_1, their
+// offsets m in m[0], m[1].
 KERNEL __m512i panel_decode(enum panel_format format, const uint8_t *first, const uint8_t *second, __m512 *d, float m[2]) {
     uint16_t heads[2][2];
     memcpy(heads[0], first, 4);
