@@ -112,6 +112,33 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
     }
 }
 
+// The weights of the row block after the current one, fetched into L2 a share at a time while
+// the tokens pass over the current block, so the next block's first pass does not wait on memory
+// (the hardware prefetchers follow the panels' four row streams too late). Measured on Sapphire
+// Rapids, 2 threads, a different matrix each call (as a model's layers come): F32 1536 × 576
+// against 192 tokens 241 → 256 GFLOP/s, F16 4864 × 896 against 128 tokens 204 → 223.
+typedef struct {
+    const uint8_t *start;
+    size_t bytes;
+    size_t share; // bytes per panel call
+} next_block;
+
+static next_block next_block_for(const matmul_job *job, int64_t block_end, int64_t end) {
+    const int64_t rows = end - block_end < job->cached_rows ? end - block_end : job->cached_rows;
+    const int64_t tokens = job->tokens - job->lane_tokens;
+    const int64_t tokens_per_pass = job->float_panel_tokens ? job->float_panel_tokens : 2 * FORGE_TILE_TOKENS;
+    const int64_t passes = tokens > tokens_per_pass ? (tokens + tokens_per_pass - 1) / tokens_per_pass : 1;
+    const int64_t calls = job->cached_rows / FORGE_PANEL_ROWS * passes;
+    const size_t bytes = (size_t)rows * job->weight_row_bytes;
+    return (next_block){job->weights + block_end * job->weight_row_bytes, bytes, (bytes / (size_t)calls + 63) / 64 * 64};
+}
+
+static inline size_t prefetch_share(next_block next, size_t done) {
+    const size_t until = done + next.share < next.bytes ? done + next.share : next.bytes;
+    for (size_t offset = done; offset < until; offset += 64) __builtin_prefetch(next.start + offset, 0, 2);
+    return until;
+}
+
 // A block of `cached_rows` rows stays in cache while every token passes over it; with a tile
 // kernel each weight block is decoded once for FORGE_TILE_TOKENS tokens, with a panel kernel once
 // for up to twice that (float_panel_tokens for float weights), FORGE_PANEL_ROWS rows at a time.
@@ -149,6 +176,8 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
     }
     for (int64_t panel = begin; panel < end; panel += job->cached_rows) {
         const int64_t panel_end = panel + job->cached_rows < end ? panel + job->cached_rows : end;
+        const next_block next = next_block_for(job, panel_end, end);
+        size_t prefetched = 0;
         int64_t step;
         for (int64_t t = job->lane_tokens; t < job->tokens; t += step) {
             const int64_t remaining = job->tokens - t;
@@ -163,6 +192,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
             if (panel_tokens) {
                 const float *group_scales = job->group_scales ? job->group_scales + t * job->scales_per_token : NULL;
                 for (; r + FORGE_PANEL_ROWS <= panel_end; r += FORGE_PANEL_ROWS) {
+                    prefetched = prefetch_share(next, prefetched);
                     job->panel(job->columns, job->weights + r * job->weight_row_bytes, job->weight_row_bytes,
                                job->panel_input + t * job->panel_row_bytes, job->panel_row_bytes, group_scales, panel_tokens,
                                output + r, (size_t)job->rows);

@@ -59,18 +59,22 @@ import ForgeModel
         }
     }
 
-    /// A batch past twice Evaluator.feedForwardChunk runs its feed-forward block in chunks; every
-    /// logit must keep the bits of the same tokens run as batches small enough for one chunk each.
+    /// A batch longer than the evaluator's feed-forward chunk C runs that block in chunks: C, C
+    /// and 69 tokens for a batch of 2C + 69, and C − 64 then 98 for a batch of C + 34 (a full
+    /// chunk would leave fewer than a grain). Every logit must keep the bits of the same tokens
+    /// run as batches small enough for one chunk each.
     @Test func feedForwardChunksKeepEveryBit() throws {
         let model = TinyModel(shape: Shape(architecture: "qwen2", heads: 9, kvHeads: 3, biases: true), seed: 5)
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.write(to: path)
         let transformer = try Transformer(gguf: GGUFFile(path: path))
-        let count = 3 * Evaluator.feedForwardChunk + 5
+        let chunked = Evaluator(transformer: transformer, maxBatchSize: 2 * Evaluator.maxFeedForwardChunk + 69, maxLogitRows: 1, threadCount: 2)
+        let chunk = chunked.feedForwardChunk
+        #expect(chunk >= 2 * Evaluator.feedForwardGrain && chunk % Evaluator.feedForwardGrain == 0)
+        let count = 2 * chunk + 69
         let tokens = (0..<count).map { ($0 * 7 + 3) % model.vocab }
-        func logits(batches: [Range<Int>]) throws -> [[Float]] {
-            let evaluator = Evaluator(transformer: transformer, maxLogitRows: 1, threadCount: 2)
+        func logits(batches: [Range<Int>], evaluator: Evaluator) throws -> [[Float]] {
             let cache = try KVCache(configuration: transformer.configuration, contextSize: count)
             var rows: [[Float]] = []
             for batch in batches {
@@ -79,12 +83,14 @@ import ForgeModel
             }
             return rows
         }
-        let whole = try logits(batches: [0..<count])
-        let half = count / 2
-        let split = try logits(batches: [0..<half, half..<count])
-        #expect(half < 2 * Evaluator.feedForwardChunk && count - half < 2 * Evaluator.feedForwardChunk)
+        let small = Evaluator(transformer: transformer, maxBatchSize: 100, maxLogitRows: 1, threadCount: 2)
+        #expect(small.feedForwardChunk == 100)
+        let oneChunkEach = try logits(batches: stride(from: 0, to: count, by: 100).map { $0..<min($0 + 100, count) }, evaluator: small)
+        let whole = try logits(batches: [0..<count], evaluator: chunked)
+        let uneven = try logits(batches: [0..<chunk + 34, chunk + 34..<count], evaluator: chunked)
         for position in 0..<count {
-            #expect(whole[position].map(\.bitPattern) == split[position].map(\.bitPattern), "position \(position)")
+            #expect(whole[position].map(\.bitPattern) == oneChunkEach[position].map(\.bitPattern), "position \(position)")
+            #expect(uneven[position].map(\.bitPattern) == oneChunkEach[position].map(\.bitPattern), "position \(position)")
         }
     }
 
