@@ -38,7 +38,13 @@ AVX512 static inline __m512i unpack_q5_pair(const uint8_t first_qh[4], const uin
                                             const uint8_t *second_qs) {
     const __mmask64 fifth = (__mmask64)q5_high_bits(first_qh) | (__mmask64)q5_high_bits(second_qh) << 32;
     const __m512i nibbles = unpack_nibble_pair(first_qs, second_qs);
-    return _mm512_mask_add_epi8(nibbles, fifth, nibbles, _mm512_set1_epi8(16));
+    // The 16 is hidden from the optimizer, which otherwise turns its addition to a nibble into an
+    // OR and then, there being no byte-masked OR, an OR and a masked move: an instruction more per
+    // block pair. With the scale products below, Q5_0 decode rows 30-32 → 34-35 GB/s (Sapphire
+    // Rapids, 2 threads, 4864 × 896 matrices inside the L3).
+    __m512i sixteen = _mm512_set1_epi8(16);
+    __asm__("" : "+v"(sixteen));
+    return _mm512_mask_add_epi8(nibbles, fifth, nibbles, sixteen);
 }
 
 // f16(x0)·f16(y0) in lanes 0..7 and f16(x1)·f16(y1) in lanes 8..15, from one vector conversion.
@@ -466,12 +472,13 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
         uint32_t heads[2 * ROW_PANEL_PAIRS];
         for (int r = 0; r < 2 * ROW_PANEL_PAIRS; ++r) memcpy(&heads[r], row_start[r < 2 * pairs ? r : 0] + (size_t)b * block_bytes, 4);
         const __m512 halves = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)heads));
+        const __m512 scales_dy = _mm512_mul_ps(halves, token_scale); // d_r·d_y in lane 2r, for all rows at once
         for (int p = 0; p < pairs; ++p) {
             const __m512 d = _mm512_permutexvar_ps(_mm512_set_epi32(4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2, 4 * p + 2,
                                                                     4 * p + 2, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p, 4 * p),
-                                                   halves);
+                                                   scales_dy);
             const __m512i u = panel_values(format, row_start[2 * p] + (size_t)b * block_bytes, row_start[2 * p + 1] + (size_t)b * block_bytes);
-            acc[p] = _mm512_fmadd_ps(_mm512_mul_ps(d, token_scale), _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, u, y)), acc[p]);
+            acc[p] = _mm512_fmadd_ps(d, _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(base, u, y)), acc[p]);
         }
         if (has_offsets) {
             const __m512 m = _mm512_permutexvar_ps(_mm512_set_epi32(0, 0, 0, 0, 0, 0, 0, 0, 15, 13, 11, 9, 7, 5, 3, 1), halves);
