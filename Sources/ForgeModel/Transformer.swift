@@ -95,9 +95,10 @@ public final class Evaluator: @unchecked Sendable {
     /// buffers of a batch (2 × n_ff floats a token: 20 MB for a 512-token Qwen2.5-0.5B batch), so
     /// they are held for a chunk of the batch, in the memory the attention has finished with:
     /// `q` and the stage after it hold as many tokens as fit, in multiples of
-    /// `feedForwardGrain`, up to `maxFeedForwardChunk`. Longer chunks reread the feed-forward
-    /// weights less often, which float weights feel: SmolLM2 F32 pp512 (Sapphire Rapids, 2
-    /// threads) ran 6-10% faster with chunks of 256 tokens than of 64. Chunks start at multiples
+    /// `feedForwardGrain`, up to `maxFeedForwardChunk` (longer ones measured within noise of it).
+    /// Longer chunks reread the feed-forward weights less often, which float weights feel:
+    /// SmolLM2 F32 pp512 (Sapphire Rapids, 2 threads) ran 6-7% faster with chunks of 192 tokens
+    /// than of 64, 7-10% with 256; quantized files did not move. Chunks start at multiples
     /// of the grain from the batch start and none is shorter than it (unless the batch is), so
     /// every product keeps the kernel and the grouping the whole batch would get (llama.cpp's
     /// Q4_K order in groups of 4 tokens from the batch start, its wide Q6_K tile from 8 tokens,
