@@ -437,6 +437,10 @@ PANEL(q8_0, PANEL_Q8_0)
 // Q8_0 9.6 → 26.6 GB/s, Q4_1 4.0 → 7.8 GB/s against the one-row tile. The eight rows' d (and m)
 // are converted in one instruction, not a pair at a time: Q4_1, 2 threads, 256 × 4864 in L2
 // 19–24 → 24–30 GB/s, 90 MB of 1536 × 576 and 576 × 1536 matrices (inside the L3) 17–24 → 22–31.
+// 64 blocks (2 KiB of Q8_0, 1.4 KiB of Q5_0 a stream) measured at least as fast as 16 or 32 (Sapphire
+// Rapids, 2 threads, the matrices beyond the L3).
+enum { ROW_STREAM_AHEAD = 64 };
+
 KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64_t count, const void *weights, size_t row_bytes,
                             const void *activation, const float *scales, float *out) {
     const uint8_t *first_row = weights;
@@ -446,6 +450,7 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
     const size_t activation_block_bytes = has_offsets ? sizeof(block_q8_1) : sizeof(block_q8_0);
     const size_t activation_qs = has_offsets ? offsetof(block_q8_1, qs) : offsetof(block_q8_0, qs);
     const __m512i offset = _mm512_set1_epi8(panel_offset(format));
+    const int streams = row_bytes > (size_t)blocks * block_bytes;
     const uint8_t *next_panel = first_row + FORGE_ROW_PANEL_ROWS * row_bytes;
     const size_t next_panel_step = FORGE_ROW_PANEL_ROWS * block_bytes;
     const uint8_t *row_start[2 * ROW_PANEL_PAIRS];
@@ -459,13 +464,19 @@ KERNEL void row_panel_pairs(enum panel_format format, int pairs, int rows, int64
         const __m512i base = has_offsets ? _mm512_setzero_si512()
                                          : _mm512_dpbusd_epi32(_mm512_setzero_si512(), offset, _mm512_sub_epi8(_mm512_setzero_si512(), y));
         const __m512 token_scale = _mm512_set1_ps(scales[b]);
-        // The hardware prefetchers do not follow eight interleaved row streams, so the next panel
-        // (the rows right after these) is fetched as one sequential stream, a block step's share
-        // of it per step. Against fetching each of its rows' next block (eight prefetches per
-        // step, their addresses spilled to the stack): Q5_0 rows of 896 values, 48 MB of them, read at
-        // 20–23 → 28–36 GB/s on 2 threads, 10 → 18.5 GB/s on one (Zen 4).
-        for (size_t line = 0; line < next_panel_step; line += 64) {
-            _mm_prefetch((const char *)next_panel + (size_t)b * next_panel_step + line, _MM_HINT_T0);
+        // Adjacent rows: the hardware prefetchers do not follow eight interleaved row streams, so
+        // the next panel (the rows right after these) is fetched as one sequential stream, a block
+        // step's share of it per step. Against fetching each of its rows' next block (eight
+        // prefetches per step, their addresses spilled to the stack): Q5_0 rows of 896 values, 48
+        // MB of them, read at 20–23 → 28–36 GB/s on 2 threads, 10 → 18.5 GB/s on one (Zen 4).
+        // Rows far apart (streams, see multiply_rows): each row's stream is fetched
+        // ROW_STREAM_AHEAD blocks ahead.
+        if (streams) {
+            for (int r = 0; r < 2 * pairs; ++r) _mm_prefetch((const char *)row_start[r] + (size_t)(b + ROW_STREAM_AHEAD) * block_bytes, _MM_HINT_T0);
+        } else {
+            for (size_t line = 0; line < next_panel_step; line += 64) {
+                _mm_prefetch((const char *)next_panel + (size_t)b * next_panel_step + line, _MM_HINT_T0);
+            }
         }
         // The first 4 bytes of each row's block (d, then m or the first value bytes), all
         // converted at once: d_r in lane 2r, m_r in lane 2r + 1.
@@ -1296,6 +1307,7 @@ FLOAT_ROW_PANEL(f32, 0)
 #define WITH_TILE(type, name) .dot[type] = dot_##name, .tile[type] = tile_##name
 #define WITH_PANEL(type, name) WITH_TILE(type, name), .panel[type] = panel_##name
 #define WITH_PANELS(type, name) WITH_PANEL(type, name), .row_panel[type] = row_panel_##name
+#define WITH_STREAM_PANELS(type, name) WITH_PANELS(type, name), .row_panel_streams[type] = 1
 
 const forge_kernel_table forge_avx512_kernels = {
     WITH_PANELS(FORGE_TYPE_F32, f32),
@@ -1306,11 +1318,11 @@ const forge_kernel_table forge_avx512_kernels = {
     // tinyBLAS blocks 6-token tiles by twelve: 12, 24, 48 and 96 measured within noise of each
     // other, 24 best by a little.
     .float_panel_tokens = 24,
-    WITH_PANELS(FORGE_TYPE_Q4_0, q4_0),
-    WITH_PANELS(FORGE_TYPE_Q4_1, q4_1),
-    WITH_PANELS(FORGE_TYPE_Q5_0, q5_0),
-    WITH_PANELS(FORGE_TYPE_Q5_1, q5_1),
-    WITH_PANELS(FORGE_TYPE_Q8_0, q8_0),
+    WITH_STREAM_PANELS(FORGE_TYPE_Q4_0, q4_0),
+    WITH_STREAM_PANELS(FORGE_TYPE_Q4_1, q4_1),
+    WITH_STREAM_PANELS(FORGE_TYPE_Q5_0, q5_0),
+    WITH_STREAM_PANELS(FORGE_TYPE_Q5_1, q5_1),
+    WITH_STREAM_PANELS(FORGE_TYPE_Q8_0, q8_0),
     WITH_TILE(FORGE_TYPE_Q4_K, q4_K),
     WITH_TILE(FORGE_TYPE_Q5_K, q5_K),
     WITH_TILE(FORGE_TYPE_Q6_K, q6_K),

@@ -97,9 +97,11 @@ import Testing
     // and one of 5; 2 tokens: a float panel, or the tile. One token: row panels of 8 rows, a last
     // one of 3 (an odd row paired with itself), a single row. 16 tokens and more (AVX-512 32-value
     // formats): lane panels of whole token groups, the rest in panels; 70 tokens: two lane panel
-    // calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd row paired with itself.
+    // calls; 40 blocks: a chunk of 32 and one of 8; 13 rows: an odd row paired with itself. 67
+    // rows, one token: the pool's chunks of 24, 24 and 19 rows, each as 8 row streams of 3 or 2
+    // rows (where the variant takes streams) and 3 rows left over.
     static let productShapes = [(10, 1, 9), (10, 3, 13), (4, 28, 4), (7, 2, 12), (6, 2, 5), (9, 2, 29), (5, 1, 2),
-                                (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1), (13, 40, 37), (3, 1, 16), (8, 2, 70)]
+                                (19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 28, 1), (67, 2, 1), (13, 40, 37), (3, 1, 16), (8, 2, 70)]
 
     /// `shapes`: (rows, blocks per row, tokens).
     func checkMatmulAgainstDotProduct(_ type: GGMLType, variant: KernelVariant, decodeRows: DecodeRowOrder,
