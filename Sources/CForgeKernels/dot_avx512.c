@@ -678,18 +678,26 @@ AVX512 static inline __m128i group_totals(const __m512i groups[4]) {
     return _mm_add_epi32(_mm256_castsi256_si128(pairs), _mm256_extracti128_si256(pairs, 1));
 }
 
+// Eight 16-lane vectors folded to two: 128-bit lane k of quarters[j] holds four partial sums
+// whose total is v[4j + k]'s.
+KERNEL void lane_quarters(const __m512i v[8], __m512i quarters[2]) {
+    __m512i halves[4];
+    for (int i = 0; i < 4; ++i)
+        halves[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
+                                     _mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
+    for (int j = 0; j < 2; ++j)
+        quarters[j] = _mm512_add_epi32(_mm512_shuffle_i64x2(halves[2 * j], halves[2 * j + 1], _MM_SHUFFLE(2, 0, 2, 0)),
+                                       _mm512_shuffle_i64x2(halves[2 * j], halves[2 * j + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+}
+
 // The totals of sixteen 16-lane vectors, v[4t + g] for token t and group g: lane t of the
 // result's 128-bit part g is Σ v[4t + g]. Adds pairs of vectors in four transposing steps
 // (45 operations for the sixteen, against about 80 reducing each token's groups by itself): full
 // Q4_K tiles of a 12-token batch (896 × 4864, 2 threads) measured 116–123 → 136–143 GFLOP/s.
 AVX512 static inline __m512i transposed_totals(const __m512i v[16]) {
-    __m512i halves[8], quarters[4], eighths[2];
-    for (int i = 0; i < 8; ++i)
-        halves[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(1, 0, 1, 0)),
-                                     _mm512_shuffle_i64x2(v[2 * i], v[2 * i + 1], _MM_SHUFFLE(3, 2, 3, 2)));
-    for (int i = 0; i < 4; ++i)
-        quarters[i] = _mm512_add_epi32(_mm512_shuffle_i64x2(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(2, 0, 2, 0)),
-                                       _mm512_shuffle_i64x2(halves[2 * i], halves[2 * i + 1], _MM_SHUFFLE(3, 1, 3, 1)));
+    __m512i quarters[4], eighths[2];
+    lane_quarters(v, quarters);
+    lane_quarters(v + 8, quarters + 2);
     for (int i = 0; i < 2; ++i)
         eighths[i] = _mm512_add_epi32(_mm512_unpacklo_epi32(quarters[2 * i], quarters[2 * i + 1]),
                                       _mm512_unpackhi_epi32(quarters[2 * i], quarters[2 * i + 1]));
@@ -705,11 +713,9 @@ AVX512 static inline int sum_eight(__m256i v) {
     return sum_four(_mm_add_epi32(_mm256_castsi256_si128(v), _mm256_extracti128_si256(v, 1)));
 }
 
-// Fetches the lines `ahead` bytes past a weight block as it is read (ahead 0: none): one-token
-// products read their rows one after another, which the prefetchers of Sapphire Rapids alone
-// stream at about 13 GB/s (see the K row panels below).
+// Fetches the lines `ahead` bytes past a weight block as it is read: the prefetchers of Sapphire
+// Rapids alone streamed the K formats' one-token rows at about 13 GB/s (see the K row panels).
 KERNEL void prefetch_block(const void *block, size_t block_bytes, size_t ahead) {
-    if (!ahead) return;
     for (size_t line = 0; line < block_bytes; line += 64) _mm_prefetch((const char *)block + ahead + line, _MM_HINT_T0);
 }
 
@@ -719,61 +725,79 @@ KERNEL void prefetch_block(const void *block, size_t block_bytes, size_t ahead) 
 // result sum − mins. Its GEMV (decode, and the last n % 4 tokens of a batch) takes one step per
 // super-block; its GEMM (each group of 4 batch tokens) one step per 64 values. A full tile is such
 // a group (matmul.c tiles a batch from its first token), anything else is the GEMV.
-KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
-                         size_t stride, int tokens, size_t prefetch_ahead, float *out, size_t out_stride) {
-    const uint8_t *bytes = weights;
-    const uint8_t *activations = activation_bytes;
+// One Q4_K (is_q5 = 0) or Q5_K super-block's weights: its four 64-value groups as unsigned bytes,
+// each group's scales as 16-bit words (words 0..15 take scale 2g, 16..31 scale 2g+1), d and dmin,
+// and the packed mins.
+typedef struct {
+    __m512i values[4], scales[4];
+    float d_dmin[2];
+    uint64_t min_bytes;
+} k4_k5_block;
+
+KERNEL k4_k5_block k4_k5_decode(const uint8_t *bytes, int is_q5) {
     const __m256i low_mask = _mm256_set1_epi8(0x0f);
-    const int gemm_order = tokens == TILE_TOKENS;
-    // For group g (64 values), 16-bit words 0..15 take scale 2g and words 16..31 scale 2g+1.
     const __m512i pick[4] = {
         _mm512_set_epi16(1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0),
         _mm512_set_epi16(3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2, 2),
         _mm512_set_epi16(5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 5, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4, 4),
         _mm512_set_epi16(7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 7, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 6),
     };
+    k4_k5_block block;
+    uint16_t weight_halves[2];
+    memcpy(weight_halves, bytes, 4);
+    halves_to_floats(weight_halves[0], weight_halves[1], block.d_dmin);
+    uint64_t scale_bytes;
+    k4_scales_mins(bytes + 4, &scale_bytes, &block.min_bytes);
+    const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
+    const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
+    // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
+    __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
+    for (int group = 0; group < 4; ++group) {
+        const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
+        __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
+                                       _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask), 1);
+        if (is_q5) {
+            const __mmask64 fifth = (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 7)) |
+                                    (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 6)) << 32;
+            x = _mm512_mask_add_epi8(x, fifth, x, _mm512_set1_epi8(16));
+            high_bits = _mm256_srli_epi16(high_bits, 2);
+        }
+        block.values[group] = x;
+        block.scales[group] = _mm512_permutexvar_epi16(pick[group], scale_words);
+    }
+    return block;
+}
+
+// Σ scale·q·y of each 64-value group of a super-block against one token's block.
+KERNEL void k4_k5_group_sums(const k4_k5_block *w, const block_q8_K *a, __m512i groups[4]) {
+    for (int group = 0; group < 4; ++group) {
+        const __m512i y = _mm512_loadu_si512((const void *)(a->qs + 64 * group));
+        groups[group] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(w->values[group], y), w->scales[group]);
+    }
+}
+
+KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
+                         size_t stride, int tokens, float *out, size_t out_stride) {
+    const uint8_t *bytes = weights;
+    const uint8_t *activations = activation_bytes;
+    const int gemm_order = tokens == TILE_TOKENS;
     float sum[TILE_TOKENS], min_total[TILE_TOKENS];
     for (int t = 0; t < tokens; ++t) sum[t] = 0, min_total[t] = 0;
     // The GEMM order's chains, lane t for token t (the same fma steps as scalars, four at once).
     __m128 gemm_sum = _mm_setzero_ps(), gemm_min_total = _mm_setzero_ps();
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
-        prefetch_block(bytes, block_bytes, prefetch_ahead);
-        uint16_t weight_halves[2];
-        memcpy(weight_halves, bytes, 4);
-        float weight_d_dmin[2];
-        halves_to_floats(weight_halves[0], weight_halves[1], weight_d_dmin);
-        uint64_t scale_bytes, min_bytes;
-        k4_scales_mins(bytes + 4, &scale_bytes, &min_bytes);
-        const __m512i scale_words = _mm512_castsi128_si512(_mm_cvtepu8_epi16(_mm_cvtsi64_si128((long long)scale_bytes)));
-        const uint8_t *q4 = bytes + 16 + (is_q5 ? 32 : 0);
-        // Bit k of qh[l] is the fifth bit of value 32k + l; shifted down two planes per group.
-        __m256i high_bits = is_q5 ? _mm256_loadu_si256((const __m256i *)(bytes + 16)) : _mm256_setzero_si256();
+        const k4_k5_block w = k4_k5_decode(bytes, is_q5);
         __m512i groups[TILE_TOKENS][4];
-        for (int group = 0; group < 4; ++group) {
-            const __m256i packed = _mm256_loadu_si256((const __m256i *)(q4 + 32 * group));
-            __m512i x = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_and_si256(packed, low_mask)),
-                                           _mm256_and_si256(_mm256_srli_epi16(packed, 4), low_mask), 1);
-            if (is_q5) {
-                const __mmask64 fifth = (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 7)) |
-                                        (__mmask64)(uint32_t)_mm256_movemask_epi8(_mm256_slli_epi16(high_bits, 6)) << 32;
-                x = _mm512_mask_add_epi8(x, fifth, x, _mm512_set1_epi8(16));
-                high_bits = _mm256_srli_epi16(high_bits, 2);
-            }
-            const __m512i scales = _mm512_permutexvar_epi16(pick[group], scale_words);
-            for (int t = 0; t < tokens; ++t) {
-                const __m512i y = _mm512_loadu_si512((const void *)(ACTIVATION(block_q8_K, t)[b].qs + 64 * group));
-                groups[t][group] = _mm512_dpwssd_epi32(_mm512_setzero_si512(), _mm512_maddubs_epi16(x, y), scales);
-            }
-        }
+        for (int t = 0; t < tokens; ++t) k4_k5_group_sums(&w, &ACTIVATION(block_q8_K, t)[b], groups[t]);
         if (gemm_order) {
             // Row t of the 4×4 mins is token t's four groups; transposed, row g is group g of every token.
             __m128 mins[TILE_TOKENS];
             float d[TILE_TOKENS], dmin[TILE_TOKENS];
             for (int t = 0; t < TILE_TOKENS; ++t) {
                 const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
-                d[t] = weight_d_dmin[0] * a->d;
-                dmin[t] = weight_d_dmin[1] * a->d;
-                mins[t] = _mm_castsi128_ps(k4_group_mins(min_bytes, a->bsums));
+                d[t] = w.d_dmin[0] * a->d;
+                dmin[t] = w.d_dmin[1] * a->d;
+                mins[t] = _mm_castsi128_ps(k4_group_mins(w.min_bytes, a->bsums));
             }
             _MM_TRANSPOSE4_PS(mins[0], mins[1], mins[2], mins[3]);
             const __m512 totals = _mm512_cvtepi32_ps(transposed_totals(&groups[0][0]));
@@ -788,9 +812,9 @@ KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const voi
         }
         for (int t = 0; t < tokens; ++t) {
             const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
-            const float d = weight_d_dmin[0] * a->d, dmin = weight_d_dmin[1] * a->d;
+            const float d = w.d_dmin[0] * a->d, dmin = w.d_dmin[1] * a->d;
             sum[t] = __builtin_fmaf((float)sum_four(group_totals(groups[t])), d, sum[t]);
-            min_total[t] = __builtin_fmaf((float)sum_four(k4_group_mins(min_bytes, a->bsums)), dmin, min_total[t]);
+            min_total[t] = __builtin_fmaf((float)sum_four(k4_group_mins(w.min_bytes, a->bsums)), dmin, min_total[t]);
         }
     }
     if (gemm_order) {
@@ -803,67 +827,82 @@ KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const voi
 KERNEL void q4_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     (void)scales;
-    k4_k5_tokens(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, 0, out, out_stride);
+    k4_k5_tokens(count, sizeof(block_q4_K), 0, weights, activations, stride, tokens, out, out_stride);
 }
 DOT_AND_TILE(q4_K)
 
 KERNEL void q5_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     (void)scales;
-    k4_k5_tokens(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, 0, out, out_stride);
+    k4_k5_tokens(count, sizeof(block_q5_K), 1, weights, activations, stride, tokens, out, out_stride);
 }
 DOT_AND_TILE(q5_K)
+
+// One Q6_K super-block's weights: per half, values 0..63 and 64..127 as unsigned bytes 0..63 (value
+// q − 32 with q here), each 128-bit lane one 16-value sub-block with its scale in 16-bit words;
+// the sixteen scales as words; d.
+typedef struct {
+    __m512i values[4], scales[4];
+    __m256i scale_words;
+    float d;
+} q6_K_weights;
+
+KERNEL q6_K_weights q6_K_decode(const block_q6_K *w) {
+    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
+    q6_K_weights block;
+    block.scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
+    block.d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w->d)));
+    for (int half = 0; half < 2; ++half) {
+        const uint8_t *ql = w->ql + 64 * half, *qh = w->qh + 32 * half;
+        const int8_t *sc = w->scales + 8 * half;
+        const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
+        const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
+        const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
+        const __m256i q0 = _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4));
+        const __m256i q1 = _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4));
+        const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4));
+        const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4));
+        block.values[2 * half] = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
+        block.values[2 * half + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1);
+        block.scales[2 * half] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]))),
+                                                    _mm256_set_m128i(_mm_set1_epi16(sc[3]), _mm_set1_epi16(sc[2])), 1);
+        block.scales[2 * half + 1] = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[5]), _mm_set1_epi16(sc[4]))),
+                                                        _mm256_set_m128i(_mm_set1_epi16(sc[7]), _mm_set1_epi16(sc[6])), 1);
+    }
+    return block;
+}
+
+// llama.cpp's eight lanes of Σ scale·(q − 32)·y for a super-block against one token's block: lane l
+// takes bytes 4l..4l+3 of every 32 values.
+KERNEL __m256i q6_K_lanes(const q6_K_weights *w, const block_q8_K *a) {
+    __m512i sums = _mm512_setzero_si512();
+    for (int k = 0; k < 4; ++k) {
+        sums = _mm512_dpwssd_epi32(sums, _mm512_maddubs_epi16(w->values[k], _mm512_loadu_si512((const void *)(a->qs + 64 * k))), w->scales[k]);
+    }
+    // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
+    const __m256i offsets = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), w->scale_words);
+    const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(sums), _mm512_extracti64x4_epi64(sums, 1));
+    return _mm256_sub_epi32(lanes, _mm256_slli_epi32(offsets, 5));
+}
 
 // `wide`: the float order of llama.cpp's tiled K-quant matrix product, which it takes for batches
 // of 8 tokens or more: per super-block r = (float)total · d_x, then sum = fma(r, d_y, sum).
 KERNEL void q6_K_order(int64_t count, const void *weights, const void *activation_bytes, size_t stride, int wide, int tokens,
-                       size_t prefetch_ahead, float *out, size_t out_stride) {
+                       float *out, size_t out_stride) {
     const block_q6_K *w = weights;
     const uint8_t *activations = activation_bytes;
-    const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     __m256 acc[TILE_TOKENS];
     float wide_sum[TILE_TOKENS];
     for (int t = 0; t < tokens; ++t) acc[t] = _mm256_setzero_ps(), wide_sum[t] = 0;
     for (int64_t b = 0; b < count / QK_K; ++b) {
-        prefetch_block(w + b, sizeof(block_q6_K), prefetch_ahead);
-        const __m256i scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w[b].scales));
-        const float weight_d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w[b].d)));
-        __m512i sums[TILE_TOKENS];
-        for (int t = 0; t < tokens; ++t) sums[t] = _mm512_setzero_si512();
-        for (int half = 0; half < 2; ++half) {
-            const uint8_t *ql = w[b].ql + 64 * half, *qh = w[b].qh + 32 * half;
-            const int8_t *sc = w[b].scales + 8 * half;
-            const __m256i low0 = _mm256_loadu_si256((const __m256i *)ql);
-            const __m256i low1 = _mm256_loadu_si256((const __m256i *)(ql + 32));
-            const __m256i high = _mm256_loadu_si256((const __m256i *)qh);
-            const __m256i q0 = _mm256_or_si256(_mm256_and_si256(low0, low_mask), _mm256_slli_epi16(_mm256_and_si256(high, two_bits), 4));
-            const __m256i q1 = _mm256_or_si256(_mm256_and_si256(low1, low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 2), two_bits), 4));
-            const __m256i q2 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low0, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 4), two_bits), 4));
-            const __m256i q3 = _mm256_or_si256(_mm256_and_si256(_mm256_srli_epi16(low1, 4), low_mask), _mm256_slli_epi16(_mm256_and_si256(_mm256_srli_epi16(high, 6), two_bits), 4));
-            const __m512i x01 = _mm512_inserti64x4(_mm512_castsi256_si512(q0), q1, 1);
-            const __m512i x23 = _mm512_inserti64x4(_mm512_castsi256_si512(q2), q3, 1);
-            // Each 128-bit lane of a 64-value register is one 16-value sub-block.
-            const __m512i scales01 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[1]), _mm_set1_epi16(sc[0]))),
-                                                        _mm256_set_m128i(_mm_set1_epi16(sc[3]), _mm_set1_epi16(sc[2])), 1);
-            const __m512i scales23 = _mm512_inserti64x4(_mm512_castsi256_si512(_mm256_set_m128i(_mm_set1_epi16(sc[5]), _mm_set1_epi16(sc[4]))),
-                                                        _mm256_set_m128i(_mm_set1_epi16(sc[7]), _mm_set1_epi16(sc[6])), 1);
-            for (int t = 0; t < tokens; ++t) {
-                const int8_t *y = ACTIVATION(block_q8_K, t)[b].qs + 128 * half;
-                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x01, _mm512_loadu_si512((const void *)y)), scales01);
-                sums[t] = _mm512_dpwssd_epi32(sums[t], _mm512_maddubs_epi16(x23, _mm512_loadu_si512((const void *)(y + 64))), scales23);
-            }
-        }
+        const q6_K_weights block = q6_K_decode(w + b);
         for (int t = 0; t < tokens; ++t) {
             const block_q8_K *a = &ACTIVATION(block_q8_K, t)[b];
-            // Σ scale·(q − 32)·y = Σ scale·q·y − 32·Σ scale·bsum.
-            const __m256i offsets = _mm256_madd_epi16(_mm256_loadu_si256((const __m256i *)a->bsums), scale_words);
-            // llama.cpp's lane l: bytes 4l..4l+3 of every 32 values, minus 32·(its two sub-block offsets).
-            const __m256i lanes = _mm256_add_epi32(_mm512_castsi512_si256(sums[t]), _mm512_extracti64x4_epi64(sums[t], 1));
-            const __m256i total = _mm256_sub_epi32(lanes, _mm256_slli_epi32(offsets, 5));
+            const __m256i total = q6_K_lanes(&block, a);
             if (wide) {
-                wide_sum[t] = WIDE_STEP(wide_sum[t], (float)sum_eight(total) * weight_d, a->d);
+                wide_sum[t] = WIDE_STEP(wide_sum[t], (float)sum_eight(total) * block.d, a->d);
             } else {
-                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * weight_d), _mm256_cvtepi32_ps(total), acc[t]);
+                acc[t] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * block.d), _mm256_cvtepi32_ps(total), acc[t]);
             }
         }
     }
@@ -873,7 +912,7 @@ KERNEL void q6_K_order(int64_t count, const void *weights, const void *activatio
 KERNEL void q6_K_tokens(int64_t count, const void *weights, const void *activations, size_t stride, const float *scales, int tokens,
                         float *out, size_t out_stride) {
     (void)scales;
-    q6_K_order(count, weights, activations, stride, 0, tokens, 0, out, out_stride);
+    q6_K_order(count, weights, activations, stride, 0, tokens, out, out_stride);
 }
 DOT_AND_TILE(q6_K)
 
@@ -881,28 +920,81 @@ AVX512 static void wide_tile_q6_K(int64_t count, const void *weights, const void
                                   int tokens, float *out, size_t out_stride) {
     (void)scales;
     switch (tokens) {
-    case 1: q6_K_order(count, weights, activations, stride, 1, 1, 0, out, out_stride); break;
-    case 2: q6_K_order(count, weights, activations, stride, 1, 2, 0, out, out_stride); break;
-    case 3: q6_K_order(count, weights, activations, stride, 1, 3, 0, out, out_stride); break;
-    default: q6_K_order(count, weights, activations, stride, 1, 4, 0, out, out_stride); break;
+    case 1: q6_K_order(count, weights, activations, stride, 1, 1, out, out_stride); break;
+    case 2: q6_K_order(count, weights, activations, stride, 1, 2, out, out_stride); break;
+    case 3: q6_K_order(count, weights, activations, stride, 1, 3, out, out_stride); break;
+    default: q6_K_order(count, weights, activations, stride, 1, 4, out, out_stride); break;
     }
 }
 
-// Row panels of the K formats: the rows of a one-token product one after another, each through
-// the one-token tile's steps (so the same bits), the weights K_PREFETCH_AHEAD bytes further on
-// fetched as each block is read. Measured on Sapphire Rapids (896 × 4864, 700 MB of matrices,
-// 2 threads, GB/s), row by row → panels 8 rows ahead: Q6_K 13.5 → 20.6, Q4_K 13.6 → 19.7, Q5_K
-// 11.8 → 16.4; Q6_K and Q4_K by distance: 2 KiB 19–21, 4 KiB 22–23, 8 and 16 KiB 21–23, 8 rows
-// (22–32 KiB) 19–21. AMD CPUs keep the rows one by one (forge_row_panels_preferred).
+// Row panels of the K formats: a one-token product's rows in lockstep, super-block b of every row
+// before super-block b + 1, each row's bytes K_PREFETCH_AHEAD further on fetched as its block is
+// read. multiply_rows gives a panel rows far apart (streams), so these are eight sequential reads.
+// Q4_K and Q5_K keep the eight rows' scalar chains of the one-token order side by side, lane r for
+// row r (the same float operations, so the same bits), and reduce the rows' super-block totals
+// together instead of one row at a time. Sapphire Rapids, 2 threads, 896 × 4864 (Qwen's
+// ffn_down), GB/s against the row-by-row panels of adjacent rows: Q4_K with a 5 MB working set
+// 22.0 → 33.8, from memory (700 MB of matrices) 19.0–22.2 → 18.0–24.4, Q5_K 21.0–21.3 →
+// 22.5–23.6. Q6_K, whose chains are vectors already, reads as fast either way (19.9–23.5 against
+// 22.8–23.9).
 #define K_PREFETCH_AHEAD 4096
+
+// Lane r of the result: Σ of the four dwords in 128-bit lane r % 4 of (r < 4 ? low : high).
+KERNEL __m256i four_lane_totals(__m512i low, __m512i high) {
+    const __m512i pairs = _mm512_add_epi32(_mm512_unpacklo_epi32(low, high), _mm512_unpackhi_epi32(low, high));
+    const __m512i sums = _mm512_add_epi32(pairs, _mm512_shuffle_epi32(pairs, _MM_PERM_BADC));
+    // 128-bit lane k of sums: row k, row 4 + k, twice.
+    return _mm512_castsi512_si256(_mm512_permutexvar_epi32(_mm512_setr_epi32(0, 4, 8, 12, 1, 5, 9, 13, 0, 0, 0, 0, 0, 0, 0, 0), sums));
+}
+
+// Lane r of the result: Σ of v[r]'s sixteen lanes (a reduction tree of 23 operations for the eight).
+KERNEL __m256i eight_totals(const __m512i v[8]) {
+    __m512i quarters[2];
+    lane_quarters(v, quarters);
+    return four_lane_totals(quarters[0], quarters[1]);
+}
+
+KERNEL void k4_k5_lockstep(int64_t count, size_t block_bytes, int is_q5, const uint8_t *weights, size_t row_bytes, int rows,
+                           const block_q8_K *activation, float *out) {
+    enum { ROWS = FORGE_ROW_PANEL_ROWS };
+    __m256 sum = _mm256_setzero_ps(), min_total = _mm256_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b) {
+        const block_q8_K *a = activation + b;
+        const __m256i bsums = _mm256_loadu_si256((const __m256i *)a->bsums);
+        // Σy of each 32-value sub-block, the pattern repeated in every 128-bit lane.
+        const __m512i sub_block_sums = _mm512_broadcast_i32x4(_mm_hadd_epi16(_mm256_castsi256_si128(bsums), _mm256_extracti128_si256(bsums, 1)));
+        __m512i totals[ROWS];
+        uint64_t mins[ROWS];
+        uint32_t halves[ROWS];
+        for (int r = 0; r < ROWS; ++r) {
+            // Rows past the panel repeat its last row; their lanes are never stored.
+            const uint8_t *bytes = weights + (size_t)(r < rows ? r : rows - 1) * row_bytes + (size_t)b * block_bytes;
+            prefetch_block(bytes, block_bytes, K_PREFETCH_AHEAD);
+            const k4_k5_block w = k4_k5_decode(bytes, is_q5);
+            __m512i groups[4];
+            k4_k5_group_sums(&w, a, groups);
+            totals[r] = _mm512_add_epi32(_mm512_add_epi32(groups[0], groups[1]), _mm512_add_epi32(groups[2], groups[3]));
+            mins[r] = w.min_bytes;
+            memcpy(&halves[r], bytes, 4);
+        }
+        const __m512i min_words_low = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)mins));
+        const __m512i min_words_high = _mm512_cvtepu8_epi16(_mm256_loadu_si256((const __m256i *)(mins + 4)));
+        const __m256i min_totals = four_lane_totals(_mm512_madd_epi16(min_words_low, sub_block_sums), _mm512_madd_epi16(min_words_high, sub_block_sums));
+        // Lanes 2r, 2r + 1: row r's d and dmin.
+        const __m512 d_dmin = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *)halves));
+        const __m256 token_d = _mm256_set1_ps(a->d);
+        const __m256 d = _mm256_mul_ps(_mm512_castps512_ps256(_mm512_permutexvar_ps(_mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 0, 0, 0, 0, 0, 0, 0, 0), d_dmin)), token_d);
+        const __m256 dmin = _mm256_mul_ps(_mm512_castps512_ps256(_mm512_permutexvar_ps(_mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 0, 0, 0, 0, 0, 0, 0, 0), d_dmin)), token_d);
+        sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(eight_totals(totals)), d, sum);
+        min_total = _mm256_fmadd_ps(_mm256_cvtepi32_ps(min_totals), dmin, min_total);
+    }
+    _mm256_mask_storeu_ps(out, (__mmask8)((1u << rows) - 1), _mm256_sub_ps(sum, min_total));
+}
 #define K4_K5_ROW_PANEL(name, is_q5)                                                                                   \
     AVX512 static void row_panel_##name(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation, \
                                         const float *scales, float *out) {                                             \
         (void)scales;                                                                                                  \
-        for (int r = 0; r < rows; ++r) {                                                                               \
-            k4_k5_tokens(count, sizeof(block_##name), is_q5, (const uint8_t *)weights + (size_t)r * row_bytes, activation, 0, 1, \
-                         K_PREFETCH_AHEAD, out + r, 1);                                                                \
-        }                                                                                                              \
+        k4_k5_lockstep(count, sizeof(block_##name), is_q5, weights, row_bytes, rows, activation, out);                 \
     }
 K4_K5_ROW_PANEL(q4_K, 0)
 K4_K5_ROW_PANEL(q5_K, 1)
@@ -910,9 +1002,19 @@ K4_K5_ROW_PANEL(q5_K, 1)
 AVX512 static void row_panel_q6_K(int64_t count, const void *weights, size_t row_bytes, int rows, const void *activation,
                                   const float *scales, float *out) {
     (void)scales;
-    for (int r = 0; r < rows; ++r) {
-        q6_K_order(count, (const uint8_t *)weights + (size_t)r * row_bytes, activation, 0, 0, 1, K_PREFETCH_AHEAD, out + r, 1);
+    const block_q8_K *activations = activation;
+    __m256 acc[FORGE_ROW_PANEL_ROWS];
+    for (int r = 0; r < rows; ++r) acc[r] = _mm256_setzero_ps();
+    for (int64_t b = 0; b < count / QK_K; ++b) {
+        const block_q8_K *a = activations + b;
+        for (int r = 0; r < rows; ++r) {
+            const block_q6_K *w = (const block_q6_K *)((const uint8_t *)weights + (size_t)r * row_bytes) + b;
+            prefetch_block(w, sizeof(block_q6_K), K_PREFETCH_AHEAD);
+            const q6_K_weights block = q6_K_decode(w);
+            acc[r] = _mm256_fmadd_ps(_mm256_set1_ps(a->d * block.d), _mm256_cvtepi32_ps(q6_K_lanes(&block, a)), acc[r]);
+        }
     }
+    for (int r = 0; r < rows; ++r) out[r] = sum_lanes(acc[r]);
 }
 
 // Lane panels: tokens across the vector lanes (llama.cpp's tiled kernel layout), so a row's four
@@ -1329,6 +1431,9 @@ const forge_kernel_table forge_avx512_kernels = {
     .row_panel[FORGE_TYPE_Q4_K] = row_panel_q4_K,
     .row_panel[FORGE_TYPE_Q5_K] = row_panel_q5_K,
     .row_panel[FORGE_TYPE_Q6_K] = row_panel_q6_K,
+    .row_panel_streams[FORGE_TYPE_Q4_K] = 1,
+    .row_panel_streams[FORGE_TYPE_Q5_K] = 1,
+    .row_panel_streams[FORGE_TYPE_Q6_K] = 1,
     .wide_tile[FORGE_TYPE_Q6_K] = wide_tile_q6_K,
     .lane_panel[FORGE_TYPE_Q4_K] = lane_panel_q4_K,
     .lane_panel[FORGE_TYPE_Q5_K] = lane_panel_q5_K,
