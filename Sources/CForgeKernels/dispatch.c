@@ -127,7 +127,7 @@ forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type) {
 // Measured on Sapphire Rapids only; the Zen 4 figures behind forge_row_panels_preferred were
 // taken with adjacent rows, which AMD keeps.
 int forge_row_panel_streams(forge_isa isa, uint32_t weight_type) {
-    if (!forge_select_row_panel(isa, weight_type)) return 0;
+    if (weight_type >= FORGE_TYPE_LIMIT) return 0;
 #if defined(__x86_64__)
     if (__builtin_cpu_is("amd")) return 0;
 #endif

@@ -719,12 +719,6 @@ KERNEL void prefetch_block(const void *block, size_t block_bytes, size_t ahead) 
     for (size_t line = 0; line < block_bytes; line += 64) _mm_prefetch((const char *)block + ahead + line, _MM_HINT_T0);
 }
 
-// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles) in the float order of
-// llama.cpp's repacked Q4_K kernels (the default on x86): two scalar chains,
-// sum = fma((float)Σ scale·q·y, d_x·d_y, sum) and mins = fma((float)Σ min·Σy, dmin_x·d_y, mins),
-// result sum − mins. Its GEMV (decode, and the last n % 4 tokens of a batch) takes one step per
-// super-block; its GEMM (each group of 4 batch tokens) one step per 64 values. A full tile is such
-// a group (matmul.c tiles a batch from its first token), anything else is the GEMV.
 // One Q4_K (is_q5 = 0) or Q5_K super-block's weights: its four 64-value groups as unsigned bytes,
 // each group's scales as 16-bit words (words 0..15 take scale 2g, 16..31 scale 2g+1), d and dmin,
 // and the packed mins.
@@ -776,6 +770,12 @@ KERNEL void k4_k5_group_sums(const k4_k5_block *w, const block_q8_K *a, __m512i 
     }
 }
 
+// Q4_K and Q5_K (is_q5: 32 bytes of fifth bits ahead of the nibbles) in the float order of
+// llama.cpp's repacked Q4_K kernels (the default on x86): two scalar chains,
+// sum = fma((float)Σ scale·q·y, d_x·d_y, sum) and mins = fma((float)Σ min·Σy, dmin_x·d_y, mins),
+// result sum − mins. Its GEMV (decode, and the last n % 4 tokens of a batch) takes one step per
+// super-block; its GEMM (each group of 4 batch tokens) one step per 64 values. A full tile is such
+// a group (matmul.c tiles a batch from its first token), anything else is the GEMV.
 KERNEL void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q5, const void *weights, const void *activation_bytes,
                          size_t stride, int tokens, float *out, size_t out_stride) {
     const uint8_t *bytes = weights;

@@ -216,7 +216,7 @@ typedef struct {
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
-    uint8_t row_panel_streams[FORGE_TYPE_LIMIT]; // the row panel prefetches along each row's stream
+    uint8_t row_panel_streams[FORGE_TYPE_LIMIT]; // the row panel is given rows far apart (forge_row_panel_streams)
     forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
     forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];

@@ -229,8 +229,8 @@ public final class Evaluator: @unchecked Sendable {
             var start = 0
             while start < n {
                 let remaining = n - start
-                let rows = remaining <= feedForwardChunk ? remaining
-                    : remaining - feedForwardChunk >= Self.feedForwardGrain ? feedForwardChunk : feedForwardChunk - Self.feedForwardGrain
+                var rows = min(remaining, feedForwardChunk)
+                if remaining > rows && remaining - rows < Self.feedForwardGrain { rows -= Self.feedForwardGrain }
                 let input = normed + start * dim
                 compute.matmul(layer.gate, input: input, output: gate, tokens: rows)
                 compute.matmul(layer.up, input: input, output: up, tokens: rows)

@@ -82,13 +82,14 @@ import Testing
     }
 
     /// One-token products of the K formats take row panels (AVX-512, where the context takes them:
-    /// the rows one after another with the weights ahead prefetched) or the tile row by row; each
-    /// row must get the dot product's bits. 19 rows: two panels of 8 and one of 3.
+    /// eight rows in lockstep, far apart where the variant takes streams) or the tile row by row;
+    /// each row must get the dot product's bits. 19 rows: two panels of 8 and one of 3; 67 rows:
+    /// the pool's chunks as 8 streams of 3 or 2 rows and 3 rows left over.
     @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K], MatmulTests.variants)
     func oneTokenKProductsEqualTheDotProductBitForBit(_ type: GGMLType, variant: KernelVariant) throws {
         for decodeRows in DecodeRowOrder.allCases {
             try checkMatmulAgainstDotProduct(type, variant: variant, decodeRows: decodeRows,
-                                             shapes: [(19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 2, 1)])
+                                             shapes: [(19, 3, 1), (7, 1, 1), (1, 5, 1), (16, 2, 1), (67, 1, 1)])
         }
     }
 
