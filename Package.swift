@@ -56,7 +56,7 @@ let package = Package(
         // Sampling and generation sessions: the Swift API the CLI and server use.
         .target(
             name: "ForgeGeneration",
-            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeKernels"],
+            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels"],
             swiftSettings: hotSwiftSettings
         ),
         // OpenAI-compatible HTTP server with continuous batching over parallel KV-cache slots.
@@ -109,7 +109,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
-        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
+        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
         // Test helpers more than one test target uses (tiny model files).
         .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
     ],

@@ -190,6 +190,8 @@ static void mask_scores(tile_scratch *s, const forge_attention_row *rows, int ro
     for (int r = 0; r < TILE; ++r) {
         const int64_t visible = r < row_count ? rows[r].length - first_key : keys;
         for (int j = visible < 0 ? 0 : (int)visible; j < KV_TILE; ++j) s->scores[j * TILE + r] = -INFINITY;
+        const int64_t hidden = r < row_count ? rows[r].first - first_key : 0;
+        for (int j = 0; j < hidden && j < KV_TILE; ++j) s->scores[j * TILE + r] = -INFINITY;
     }
 }
 
@@ -199,11 +201,19 @@ static int64_t longest(const forge_attention_row *rows, int row_count) {
     return length;
 }
 
+// The first key tile any row sees: tiles stay aligned to key 0, and those no row sees are skipped
+// (llama.cpp's masked tiles leave every sum unchanged).
+static int64_t first_tile(const forge_attention_row *rows, int row_count) {
+    int64_t first = rows[0].first;
+    for (int r = 1; r < row_count; ++r) first = rows[r].first < first ? rows[r].first : first;
+    return first / KV_TILE * KV_TILE;
+}
+
 PORTABLE void tile_generic(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type,
                            const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
     prepare_tile(s, rows, row_count, head_dim);
     const int64_t length = longest(rows, row_count);
-    for (int64_t first = 0; first < length; first += KV_TILE) {
+    for (int64_t first = first_tile(rows, row_count); first < length; first += KV_TILE) {
         const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
         load_rows(type, keys, row_bytes, first, count, head_dim, s->keys);
         load_rows(type, values, row_bytes, first, count, head_dim, s->values);
@@ -369,7 +379,7 @@ AVX2 static void tile_avx2(tile_scratch *s, const forge_attention_row *rows, int
                            const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
     prepare_tile(s, rows, row_count, head_dim);
     const int64_t length = longest(rows, row_count);
-    for (int64_t first = 0; first < length; first += KV_TILE) {
+    for (int64_t first = first_tile(rows, row_count); first < length; first += KV_TILE) {
         const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
         load_rows_avx2(type, keys, row_bytes, first, count, head_dim, s->keys);
         load_rows_avx2(type, values, row_bytes, first, count, head_dim, s->values);
@@ -589,7 +599,7 @@ AVX512 static void tile_avx512(tile_scratch *s, const forge_attention_row *rows,
                                const uint8_t *keys, const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
     prepare_tile(s, rows, row_count, head_dim);
     const int64_t length = longest(rows, row_count);
-    for (int64_t first = 0; first < length; first += KV_TILE) {
+    for (int64_t first = first_tile(rows, row_count); first < length; first += KV_TILE) {
         const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
         load_rows_avx512(type, keys, row_bytes, first, count, head_dim, s->keys);
         load_rows_avx512(type, values, row_bytes, first, count, head_dim, s->values);
@@ -603,6 +613,205 @@ AVX512 static void tile_avx512(tile_scratch *s, const forge_attention_row *rows,
 
 #endif
 
+// MARK: - NEON
+
+#if defined(__aarch64__)
+
+static inline float32x4_t load_f16x4(const uint16_t *halves) { return vcvt_f32_f16(vreinterpret_f16_u16(vld1_u16(halves))); }
+
+// dot_f16_generic with its sixteen lanes as four quarters: lane l of accumulator r is acc[r][l / 4].
+static float dot_f16_neon(const uint16_t *a, const uint16_t *b, int64_t count) {
+    const int64_t whole = count / 64 * 64;
+    float32x4_t acc[4][4];
+    for (int r = 0; r < 4; ++r)
+        for (int q = 0; q < 4; ++q) acc[r][q] = vdupq_n_f32(0);
+    for (int64_t i = 0; i < whole; i += 64) {
+        for (int r = 0; r < 4; ++r)
+            for (int q = 0; q < 4; ++q) acc[r][q] = vfmaq_f32(acc[r][q], load_f16x4(a + i + 16 * r + 4 * q), load_f16x4(b + i + 16 * r + 4 * q));
+    }
+    float32x4_t folded[4];
+    for (int q = 0; q < 4; ++q) folded[q] = vaddq_f32(vaddq_f32(acc[0][q], acc[2][q]), vaddq_f32(acc[1][q], acc[3][q]));
+    // reduce16: lanes k + 8 and k, then k + 4 and k, then (0 + 2) + (1 + 3).
+    const float32x4_t four = vaddq_f32(vaddq_f32(folded[3], folded[1]), vaddq_f32(folded[2], folded[0]));
+    const float32x2_t two = vadd_f32(vget_low_f32(four), vget_high_f32(four));
+    double total = vget_lane_f32(two, 0) + vget_lane_f32(two, 1);
+    for (int64_t i = whole; i < count; ++i) total += (double)(f16_to_f32(a[i]) * f16_to_f32(b[i]));
+    return (float)total;
+}
+
+static void group_neon(const float *queries, int heads, const uint8_t *keys, const uint8_t *values, size_t row_bytes,
+                       int64_t start, int64_t end, int64_t head_dim, float scale, float *maximum, float *sum, float *weighted) {
+    uint16_t q16[heads * head_dim], accumulator[heads * head_dim];
+    const int64_t vectors = head_dim / 4 * 4;
+    int64_t i = 0;
+    for (; i + 4 <= heads * head_dim; i += 4) vst1_u16(q16 + i, vreinterpret_u16_f16(vcvt_f16_f32(vld1q_f32(queries + i))));
+    for (; i < heads * head_dim; ++i) q16[i] = f32_to_f16(queries[i]);
+    memset(accumulator, 0, sizeof(accumulator));
+    for (int h = 0; h < heads; ++h) {
+        maximum[h] = -INFINITY;
+        sum[h] = 0;
+    }
+    for (int64_t j = start; j < end; ++j) {
+        const uint16_t *key = (const uint16_t *)(keys + j * row_bytes);
+        const uint16_t *value = (const uint16_t *)(values + j * row_bytes);
+        for (int h = 0; h < heads; ++h) {
+            uint16_t *acc = accumulator + h * head_dim;
+            const float score = dot_f16_neon(q16 + h * head_dim, key, head_dim) * scale;
+            float rescale = 1, weight = 1;
+            if (score > maximum[h]) {
+                rescale = expf(maximum[h] - score);
+                maximum[h] = score;
+                for (int64_t d = 0; d < vectors; d += 4) {
+                    vst1_u16(acc + d, vreinterpret_u16_f16(vcvt_f16_f32(vmulq_f32(load_f16x4(acc + d), vdupq_n_f32(rescale)))));
+                }
+                for (int64_t d = vectors; d < head_dim; ++d) acc[d] = f32_to_f16(f16_to_f32(acc[d]) * rescale);
+            } else {
+                weight = expf(score - maximum[h]);
+            }
+            for (int64_t d = 0; d < vectors; d += 4) {
+                const float32x4_t updated = vfmaq_f32(load_f16x4(acc + d), load_f16x4(value + d), vdupq_n_f32(weight));
+                vst1_u16(acc + d, vreinterpret_u16_f16(vcvt_f16_f32(updated)));
+            }
+            for (int64_t d = vectors; d < head_dim; ++d) acc[d] = f32_to_f16(fmaf(f16_to_f32(value[d]), weight, f16_to_f32(acc[d])));
+            sum[h] = fmaf(sum[h], rescale, weight);
+        }
+    }
+    for (i = 0; i < heads * head_dim; ++i) weighted[i] = f16_to_f32(accumulator[i]);
+}
+
+static void load_rows_neon(uint32_t type, const uint8_t *base, size_t row_bytes, int64_t first, int count, int64_t head_dim,
+                           float *out) {
+    if (type != FORGE_TYPE_F16) {
+        load_rows(type, base, row_bytes, first, count, head_dim, out);
+        return;
+    }
+    for (int r = 0; r < count; ++r) {
+        const uint16_t *row = (const uint16_t *)(base + (size_t)(first + r) * row_bytes);
+        for (int64_t d = 0; d < head_dim; d += 4) vst1q_f32(out + r * head_dim + d, load_f16x4(row + d));
+    }
+}
+
+// `keys` (1...4) keys × `row_vectors` (1...4) 4-row vectors of scores in one pass over the head
+// dimension, lanes being rows; inlined with constant counts for full blocks, as on x86.
+static inline __attribute__((always_inline)) void score_block_neon(tile_scratch *s, int r0, int j, int keys, int row_vectors, int64_t head_dim, float scale) {
+    float32x4_t acc[4][4];
+    for (int k = 0; k < keys; ++k)
+        for (int v = 0; v < row_vectors; ++v) acc[k][v] = vdupq_n_f32(0);
+    for (int64_t d = 0; d < head_dim; ++d) {
+        float32x4_t q[4];
+        for (int v = 0; v < row_vectors; ++v) q[v] = vld1q_f32(s->queries + d * TILE + r0 + 4 * v);
+        for (int k = 0; k < keys; ++k) {
+            const float32x4_t key = vdupq_n_f32(s->keys[(j + k) * head_dim + d]);
+            for (int v = 0; v < row_vectors; ++v) acc[k][v] = vfmaq_f32(acc[k][v], q[v], key);
+        }
+    }
+    for (int k = 0; k < keys; ++k)
+        for (int v = 0; v < row_vectors; ++v) vst1q_f32(s->scores + (j + k) * TILE + r0 + 4 * v, vmulq_n_f32(acc[k][v], scale));
+}
+
+static void scores_neon(tile_scratch *s, int row_count, int count, int64_t head_dim, float scale) {
+    for (int r0 = 0; r0 < row_count; r0 += 16) {
+        const int row_vectors = row_count - r0 < 16 ? (row_count - r0 + 3) / 4 : 4;
+        for (int j = 0; j < count; j += 4) {
+            const int keys = count - j < 4 ? count - j : 4;
+            if (keys == 4 && row_vectors == 4) {
+                score_block_neon(s, r0, j, 4, 4, head_dim, scale);
+            } else {
+                score_block_neon(s, r0, j, keys, row_vectors, head_dim, scale);
+            }
+        }
+    }
+}
+
+// softmax_row_generic over 4 rows at a time (lanes are rows, so every lane runs the scalar recipe).
+static void softmax_rows_neon(tile_scratch *s, int row_count, int64_t head_dim) {
+    for (int base = 0; base < row_count; base += 4) {
+        float32x4_t tile_max = vdupq_n_f32(-INFINITY);
+        for (int j = 0; j < KV_TILE; ++j) tile_max = vmaxnmq_f32(vld1q_f32(s->scores + j * TILE + base), tile_max);
+        const float32x4_t previous = vld1q_f32(s->maximum + base);
+        const uint32x4_t live = vmvnq_u32(vceqq_f32(tile_max, vdupq_n_f32(-INFINITY)));
+        const float32x4_t maximum = vbslq_f32(live, vmaxnmq_f32(previous, tile_max), previous);
+        const uint32x4_t grows = vcgtq_f32(maximum, previous);
+        if (vmaxvq_u32(grows)) {
+            float m[4], p[4];
+            uint32_t g[4];
+            vst1q_f32(m, maximum);
+            vst1q_f32(p, previous);
+            vst1q_u32(g, grows);
+            for (int k = 0; k < 4 && base + k < row_count; ++k) {
+                if (!g[k]) continue;
+                const float rescale = expf(p[k] - m[k]);
+                float *acc = s->accumulator + (base + k) * head_dim;
+                for (int64_t d = 0; d < head_dim; d += 4) vst1q_f32(acc + d, vmulq_n_f32(vld1q_f32(acc + d), rescale));
+                s->sum[base + k] *= rescale;
+            }
+        }
+        vst1q_f32(s->maximum + base, maximum);
+        float64x2_t total_low = vdupq_n_f64(0), total_high = vdupq_n_f64(0);
+        for (int chunk = 0; chunk < KV_TILE; chunk += 16) {
+            float32x4_t e[16], eight[8], four[4];
+            for (int k = 0; k < 16; ++k) {
+                float *row = s->scores + (chunk + k) * TILE + base;
+                const float32x4_t x = expf_neon(vsubq_f32(vld1q_f32(row), maximum));
+                e[k] = vreinterpretq_f32_u32(vandq_u32(live, vreinterpretq_u32_f32(x)));
+                vst1q_f32(row, e[k]);
+            }
+            for (int k = 0; k < 8; ++k) eight[k] = vaddq_f32(e[k + 8], e[k]);
+            for (int k = 0; k < 4; ++k) four[k] = vaddq_f32(eight[k + 4], eight[k]);
+            const float32x4_t chunk_sum = vaddq_f32(vaddq_f32(four[0], four[2]), vaddq_f32(four[1], four[3]));
+            total_low = vaddq_f64(total_low, vcvt_f64_f32(vget_low_f32(chunk_sum)));
+            total_high = vaddq_f64(total_high, vcvt_high_f64_f32(chunk_sum));
+        }
+        const float32x4_t sums = vld1q_f32(s->sum + base);
+        const float32x2_t low = vcvt_f32_f64(vaddq_f64(vcvt_f64_f32(vget_low_f32(sums)), total_low));
+        vst1q_f32(s->sum + base, vcvt_high_f32_f64(low, vaddq_f64(vcvt_high_f64_f32(sums), total_high)));
+    }
+}
+
+// accumulator[r][d] = fma(p[r][j], V[j][d], accumulator[r][d]) over j in order for `rows` (1...4)
+// rows × 16 head-dimension lanes.
+static inline __attribute__((always_inline)) void value_block_neon(tile_scratch *s, int r, int rows, int64_t d0, int count, int64_t head_dim) {
+    float32x4_t acc[4][4];
+    for (int i = 0; i < rows; ++i)
+        for (int v = 0; v < 4; ++v) acc[i][v] = vld1q_f32(s->accumulator + (r + i) * head_dim + d0 + 4 * v);
+    for (int j = 0; j < count; ++j) {
+        float32x4_t value[4];
+        for (int v = 0; v < 4; ++v) value[v] = vld1q_f32(s->values + j * head_dim + d0 + 4 * v);
+        for (int i = 0; i < rows; ++i) {
+            const float32x4_t p = vdupq_n_f32(s->scores[j * TILE + r + i]);
+            for (int v = 0; v < 4; ++v) acc[i][v] = vfmaq_f32(acc[i][v], p, value[v]);
+        }
+    }
+    for (int i = 0; i < rows; ++i)
+        for (int v = 0; v < 4; ++v) vst1q_f32(s->accumulator + (r + i) * head_dim + d0 + 4 * v, acc[i][v]);
+}
+
+static void tile_neon(tile_scratch *s, const forge_attention_row *rows, int row_count, uint32_t type, const uint8_t *keys,
+                      const uint8_t *values, size_t row_bytes, int64_t head_dim, float scale) {
+    prepare_tile(s, rows, row_count, head_dim);
+    const int64_t length = longest(rows, row_count);
+    for (int64_t first = first_tile(rows, row_count); first < length; first += KV_TILE) {
+        const int count = length - first < KV_TILE ? (int)(length - first) : KV_TILE;
+        load_rows_neon(type, keys, row_bytes, first, count, head_dim, s->keys);
+        load_rows_neon(type, values, row_bytes, first, count, head_dim, s->values);
+        scores_neon(s, row_count, count, head_dim, scale);
+        mask_scores(s, rows, row_count, first, count);
+        softmax_rows_neon(s, row_count, head_dim);
+        for (int64_t d0 = 0; d0 < head_dim; d0 += 16) {
+            for (int r = 0; r < row_count; r += 4) {
+                if (row_count - r >= 4) {
+                    value_block_neon(s, r, 4, d0, count, head_dim);
+                } else {
+                    value_block_neon(s, r, row_count - r, d0, count, head_dim);
+                }
+            }
+        }
+    }
+    finish_rows(s, rows, row_count, head_dim);
+}
+
+#endif
+
 // MARK: - Entry points
 
 // llama.cpp splits a lone decode row's keys into chunks (one per thread) once its padded KV view
@@ -610,19 +819,26 @@ AVX512 static void tile_avx512(tile_scratch *s, const forge_attention_row *rows,
 // maximum, VKQ = VKQ·scale_old + VKQ_chunk·scale_new and S likewise (its compiler fuses the first
 // product into the addition), then divide by S. With one chunk this is the plain division.
 void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
-                           const void *values, size_t row_bytes, int64_t length, int64_t chunk, int64_t head_dim, float scale) {
+                           const void *values, size_t row_bytes, int64_t length, int64_t first, int64_t chunk,
+                           int64_t head_dim, float scale) {
     if (chunk <= 0 || chunk > length) chunk = length;
     float maximum[heads], sum[heads], merged_maximum[heads], merged_sum[heads];
     float weighted[heads * head_dim];
     for (int h = 0; h < heads; ++h) merged_maximum[h] = -INFINITY, merged_sum[h] = 0;
     memset(outputs, 0, sizeof(float) * (size_t)(heads * head_dim));
-    for (int64_t start = 0; start < length; start += chunk) {
-        const int64_t end = start + chunk < length ? start + chunk : length;
+    for (int64_t chunk_start = 0; chunk_start < length; chunk_start += chunk) {
+        const int64_t end = chunk_start + chunk < length ? chunk_start + chunk : length;
+        const int64_t start = chunk_start > first ? chunk_start : first;
+        if (start >= end) continue;
 #if defined(__x86_64__)
         if (isa == FORGE_ISA_AVX512) {
             group_avx512(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
         } else if (isa == FORGE_ISA_AVX2) {
             group_avx2(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
+        } else
+#elif defined(__aarch64__)
+        if (isa_is_neon(isa)) {
+            group_neon(queries, heads, keys, values, row_bytes, start, end, head_dim, scale, maximum, sum, weighted);
         } else
 #endif
         {
@@ -651,6 +867,9 @@ int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row
                          const void *keys, const void *values, size_t row_bytes, int64_t head_dim, float scale) {
     if (row_count < 1 || row_count > TILE || head_dim < 1 || head_dim % 16 != 0) return -1;
     if (kv_type != FORGE_TYPE_F16 && kv_type != FORGE_TYPE_F32) return -1;
+    for (int r = 0; r < row_count; ++r) {
+        if (rows[r].first < 0 || rows[r].first >= rows[r].length) return -1;
+    }
     tile_scratch scratch;
     if (tile_scratch_make(&scratch, head_dim) != 0) return -2;
 #if defined(__x86_64__)
@@ -660,6 +879,11 @@ int forge_attention_tile(forge_isa isa, const forge_attention_row *rows, int row
     }
     if (isa == FORGE_ISA_AVX2) {
         tile_avx2(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
+        return 0;
+    }
+#elif defined(__aarch64__)
+    if (isa_is_neon(isa)) {
+        tile_neon(&scratch, rows, row_count, kv_type, keys, values, row_bytes, head_dim, scale);
         return 0;
     }
 #endif

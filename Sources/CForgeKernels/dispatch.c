@@ -1,7 +1,19 @@
 // Type geometry, the choice of kernel variant, and the entry points that take a variant.
 #include <math.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include "formats.h"
+#if defined(__aarch64__) && defined(__linux__)
+#include <sys/auxv.h>
+#ifndef HWCAP_ASIMDDP
+#define HWCAP_ASIMDDP (1 << 20)
+#endif
+#ifndef HWCAP2_I8MM
+#define HWCAP2_I8MM (1 << 13)
+#endif
+#elif defined(__aarch64__) && defined(__APPLE__)
+#include <sys/sysctl.h>
+#endif
 
 int64_t forge_type_block_size(uint32_t type) {
     switch (type) {
@@ -46,6 +58,37 @@ int32_t forge_activation_type(uint32_t weight_type) {
     }
 }
 
+#if defined(__aarch64__) && defined(__APPLE__)
+static int sysctl_flag(const char *name) {
+    int value = 0;
+    size_t size = sizeof(value);
+    return sysctlbyname(name, &value, &size, NULL, 0) == 0 && value != 0;
+}
+#endif
+
+#if defined(__aarch64__)
+// Other systems (no auxiliary vector, no sysctl names) get plain NEON.
+static int arm_has_dotprod(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP) & HWCAP_ASIMDDP) != 0;
+#elif defined(__APPLE__)
+    return sysctl_flag("hw.optional.arm.FEAT_DotProd");
+#else
+    return 0;
+#endif
+}
+
+static int arm_has_i8mm(void) {
+#if defined(__linux__)
+    return (getauxval(AT_HWCAP2) & HWCAP2_I8MM) != 0;
+#elif defined(__APPLE__)
+    return sysctl_flag("hw.optional.arm.FEAT_I8MM");
+#else
+    return 0;
+#endif
+}
+#endif
+
 int forge_isa_supported(forge_isa isa) {
     switch (isa) {
     case FORGE_ISA_GENERIC: return 1;
@@ -56,32 +99,36 @@ int forge_isa_supported(forge_isa isa) {
         return forge_isa_supported(FORGE_ISA_AVX2) && __builtin_cpu_supports("avx512f") &&
                __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
                __builtin_cpu_supports("avx512vnni");
+#elif defined(__aarch64__)
+    case FORGE_ISA_NEON: return 1;
+    case FORGE_ISA_NEON_DOTPROD: return arm_has_dotprod();
+    // The i8mm table keeps the dotprod dot products.
+    case FORGE_ISA_NEON_I8MM: return arm_has_dotprod() && arm_has_i8mm();
 #endif
     default: return 0;
     }
 }
 
-int forge_row_panels_preferred(uint32_t weight_type) {
-#if defined(__x86_64__)
-    if (!__builtin_cpu_is("amd")) return 1;
-    return weight_type == FORGE_TYPE_Q4_0 || weight_type == FORGE_TYPE_Q4_1 || weight_type == FORGE_TYPE_Q5_0 ||
-           weight_type == FORGE_TYPE_Q5_1;
-#else
-    (void)weight_type;
-    return 1;
-#endif
-}
-
 forge_isa forge_isa_best(void) {
+#if defined(__aarch64__)
+    if (forge_isa_supported(FORGE_ISA_NEON_I8MM)) return FORGE_ISA_NEON_I8MM;
+    if (forge_isa_supported(FORGE_ISA_NEON_DOTPROD)) return FORGE_ISA_NEON_DOTPROD;
+    return FORGE_ISA_NEON;
+#else
     if (forge_isa_supported(FORGE_ISA_AVX512)) return FORGE_ISA_AVX512;
     if (forge_isa_supported(FORGE_ISA_AVX2)) return FORGE_ISA_AVX2;
     return FORGE_ISA_GENERIC;
+#endif
 }
 
 static const forge_kernel_table *table_for(forge_isa isa) {
 #if defined(__x86_64__)
     if (isa == FORGE_ISA_AVX512) return &forge_avx512_kernels;
     if (isa == FORGE_ISA_AVX2) return &forge_avx2_kernels;
+#elif defined(__aarch64__)
+    if (isa == FORGE_ISA_NEON_I8MM) return &forge_neon_i8mm_kernels;
+    if (isa == FORGE_ISA_NEON_DOTPROD) return &forge_neon_dotprod_kernels;
+    if (isa == FORGE_ISA_NEON) return &forge_neon_kernels;
 #endif
     (void)isa;
     return &forge_generic_kernels;
@@ -124,14 +171,23 @@ forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type) {
     return table->dot[weight_type] && table->tile[weight_type] ? table->row_panel[weight_type] : NULL;
 }
 
-// Measured on Sapphire Rapids only; the Zen 4 figures behind forge_row_panels_preferred were
-// taken with adjacent rows, which AMD keeps.
-int forge_row_panel_streams(forge_isa isa, uint32_t weight_type) {
-    if (weight_type >= FORGE_TYPE_LIMIT) return 0;
-#if defined(__x86_64__)
-    if (__builtin_cpu_is("amd")) return 0;
-#endif
-    return table_for(isa)->row_panel_streams[weight_type];
+// What FORGE_ROWS_FASTEST means per variant and weight type; FORGE_ROWS_FASTEST (0): the default.
+// Atomic because a calibration may set an entry while other threads multiply.
+enum { ISA_LIMIT = FORGE_ISA_NEON_I8MM + 1 };
+static _Atomic uint8_t row_strategies[ISA_LIMIT][FORGE_TYPE_LIMIT];
+
+void forge_set_row_strategy(forge_isa isa, uint32_t weight_type, forge_row_order order) {
+    if ((unsigned)isa >= ISA_LIMIT || weight_type >= FORGE_TYPE_LIMIT || (unsigned)order > FORGE_ROWS_STREAMS) return;
+    atomic_store_explicit(&row_strategies[isa][weight_type], (uint8_t)order, memory_order_relaxed);
+}
+
+forge_row_order forge_row_order_resolved(forge_isa isa, uint32_t weight_type, forge_row_order order) {
+    if (!forge_select_row_panel(isa, weight_type)) return FORGE_ROWS_ONE_BY_ONE;
+    if (order == FORGE_ROWS_FASTEST && (unsigned)isa < ISA_LIMIT) {
+        order = (forge_row_order)atomic_load_explicit(&row_strategies[isa][weight_type], memory_order_relaxed);
+    }
+    if (order != FORGE_ROWS_FASTEST) return order;
+    return table_for(isa)->row_panel_streams[weight_type] ? FORGE_ROWS_STREAMS : FORGE_ROWS_PANELS;
 }
 
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type) {

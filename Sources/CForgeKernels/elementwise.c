@@ -33,6 +33,18 @@ AVX512 static void swiglu_row_avx512(float *gate, const float *up, int64_t width
     }
     for (; i < width; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
 }
+#elif defined(__aarch64__)
+static void swiglu_row_neon(float *gate, const float *up, int64_t width) {
+    const int64_t whole = width / 16 * 16;
+    int64_t i = 0;
+    const float32x4_t one = vdupq_n_f32(1.0f);
+    for (; i < whole; i += 4) {
+        const float32x4_t x = vld1q_f32(gate + i);
+        const float32x4_t silu = vdivq_f32(x, vaddq_f32(one, expf_neon(vsubq_f32(vdupq_n_f32(0), x))));
+        vst1q_f32(gate + i, vmulq_f32(silu, vld1q_f32(up + i)));
+    }
+    for (; i < width; ++i) gate[i] = gate[i] / (1.0f + expf(-gate[i])) * up[i];
+}
 #endif
 
 void forge_swiglu(forge_isa isa, float *gate, const float *up, int64_t rows, int64_t width) {
@@ -44,6 +56,11 @@ void forge_swiglu(forge_isa isa, float *gate, const float *up, int64_t rows, int
         }
         if (isa == FORGE_ISA_AVX2) {
             swiglu_row_avx2(gate + r * width, up + r * width, width);
+            continue;
+        }
+#elif defined(__aarch64__)
+        if (isa_is_neon(isa)) {
+            swiglu_row_neon(gate + r * width, up + r * width, width);
             continue;
         }
 #endif

@@ -216,7 +216,7 @@ typedef struct {
     forge_tile_fn wide_tile[FORGE_TYPE_LIMIT];
     forge_panel_fn panel[FORGE_TYPE_LIMIT];
     forge_row_panel_fn row_panel[FORGE_TYPE_LIMIT];
-    uint8_t row_panel_streams[FORGE_TYPE_LIMIT]; // the row panel is given rows far apart (forge_row_panel_streams)
+    uint8_t row_panel_streams[FORGE_TYPE_LIMIT]; // by default the row panel takes rows far apart (FORGE_ROWS_STREAMS)
     forge_lane_panel_fn lane_panel[FORGE_TYPE_LIMIT];
     forge_quantize_fn quantize[FORGE_TYPE_LIMIT];
     forge_quantize_fn panel_activations[FORGE_TYPE_LIMIT];
@@ -227,6 +227,14 @@ extern const forge_kernel_table forge_generic_kernels;
 #if defined(__x86_64__)
 extern const forge_kernel_table forge_avx2_kernels;
 extern const forge_kernel_table forge_avx512_kernels;
+#elif defined(__aarch64__)
+extern const forge_kernel_table forge_neon_kernels;
+extern const forge_kernel_table forge_neon_dotprod_kernels;
+extern const forge_kernel_table forge_neon_i8mm_kernels;
+// The three NEON variants share every kernel but the integer dot products and panels.
+static inline int isa_is_neon(forge_isa isa) {
+    return isa == FORGE_ISA_NEON || isa == FORGE_ISA_NEON_DOTPROD || isa == FORGE_ISA_NEON_I8MM;
+}
 #endif
 
 /// The entry for `type` in the variant `isa`, falling back to generic.
@@ -240,9 +248,6 @@ forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type);
 /// The row panel for `type` in the variant `isa`, or NULL (then one-token products take the
 /// single dot product, or the tile).
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type);
-/// Whether one-token products of `type` should give the row panel rows far apart: a thread's
-/// rows as FORGE_ROW_PANEL_ROWS streams, a panel taking the next row of each (see multiply_rows).
-int forge_row_panel_streams(forge_isa isa, uint32_t weight_type);
 /// The lane panel for `type` in the variant `isa`, or NULL (then batches take the wide tile).
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type);
 /// What makes the f32 activation rows the panel of `type` reads (4 bytes per value), or NULL when

@@ -10,7 +10,7 @@ typedef struct {
     forge_panel_fn panel; // NULL: the tile, row by row
     forge_dot_fn single_dot; // one-token products when their order is not the tile's
     forge_row_panel_fn row_panel; // one-token products; NULL: single_dot or the tile, row by row
-    int row_streams;              // the row panel takes rows far apart (forge_row_panel_streams)
+    int row_streams;              // the row panel takes rows far apart (FORGE_ROWS_STREAMS)
     forge_lane_panel_fn lane_panel; // batches of FORGE_LANE_TOKENS or more; NULL: the tiles and panels
     uint8_t *lane_blocks;           // the activations as the lane panel reads them, group after group
     size_t lane_block_bytes;        // one entry: forge_lane_block (Q8_K) or forge_lane_block_q8
@@ -164,9 +164,7 @@ static void multiply_rows(void *context, int64_t begin, int64_t end) {
     if (job->row_streams) {
         // The rows as FORGE_ROW_PANEL_ROWS streams of `span` adjacent rows, a panel taking the
         // k-th row of each, so a panel's rows lie in different pages and the memory system
-        // streams them as eight sequences (as the bandwidth probe's lockstep read). Against
-        // panels of adjacent rows, Sapphire Rapids, 2 threads, matrices beyond the L3: Q8_0
-        // 151936 × 896 23–25 → 27–29 GB/s, Q5_0 4864 × 896 22–24 → 24–28, 896 × 896 19 → 21–25.
+        // streams them as eight sequences (as the bandwidth probe's lockstep read).
         const int64_t span = (end - begin) / FORGE_ROW_PANEL_ROWS;
         for (int64_t k = 0; k < span; ++k) {
             float results[FORGE_ROW_PANEL_ROWS];
@@ -278,10 +276,9 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         .float_panel_tokens = float_weights ? forge_select_float_panel_tokens(isa) : 0,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
-    const int row_panels = tokens == 1 && (row_order == FORGE_ROWS_FASTEST ? forge_row_panels_preferred(weight_type)
-                                                                             : row_order == FORGE_ROWS_PANELS);
-    job.row_panel = row_panels ? forge_select_row_panel(isa, weight_type) : NULL;
-    job.row_streams = job.row_panel && forge_row_panel_streams(isa, weight_type);
+    const forge_row_order order = tokens == 1 ? forge_row_order_resolved(isa, weight_type, row_order) : FORGE_ROWS_ONE_BY_ONE;
+    job.row_panel = order != FORGE_ROWS_ONE_BY_ONE ? forge_select_row_panel(isa, weight_type) : NULL;
+    job.row_streams = order == FORGE_ROWS_STREAMS;
     job.lane_panel = tokens >= FORGE_LANE_TOKENS ? forge_select_lane_panel(isa, weight_type) : NULL;
     // Q4_K/Q5_K keep the tiles' order: whole groups of FORGE_TILE_TOKENS tokens in the GEMM order,
     // the rest in the GEMV one. The 32-value formats leave a last partial group to the panels,

@@ -24,11 +24,8 @@ static uint64_t stream_sum_generic(const uint64_t *words, size_t count) {
 #include <immintrin.h>
 
 // Which read pattern is fastest depends on the machine, as it does for decode, whose products
-// read rows one after another or eight in lockstep (see forge_row_panels_preferred): 2 threads on
-// Sapphire Rapids read 12 GB/s as one sequential stream each, 21 GB/s as eight 4 KiB streams,
-// 23-26 GB/s with the next group prefetched; on Zen 4 one stream per core reads about 40 GB/s and
-// eight lockstep streams 21-31. So the probe reads both ways, or it would report a ceiling below
-// what the kernels reach.
+// read rows one after another or eight in lockstep (forge_row_order, chosen by calibration). So
+// the probe reads both ways, or it would report a ceiling below what the kernels reach.
 enum { STREAMS = 8, STREAM_SPAN = 4096, STREAM_GROUP = STREAMS * STREAM_SPAN };
 
 #define AVX2 __attribute__((target("avx2")))

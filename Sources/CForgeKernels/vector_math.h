@@ -9,6 +9,8 @@
 #include <immintrin.h>
 #define AVX2 __attribute__((target("avx2,fma,f16c")))
 #define AVX512 __attribute__((target("avx2,fma,f16c,avx512f,avx512bw,avx512vl")))
+#elif defined(__aarch64__)
+#include <arm_neon.h>
 #endif
 
 // ggml_v_expf of the AVX-512 build, one lane: a polynomial in the reduced argument, scaled by a
@@ -68,6 +70,30 @@ AVX2 static inline __m256 expf_avx2(__m256 x) {
     if (_mm256_testz_ps(saturated, saturated)) return result;
     const __m256 limit = _mm256_blendv_ps(_mm256_set1_ps(INFINITY), _mm256_setzero_ps(), _mm256_cmp_ps(n, _mm256_setzero_ps(), _CMP_LE_OQ));
     return _mm256_blendv_ps(result, limit, saturated);
+}
+
+#elif defined(__aarch64__)
+
+// ggml_v_expf of the AVX-512 build in four lanes (vector_expf per lane), its scalef formed as
+// expf_avx2 forms it: j · 2^⌊n/2⌋ exact, times 2^(n − ⌊n/2⌋) rounded once.
+static inline float32x4_t expf_neon(float32x4_t x) {
+    const float32x4_t r = vdupq_n_f32(0x1.8p23f);
+    const float32x4_t n = vsubq_f32(vfmaq_f32(r, x, vdupq_n_f32(0x1.715476p+0f)), r);
+    const float32x4_t b = vfmsq_f32(vfmsq_f32(x, n, vdupq_n_f32(0x1.62e4p-1f)), n, vdupq_n_f32(0x1.7f7d1cp-20f));
+    const float32x4_t u = vmulq_f32(b, b);
+    const float32x4_t j = vfmaq_f32(
+        vfmaq_f32(vdupq_n_f32(1.0f), vdupq_n_f32(0x1.ffffecp-1f), b),
+        vfmaq_f32(vfmaq_f32(vdupq_n_f32(0x1.fffdb6p-2f), vdupq_n_f32(0x1.555e66p-3f), b),
+                  vfmaq_f32(vdupq_n_f32(0x1.573e2ep-5f), vdupq_n_f32(0x1.0e4020p-7f), b), u),
+        u);
+    const int32x4_t exponent = vcvtq_s32_f32(n);
+    const int32x4_t first = vshrq_n_s32(exponent, 1), second = vsubq_s32(exponent, first);
+    const float32x4_t first_power = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(first, vdupq_n_s32(127)), 23));
+    const float32x4_t second_power = vreinterpretq_f32_s32(vshlq_n_s32(vaddq_s32(second, vdupq_n_s32(127)), 23));
+    const float32x4_t result = vmulq_f32(vmulq_f32(j, first_power), second_power);
+    const uint32x4_t saturated = vcagtq_f32(n, vdupq_n_f32(192));
+    const float32x4_t limit = vbslq_f32(vcleq_f32(n, vdupq_n_f32(0)), vdupq_n_f32(0), vdupq_n_f32(INFINITY));
+    return vbslq_f32(saturated, limit, result);
 }
 
 #endif

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import ForgeGGUF
 import ForgeGeneration
 import ForgeHub
 import ForgeJinja
@@ -40,7 +41,7 @@ public struct BenchCommand: ParsableCommand {
     public var bandwidthMiB: Int = 1024
 
     @Option(name: .customLong("kernels"), help: ArgumentHelp(
-        "Kernel variant: auto (the fastest this CPU runs), generic, avx2 or avx512.", valueName: "VARIANT"))
+        "Kernel variant: auto (the fastest this CPU runs), generic, avx2, avx512, neon, neon-dotprod or neon-i8mm.", valueName: "VARIANT"))
     public var kernels: String = "auto"
 
     @Flag(help: "Print one JSON object instead of the table.")
@@ -85,7 +86,8 @@ public struct BenchCommand: ParsableCommand {
             variant = .best
         } else {
             guard let named = KernelVariant(name: kernels) else {
-                throw ValidationError("--kernels must be auto, generic, avx2 or avx512, not '\(kernels)'")
+                let names = (["auto"] + KernelVariant.allCases.map(\.name)).joined(separator: ", ")
+                throw ValidationError("--kernels must be one of \(names), not '\(kernels)'")
             }
             guard named.isSupported else { throw ValidationError("--kernels \(kernels): \(KernelError.unsupportedVariant(named))") }
             variant = named
@@ -121,6 +123,7 @@ struct BenchPlan {
     /// 0: no bandwidth probe.
     var bandwidthBytes: Int
     var kernels: KernelVariant = .best
+    var calibration: KernelCalibration = .shared
 }
 
 /// Everything one `forge bench` run measured.
@@ -138,12 +141,20 @@ struct BenchReport {
         /// The process's peak resident memory after this model's tests.
         var peakResidentBytes: Int
         var results: [BenchmarkResult]
+
+        /// Each weight format's one-token row order, as the last test that ran such products took it.
+        var decodeStrategies: [DecodeStrategy] {
+            var byType: [GGMLType: DecodeStrategy] = [:]
+            for strategy in results.flatMap(\.decodeStrategies) { byType[strategy.type] = strategy }
+            return byType.values.sorted { $0.type.rawValue < $1.type.rawValue }
+        }
     }
 
     var models: [ModelFigures] = []
     var bandwidth: [MemoryBandwidth.Measurement] = []
     var peakResidentBytes = 0
     var kernels = KernelVariant.best
+    var tuning = KernelCalibration.Mode.automatic
 
     static let tableHeader = """
         | model                          |       size |     params | threads |  test |              t/s |
@@ -154,7 +165,7 @@ struct BenchReport {
     /// Runs every test of every model, handing each finished table row to `row`, then probes the
     /// bandwidth (last, so its buffer does not count in the models' peak memory).
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
-        var report = BenchReport(kernels: plan.kernels)
+        var report = BenchReport(kernels: plan.kernels, tuning: plan.calibration.mode)
         for (index, path) in plan.modelPaths.enumerated() {
             let start = ProcessStatistics.secondsSinceStart()
             let loadStart = Date()
@@ -167,7 +178,8 @@ struct BenchReport {
                 loadSeconds: loadSeconds, firstTokenSeconds: nil, firstTokenTest: plan.tests[0], peakResidentBytes: 0, results: [])
             for threads in plan.threadCounts {
                 for test in plan.tests {
-                    let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels)
+                    let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels,
+                                                   calibration: plan.calibration)
                     if index == 0, figures.results.isEmpty, let start {
                         figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
                     }
@@ -220,6 +232,10 @@ struct BenchReport {
             lines.append("\(model.path)")
             lines.append(String(format: "  load %.3f s, ", model.loadSeconds) + "peak RSS \(Self.mebibytes(model.peakResidentBytes)), "
                 + "weights read per decoded token \(Self.mebibytes(model.weightBytesPerToken))")
+            if !model.decodeStrategies.isEmpty {
+                lines.append("  decode strategies: " + model.decodeStrategies.map(\.description).joined(separator: ", ")
+                    + (tuning == .off ? " (\(KernelCalibration.environmentVariable)=off: the kernels' defaults)" : ""))
+            }
             if let first = model.firstTokenSeconds {
                 lines.append(String(format: "  first token %.3f s after process start", first)
                     + " (logits of the untimed \(model.firstTokenTest) warm-up)")
@@ -272,6 +288,7 @@ struct BenchReport {
                 "load_seconds": number(model.loadSeconds),
                 "first_token_seconds": model.firstTokenSeconds.map(number) ?? .null,
                 "peak_rss_bytes": .int(model.peakResidentBytes),
+                "decode_strategies": .object(JinjaObject(model.decodeStrategies.map { ($0.type.name, .string($0.rows.rawValue)) })),
             ]
         }
         let probes: [JinjaValue] = bandwidth.map { measurement in

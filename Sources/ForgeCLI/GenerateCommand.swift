@@ -109,7 +109,10 @@ struct PromptFormatter {
         } else if let own = model.chatTemplate {
             template = own
         } else {
-            throw ValidationError("the model has no chat template; choose one with --chat-template (\(ChatTemplate.builtInNames.joined(separator: ", ")))")
+            throw ValidationError("""
+                \(URL(fileURLWithPath: model.path).lastPathComponent) has no chat template (a base model?): prompt it \
+                without --chat, or choose a template with --chat-template (\(ChatTemplate.builtInNames.joined(separator: ", ")))
+                """)
         }
     }
 
@@ -120,7 +123,7 @@ struct PromptFormatter {
             object["content"] = .string(message.content)
             return .object(object)
         })
-        return try template.render(messages: list, addGenerationPrompt: addGenerationPrompt, bosToken: model.bosText, eosToken: model.eosText)
+        return try model.renderConversation(template, messages: list, addGenerationPrompt: addGenerationPrompt)
     }
 }
 

@@ -75,8 +75,9 @@ public final class GenerationSession: @unchecked Sendable {
     public init(model: LanguageModel, contextSize: Int = 4096, threadCount: Int = 2, cacheType: KVCacheType = .f16, batchSize: Int = 512) throws {
         self.model = model
         let context = min(contextSize, model.trainingContextLength)
-        cache = try KVCache(configuration: model.configuration, contextSize: context, type: cacheType)
-        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: min(batchSize, context), threadCount: threadCount)
+        let batch = min(batchSize, context)
+        cache = try KVCache(configuration: model.configuration, contextSize: context, type: cacheType, maxBatchSize: batch)
+        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, threadCount: threadCount)
     }
 
     public var contextSize: Int { cache.contextSize }
@@ -119,7 +120,7 @@ public final class GenerationSession: @unchecked Sendable {
     /// part of the prompt evaluated so far.
     private func ingest(_ prompt: [Int], stopping: () -> Bool) throws -> Int {
         try GenerationError.check(prompt: prompt, contextSize: contextSize, vocabularySize: model.configuration.vocabularySize)
-        var common = zip(tokens, prompt).prefix { $0 == $1 }.count
+        var common = cache.reusablePrefix(common: zip(tokens, prompt).prefix { $0 == $1 }.count, written: tokens.count)
         // The last prompt token is always evaluated again, so its logits are fresh.
         common = min(common, prompt.count - 1)
         tokens = Array(prompt[..<common])

@@ -1,4 +1,5 @@
 import ForgeGGUF
+import ForgeJinja
 import ForgeModel
 import ForgeTokenizer
 
@@ -35,5 +36,22 @@ public final class LanguageModel: Sendable {
     /// special-token text parsed unless `parseSpecial` is false.
     public func tokenize(_ text: String, parseSpecial: Bool = true) -> [Int] {
         tokenizer.encode(text, addSpecial: true, parseSpecial: parseSpecial)
+    }
+
+    /// A conversation as the prompt text to tokenize, the one way the CLI and the server render
+    /// it: `template` with this model's BOS and EOS texts, then the BOS (EOS) text the template
+    /// wrote first (last) dropped when the tokenizer adds that token itself, as llama.cpp does.
+    public func renderConversation(_ template: ChatTemplate, messages: JinjaValue, tools: JinjaValue? = nil,
+                                   addGenerationPrompt: Bool = true) throws -> String {
+        let rendered = try template.render(messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt,
+                                           bosToken: bosText, eosToken: eosText)
+        return ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(rendered, bosToken: bosText, eosToken: eosText,
+                                                                  addsBOS: tokenizer.addBOS, addsEOS: tokenizer.addEOS)
+    }
+
+    /// The token ids of a conversation: `renderConversation`, then `tokenize` with special tokens parsed.
+    public func conversationTokens(_ template: ChatTemplate, messages: JinjaValue, tools: JinjaValue? = nil,
+                                   addGenerationPrompt: Bool = true) throws -> [Int] {
+        tokenize(try renderConversation(template, messages: messages, tools: tools, addGenerationPrompt: addGenerationPrompt))
     }
 }

@@ -24,7 +24,7 @@ public enum Perplexity {
         guard chunks > 0 else {
             throw GenerationError.invalidParameter("the text is \(tokens.count) tokens; perplexity needs at least \(contextSize) (one chunk)")
         }
-        let cache = try KVCache(configuration: model.configuration, contextSize: contextSize)
+        let cache = try KVCache(configuration: model.configuration, contextSize: contextSize, maxBatchSize: contextSize)
         let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: contextSize, maxLogitRows: 32, threadCount: threadCount)
         let first = contextSize / 2
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosTokenID : nil

@@ -33,8 +33,11 @@ public struct BenchmarkResult: Sendable {
     public let test: BenchmarkTest
     public let threads: Int
     public let samples: [Double]
-    /// The untimed warm-up run before the repetitions (the first one pays for page faults).
+    /// The untimed warm-up run before the repetitions (the first one pays for page faults and
+    /// any kernel calibration).
     public let warmUpSeconds: Double
+    /// How the one-token products of each weight format read their rows.
+    public let decodeStrategies: [DecodeStrategy]
 
     public var mean: Double { samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count) }
 
@@ -81,7 +84,8 @@ public final class SpeedBenchmark {
         return "\(model.configuration.architecture) \(Self.sizeClass(parameterCount)) \(fileType.map(Self.fileTypeName) ?? "unknown type")"
     }
 
-    public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int, kernels: KernelVariant = .best) throws -> BenchmarkResult {
+    public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int, kernels: KernelVariant = .best,
+                    calibration: KernelCalibration = .shared) throws -> BenchmarkResult {
         guard threads >= 1, threads <= 256 else {
             throw GenerationError.invalidParameter("threads must be between 1 and 256, not \(threads)")
         }
@@ -92,9 +96,9 @@ public final class SpeedBenchmark {
             throw GenerationError.invalidParameter("\(test) needs \(test.tokens) positions but the model's context is \(model.trainingContextLength)")
         }
         let batch = test.kind == .prompt ? min(test.tokens, Self.batchLimit) : 1
-        let compute = try ComputeContext(threadCount: threads, variant: kernels)
+        let compute = try ComputeContext(threadCount: threads, variant: kernels, calibration: calibration)
         let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: 1, compute: compute)
-        let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens)
+        let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens, maxBatchSize: batch)
         let run: (Int) throws -> Void = test.kind == .prompt
             ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator, cache: cache) }
             : { try self.decode(tokens: $0, evaluator: evaluator, cache: cache) }
@@ -109,7 +113,8 @@ public final class SpeedBenchmark {
             try run(test.tokens)
             samples.append(Double(test.tokens) / max((ContinuousClock.now - start).inSeconds, 1e-9))
         }
-        return BenchmarkResult(test: test, threads: evaluator.threadCount, samples: samples, warmUpSeconds: warmUp)
+        return BenchmarkResult(test: test, threads: evaluator.threadCount, samples: samples, warmUpSeconds: warmUp,
+                               decodeStrategies: compute.decodeStrategies)
     }
 
     private func randomToken() -> Int {

@@ -1,16 +1,18 @@
 import CForgeKernels
 
-/// One query row of an attention tile: its query, where its output goes, and how many cached
-/// positions (0..<length) it sees.
+/// One query row of an attention tile: its query, where its output goes, and which cached rows
+/// (first..<length) it sees.
 public struct AttentionTileRow {
     public var query: UnsafePointer<Float>
     public var output: UnsafeMutablePointer<Float>
     public var length: Int
+    public var first: Int
 
-    public init(query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int) {
+    public init(query: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, length: Int, first: Int = 0) {
         self.query = query
         self.output = output
         self.length = length
+        self.first = first
     }
 }
 
@@ -33,13 +35,14 @@ extension ComputeContext {
     /// `heads` consecutive query rows (outputs likewise) of one KV head over f16 keys and values
     /// `rowBytes` apart: Q rounded to f16, the V accumulator in f16, as llama.cpp computes decode
     /// steps and short batches, `chunk` keys at a time merged as its split decode path merges them
-    /// (see `decodeChunk`; `length` or more: all at once). Each key and value row is read once for
-    /// all the heads.
+    /// (see `decodeChunk`; `length` or more: all at once). Rows before `first` (a sliding window)
+    /// are skipped within their chunks, as llama.cpp skips masked keys. Each key and value row is
+    /// read once for all the heads.
     public func attendGroup(queries: UnsafePointer<Float>, outputs: UnsafeMutablePointer<Float>, heads: Int,
-                            keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int, length: Int, chunk: Int,
+                            keys: UnsafeRawPointer, values: UnsafeRawPointer, rowBytes: Int, length: Int, first: Int = 0, chunk: Int,
                             headDimension: Int, scale: Float) {
-        forge_attention_group(variant.isa, queries, outputs, Int32(heads), keys, values, rowBytes, Int64(length), Int64(chunk),
-                              Int64(headDimension), scale)
+        forge_attention_group(variant.isa, queries, outputs, Int32(heads), keys, values, rowBytes, Int64(length), Int64(first),
+                              Int64(chunk), Int64(headDimension), scale)
     }
 
     /// The keys per chunk llama.cpp gives each of `threadCount` threads for a batch of one query row
@@ -59,7 +62,7 @@ extension ComputeContext {
                            values: UnsafeRawPointer, rowBytes: Int, headDimension: Int, scale: Float) {
         withUnsafeTemporaryAllocation(of: forge_attention_row.self, capacity: rows.count) { cRows in
             for (i, row) in rows.enumerated() {
-                cRows[i] = forge_attention_row(query: row.query, output: row.output, length: Int64(row.length))
+                cRows[i] = forge_attention_row(query: row.query, output: row.output, length: Int64(row.length), first: Int64(row.first))
             }
             let status = forge_attention_tile(variant.isa, cRows.baseAddress, Int32(rows.count), element.ggmlType, keys, values,
                                               rowBytes, Int64(headDimension), scale)

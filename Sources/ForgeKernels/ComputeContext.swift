@@ -11,26 +11,35 @@ public final class ComputeContext: @unchecked Sendable {
     public let variant: KernelVariant
     /// How one-token products read their weight rows.
     public let decodeRows: DecodeRowOrder
+    /// What chooses the row order of `.fastest`, on the first one-token product of each weight format.
+    public let calibration: KernelCalibration
     private let pool: OpaquePointer?
+    /// Bit t set: a one-token product of weight type t has run here (its strategy is in place).
+    private let decodeTypes = ManagedAtomic<UInt64>(0)
     /// Reused activation scratch; `scratchInUse` guards it against concurrent matmuls.
     private var scratch = forge_scratch()
     private let scratchInUse = ManagedAtomic<Bool>(false)
 
     /// A pool of `threadCount` participants (the calling thread included), running the fastest
-    /// kernel variant the CPU supports. Falls back to one thread if threads cannot be created.
+    /// kernel variant the CPU supports, decode strategies calibrated by `KernelCalibration.shared`.
+    /// Falls back to one thread if threads cannot be created.
     public convenience init(threadCount: Int) {
-        self.init(checkedThreadCount: threadCount, variant: .best, decodeRows: .fastest)
+        self.init(checkedThreadCount: threadCount, variant: .best, decodeRows: .fastest, calibration: .shared)
     }
 
-    /// As `init(threadCount:)` with a chosen kernel variant and decode row order (tests force each).
-    public convenience init(threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder = .fastest) throws {
+    /// As `init(threadCount:)` with a chosen kernel variant, decode row order and calibration
+    /// (tests force each, or turn calibration off).
+    public convenience init(threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder = .fastest,
+                            calibration: KernelCalibration = .shared) throws {
         guard variant.isSupported else { throw KernelError.unsupportedVariant(variant) }
-        self.init(checkedThreadCount: threadCount, variant: variant, decodeRows: decodeRows)
+        self.init(checkedThreadCount: threadCount, variant: variant, decodeRows: decodeRows, calibration: calibration)
     }
 
-    private init(checkedThreadCount threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder) {
+    private init(checkedThreadCount threadCount: Int, variant: KernelVariant, decodeRows: DecodeRowOrder,
+                 calibration: KernelCalibration) {
         self.variant = variant
         self.decodeRows = decodeRows
+        self.calibration = calibration
         pool = forge_pool_create(Int32(clamping: max(1, threadCount)))
     }
 
@@ -63,19 +72,43 @@ public final class ComputeContext: @unchecked Sendable {
     /// F16/BF16 weights, none for F32), once per call, into scratch that only grows.
     public func matmul(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, tokens: Int) {
         guard tokens > 0, weight.rows > 0 else { return }
+        if tokens == 1 { noteDecode(weight.type) }
+        matmul(weight, input: input, output: output, tokens: tokens, rows: decodeRows)
+    }
+
+    /// The row order each weight format's one-token products have taken in this context so far.
+    public var decodeStrategies: [DecodeStrategy] {
+        let types = decodeTypes.load(ordering: .relaxed)
+        return GGMLType.allCases.filter { $0.rawValue < 64 && types & (1 << $0.rawValue) != 0 }.map {
+            DecodeStrategy(type: $0, rows: decodeRows.resolved(variant: variant, type: $0))
+        }
+    }
+
+    /// The first one-token product of a weight format has calibration put its strategy in place.
+    private func noteDecode(_ type: GGMLType) {
+        // WeightMatrix admits only types the kernels compute with, all below FORGE_TYPE_LIMIT.
+        let bit = UInt64(1) << type.rawValue
+        guard decodeTypes.load(ordering: .relaxed) & bit == 0 else { return }
+        if decodeRows == .fastest { calibration.prepare(type, variant: variant, context: self) }
+        _ = decodeTypes.loadThenBitwiseOr(with: bit, ordering: .relaxed)
+    }
+
+    /// As `matmul`, one-token products reading their rows in the order `rows` (calibration times each).
+    func matmul(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>, tokens: Int,
+                rows: DecodeRowOrder) {
         if scratchInUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged {
             defer { scratchInUse.store(false, ordering: .releasing) }
-            multiply(weight, input: input, output: output, tokens: tokens, scratch: &scratch)
+            multiply(weight, input: input, output: output, tokens: tokens, rows: rows, scratch: &scratch)
         } else {
             var temporary = forge_scratch()
             defer { forge_scratch_release(&temporary) }
-            multiply(weight, input: input, output: output, tokens: tokens, scratch: &temporary)
+            multiply(weight, input: input, output: output, tokens: tokens, rows: rows, scratch: &temporary)
         }
     }
 
     private func multiply(_ weight: WeightMatrix, input: UnsafePointer<Float>, output: UnsafeMutablePointer<Float>,
-                          tokens: Int, scratch: inout forge_scratch) {
-        let status = forge_matmul(pool, variant.isa, decodeRows.rowOrder, &scratch, weight.type.rawValue, Int64(weight.rows),
+                          tokens: Int, rows: DecodeRowOrder, scratch: inout forge_scratch) {
+        let status = forge_matmul(pool, variant.isa, rows.rowOrder, &scratch, weight.type.rawValue, Int64(weight.rows),
                                   Int64(weight.columns), weight.data, weight.bytesPerRow, input, output, Int64(tokens))
         // WeightMatrix.init admits only computable types, so the one failure left is allocation.
         if status != 0 {
@@ -85,13 +118,16 @@ public final class ComputeContext: @unchecked Sendable {
 }
 
 /// The order in which one-token products read their weight rows; the results are the same bits.
-public enum DecodeRowOrder: Sendable, CaseIterable {
-    /// Whichever of the two this CPU reads faster for the weight format (forge_row_panels_preferred).
+/// The raw values name the strategies in `forge bench` and the tuning file.
+public enum DecodeRowOrder: String, Sendable, CaseIterable {
+    /// What calibration chose for the variant and weight format, else the variant's default.
     case fastest
-    /// The variant's row panels: several rows in lockstep, each activation block loaded once for all.
-    case rowPanels
     /// One row after another.
-    case rowByRow
+    case rowByRow = "rows"
+    /// The variant's row panels: several adjacent rows in lockstep, each activation block loaded once for all.
+    case rowPanels = "row panels"
+    /// Row panels over rows far apart: each thread's rows as one stream per panel row.
+    case rowStreams = "row panels+streams"
 }
 
 extension DecodeRowOrder {
@@ -100,6 +136,30 @@ extension DecodeRowOrder {
         case .fastest: FORGE_ROWS_FASTEST
         case .rowPanels: FORGE_ROWS_PANELS
         case .rowByRow: FORGE_ROWS_ONE_BY_ONE
+        case .rowStreams: FORGE_ROWS_STREAMS
         }
     }
+
+    /// The order a one-token product of `type` asking for this one runs: never `.fastest`, and
+    /// `.rowByRow` where the variant has no row panels for the type.
+    public func resolved(variant: KernelVariant, type: GGMLType) -> DecodeRowOrder {
+        switch forge_row_order_resolved(variant.isa, type.rawValue, rowOrder) {
+        case FORGE_ROWS_PANELS: .rowPanels
+        case FORGE_ROWS_STREAMS: .rowStreams
+        default: .rowByRow
+        }
+    }
+
+    /// The orders one-token products of `type` can take in `variant`, the candidates calibration times.
+    public static func candidates(variant: KernelVariant, type: GGMLType) -> [DecodeRowOrder] {
+        [.rowByRow, .rowPanels, .rowStreams].filter { $0.resolved(variant: variant, type: type) == $0 }
+    }
+}
+
+/// The row order one-token products of a weight format took.
+public struct DecodeStrategy: Sendable, Equatable, CustomStringConvertible {
+    public let type: GGMLType
+    public let rows: DecodeRowOrder
+
+    public var description: String { "\(type.name) \(rows.rawValue)" }
 }

@@ -6,6 +6,9 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
     case generic
     case avx2
     case avx512
+    case neon
+    case neonDotprod
+    case neonI8mm
 
     /// Whether this build has the variant and the running CPU can execute it.
     public var isSupported: Bool { forge_isa_supported(isa) != 0 }
@@ -15,6 +18,9 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         switch forge_isa_best() {
         case FORGE_ISA_AVX512: .avx512
         case FORGE_ISA_AVX2: .avx2
+        case FORGE_ISA_NEON_I8MM: .neonI8mm
+        case FORGE_ISA_NEON_DOTPROD: .neonDotprod
+        case FORGE_ISA_NEON: .neon
         default: .generic
         }
     }()
@@ -24,6 +30,9 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         case .generic: "generic"
         case .avx2: "AVX2"
         case .avx512: "AVX-512"
+        case .neon: "NEON"
+        case .neonDotprod: "NEON dotprod"
+        case .neonI8mm: "NEON i8mm"
         }
     }
 
@@ -33,6 +42,9 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         case .generic: "generic"
         case .avx2: "avx2"
         case .avx512: "avx512"
+        case .neon: "neon"
+        case .neonDotprod: "neon-dotprod"
+        case .neonI8mm: "neon-i8mm"
         }
     }
 
@@ -46,6 +58,9 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         case .generic: FORGE_ISA_GENERIC
         case .avx2: FORGE_ISA_AVX2
         case .avx512: FORGE_ISA_AVX512
+        case .neon: FORGE_ISA_NEON
+        case .neonDotprod: FORGE_ISA_NEON_DOTPROD
+        case .neonI8mm: FORGE_ISA_NEON_I8MM
         }
     }
 }

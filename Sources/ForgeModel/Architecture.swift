@@ -1,18 +1,30 @@
 import ForgeGGUF
 
-/// What distinguishes one supported architecture from another. The forward pass is shared
-/// (Transformer.swift); each architecture's file says how its GGUF is laid out and run.
+/// One architecture: the hyperparameters only it has, its layer's tensors and how that layer
+/// runs. Each lives in a file of its own (Llama.swift, Qwen2.swift, Qwen3.swift, Gemma3.swift)
+/// that composes its layer from the evaluator's operations; what every architecture shares
+/// (embedding lookup, final norm, output head, batching) is in Transformer.swift.
 public struct Architecture: Sendable {
     public let name: String
-    public let ropeStyle: RoPEStyle
-    /// Architectures whose converters always write Q/K/V biases require them; others accept them.
-    public let requiresQKVBias: Bool
+    /// Reads the hyperparameters beyond those every architecture has (sliding windows, …).
+    let configure: @Sendable (inout ModelConfiguration, GGUFFile) throws -> Void
+    /// Finds layer `index`'s tensors and checks their shapes.
+    let loadLayer: @Sendable (TensorLoader, Int, ModelConfiguration) throws -> any TransformerLayer
+    /// What the token embeddings are multiplied by before the first layer (nil: nothing).
+    let embeddingScale: @Sendable (ModelConfiguration) -> Float?
+
+    init(name: String, configure: @escaping @Sendable (inout ModelConfiguration, GGUFFile) throws -> Void = { _, _ in },
+         loadLayer: @escaping @Sendable (TensorLoader, Int, ModelConfiguration) throws -> any TransformerLayer,
+         embeddingScale: @escaping @Sendable (ModelConfiguration) -> Float? = { _ in nil }) {
+        self.name = name
+        self.configure = configure
+        self.loadLayer = loadLayer
+        self.embeddingScale = embeddingScale
+    }
 
     /// Every architecture Forge runs, by `general.architecture`.
-    public static let supported: [String: Architecture] = [
-        Llama.architecture.name: Llama.architecture,
-        Qwen2.architecture.name: Qwen2.architecture,
-    ]
+    public static let supported: [String: Architecture] = Dictionary(
+        uniqueKeysWithValues: [Llama.architecture, Qwen2.architecture, Qwen3.architecture, Gemma3.architecture].map { ($0.name, $0) })
 
     /// The architecture a file declares, or a clear error listing the supported ones.
     public static func of(_ gguf: GGUFFile) throws -> Architecture {
@@ -23,4 +35,9 @@ public struct Architecture: Sendable {
         }
         return architecture
     }
+}
+
+/// One transformer block: its weights, and its forward pass over a batch.
+protocol TransformerLayer: Sendable {
+    func forward(_ pass: ForwardPass)
 }

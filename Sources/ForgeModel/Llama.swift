@@ -1,3 +1,5 @@
+import ForgeKernels
+
 /// Llama 2, 3, 3.1, 3.2 and the models that share its GGUF layout (Mistral, SmolLM, TinyLlama).
 ///
 /// Per layer: RMSNorm → Q, K, V projections (no biases as published, accepted when present) → RoPE on
@@ -5,5 +7,59 @@
 /// file has them → grouped-query attention → output projection → residual → RMSNorm → SwiGLU → residual.
 /// The output head is `output.weight`, or the token embedding when the model ties them (SmolLM2).
 enum Llama {
-    static let architecture = Architecture(name: "llama", ropeStyle: .normal, requiresQKVBias: false)
+    static let architecture = Architecture(name: "llama") { loader, index, c in
+        try Layer(loader, index, c, ropeStyle: .normal, requiresBiases: false)
+    }
+
+    /// Also Qwen2's layer, which differs only in its RoPE pairs and its required biases.
+    struct Layer: TransformerLayer, @unchecked Sendable {
+        let ropeStyle: RoPEStyle
+        let attentionNorm: [Float]                                  // (dim)
+        let query, key, value: WeightMatrix                         // (n_head | n_head_kv) * head_dim × dim
+        let queryBias, keyBias, valueBias: [Float]?
+        let attentionOutput: WeightMatrix                           // dim × n_head * head_dim
+        let feedForwardNorm: [Float]                                // (dim)
+        let gate, up, down: WeightMatrix                            // ffn × dim, ffn × dim, dim × ffn
+
+        init(_ t: TensorLoader, _ i: Int, _ c: ModelConfiguration, ropeStyle: RoPEStyle, requiresBiases: Bool) throws {
+            let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
+            self.ropeStyle = ropeStyle
+            attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
+            (query, key, value) = try t.attentionProjections(layer: i, c)
+            queryBias = try t.optionalVector(p + "attn_q.bias", count: c.queryWidth, required: requiresBiases)
+            keyBias = try t.optionalVector(p + "attn_k.bias", count: c.kvWidth, required: requiresBiases)
+            valueBias = try t.optionalVector(p + "attn_v.bias", count: c.kvWidth, required: requiresBiases)
+            attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
+            feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
+            gate = try t.matrix(p + "ffn_gate.weight", rows: ffn, columns: dim)
+            up = try t.matrix(p + "ffn_up.weight", rows: ffn, columns: dim)
+            down = try t.matrix(p + "ffn_down.weight", rows: dim, columns: ffn)
+        }
+
+        func forward(_ f: ForwardPass) {
+            let c = f.evaluator.transformer.configuration
+            f.norm(f.x, attentionNorm, into: f.normed)
+            f.observe("attn_norm", f.normed, width: c.embeddingLength)
+            f.linear(query, bias: queryBias, f.normed, into: f.q)
+            f.linear(key, bias: keyBias, f.normed, into: f.k)
+            f.linear(value, bias: valueBias, f.normed, into: f.v)
+            f.rope(f.q, heads: c.headCount, style: ropeStyle)
+            f.rope(f.k, heads: c.kvHeadCount, style: ropeStyle)
+            f.observe("Qcur", f.q, width: c.queryWidth)
+            f.observe("Kcur", f.k, width: c.kvWidth)
+            f.observe("Vcur", f.v, width: c.kvWidth)
+            f.storeKeysAndValues()
+            f.attend(scale: 1 / Float(c.keyLength).squareRoot())
+            f.observe("kqv_out", f.attention, width: c.queryWidth)
+            f.linear(attentionOutput, f.attention, into: f.normed)
+            f.observe("attn_out", f.normed, width: c.embeddingLength)
+            f.add(f.normed, to: f.x)
+            f.observe("ffn_inp", f.x, width: c.embeddingLength)
+
+            f.norm(f.x, feedForwardNorm, into: f.normed)
+            f.observe("ffn_norm", f.normed, width: c.embeddingLength)
+            f.feedForward(gate: gate, up: up, down: down, activation: .silu, f.normed)
+            f.observe("l_out", f.x, width: c.embeddingLength)
+        }
+    }
 }

@@ -1,13 +1,5 @@
 import ForgeGGUF
 
-/// How RoPE pairs the dimensions it rotates.
-public enum RoPEStyle: Sendable {
-    /// Adjacent pairs (2i, 2i+1): llama.cpp's LLAMA_ROPE_TYPE_NORM (Llama, Mistral, SmolLM).
-    case normal
-    /// Pairs offset by half the rotary dimension (i, i + d/2): LLAMA_ROPE_TYPE_NEOX (Qwen2).
-    case neox
-}
-
 /// The hyperparameters of a decoder-only transformer, read from `{arch}.*` GGUF keys.
 public struct ModelConfiguration: Sendable, Equatable {
     public var architecture: String
@@ -25,6 +17,24 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var ropeFrequencyScale: Float
     public var contextLength: Int
     public var vocabularySize: Int
+    /// Positions a sliding-window layer attends to (its own and the `window − 1` before it), or
+    /// nil when every layer attends to every earlier position.
+    public var slidingWindow: Int?
+    /// Per layer, whether it uses the sliding window (empty without one).
+    public var slidingWindowLayers: [Bool] = []
+    /// RoPE base of the sliding-window layers.
+    public var slidingWindowRopeBase: Float = 10_000
+
+    /// The window layer `layer` attends within, or nil when it sees every earlier position.
+    public func window(layer: Int) -> Int? {
+        guard let slidingWindow, layer < slidingWindowLayers.count, slidingWindowLayers[layer] else { return nil }
+        return slidingWindow
+    }
+
+    /// The RoPE base and position scale of layer `layer` (sliding-window layers are never scaled).
+    public func rope(layer: Int) -> (base: Float, scale: Float) {
+        window(layer: layer) == nil ? (ropeFrequencyBase, ropeFrequencyScale) : (slidingWindowRopeBase, 1)
+    }
 
     /// Query heads that share one KV head.
     public var groupSize: Int { headCount / kvHeadCount }
@@ -35,6 +45,10 @@ public struct ModelConfiguration: Sendable, Equatable {
     /// Defaults, as llama.cpp's: head_count_kv = head_count; key/value length = embedding / heads;
     /// rope.dimension_count = key length; freq_base 10000; context 2048; epsilon 1e-5.
     public init(gguf: GGUFFile, architecture arch: String) throws {
+        try self.init(gguf: gguf, architecture: arch, validating: true)
+    }
+
+    init(gguf: GGUFFile, architecture arch: String, validating: Bool) throws {
         func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
         architecture = arch
         layerCount = try gguf.integer(key("block_count"))
@@ -65,7 +79,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         let tokens = try gguf.optionalStringArray("tokenizer.ggml.tokens")
         vocabularySize = try gguf.optionalInteger(key("vocab_size")) ?? tokens?.count ?? 0
-        try validate()
+        if validating { try validate() }
     }
 
     public init(
@@ -90,7 +104,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         try validate()
     }
 
-    private func validate() throws {
+    func validate() throws {
         let positive: [(String, Int)] = [
             ("block_count", layerCount), ("embedding_length", embeddingLength),
             ("feed_forward_length", feedForwardLength), ("attention.head_count", headCount),
@@ -109,8 +123,14 @@ public struct ModelConfiguration: Sendable, Equatable {
         guard ropeDimensionCount > 0, ropeDimensionCount <= keyLength, ropeDimensionCount % 2 == 0 else {
             throw ModelError("\(architecture).rope.dimension_count \(ropeDimensionCount) must be even and at most the head size \(keyLength)")
         }
-        guard rmsEpsilon > 0, rmsEpsilon.isFinite, ropeFrequencyBase > 0, ropeFrequencyBase.isFinite else {
+        guard rmsEpsilon > 0, rmsEpsilon.isFinite, ropeFrequencyBase > 0, ropeFrequencyBase.isFinite,
+              slidingWindowRopeBase > 0, slidingWindowRopeBase.isFinite else {
             throw ModelError("\(architecture): layer_norm_rms_epsilon and rope.freq_base must be positive")
+        }
+        if let slidingWindow {
+            guard slidingWindow > 0, slidingWindowLayers.count == layerCount else {
+                throw ModelError("\(architecture).attention.sliding_window must be positive, is \(slidingWindow)")
+            }
         }
     }
 }

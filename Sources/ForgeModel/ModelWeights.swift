@@ -1,26 +1,12 @@
 import ForgeGGUF
 import ForgeKernels
 
-/// One transformer block's weights. Matrices point into the mapped file; the small vectors
-/// (norms, biases) are copied to f32 once at load.
-struct LayerWeights: @unchecked Sendable {
-    let attentionNorm: [Float]          // (dim)
-    let query: WeightMatrix             // (n_head * head_dim) × dim
-    let key: WeightMatrix               // (n_head_kv * head_dim) × dim
-    let value: WeightMatrix             // (n_head_kv * head_dim) × dim
-    let queryBias: [Float]?             // (n_head * head_dim)
-    let keyBias: [Float]?               // (n_head_kv * head_dim)
-    let valueBias: [Float]?             // (n_head_kv * head_dim)
-    let attentionOutput: WeightMatrix   // dim × (n_head * head_dim)
-    let feedForwardNorm: [Float]        // (dim)
-    let gate: WeightMatrix              // ffn × dim
-    let up: WeightMatrix                // ffn × dim
-    let down: WeightMatrix              // dim × ffn
-}
-
+/// The weights every architecture has; each layer's own are its architecture's layer type.
+/// Matrices point into the mapped file; the small vectors (norms, biases) are copied to f32 once
+/// at load.
 struct ModelWeights: @unchecked Sendable {
     let tokenEmbedding: WeightMatrix    // vocab × dim
-    let layers: [LayerWeights]
+    let layers: [any TransformerLayer]
     let outputNorm: [Float]             // (dim)
     let output: WeightMatrix            // vocab × dim (the token embedding when tied)
     let outputIsTied: Bool
@@ -46,39 +32,12 @@ struct ModelWeights: @unchecked Sendable {
         } else {
             ropeFrequencyFactors = nil
         }
-        let qWidth = c.queryWidth, kvWidth = c.kvWidth
-        layers = try (0..<c.layerCount).map { i in
-            let p = "blk.\(i)."
-            let query, key, value: WeightMatrix
-            if gguf.tensor(named: p + "attn_qkv.weight") != nil {
-                let fused = try loader.matrix(p + "attn_qkv.weight", rows: qWidth + 2 * kvWidth, columns: dim)
-                query = try fused.rows(0..<qWidth)
-                key = try fused.rows(qWidth..<qWidth + kvWidth)
-                value = try fused.rows(qWidth + kvWidth..<qWidth + 2 * kvWidth)
-            } else {
-                query = try loader.matrix(p + "attn_q.weight", rows: qWidth, columns: dim)
-                key = try loader.matrix(p + "attn_k.weight", rows: kvWidth, columns: dim)
-                value = try loader.matrix(p + "attn_v.weight", rows: kvWidth, columns: dim)
-            }
-            let biasRequired = architecture.requiresQKVBias
-            return LayerWeights(
-                attentionNorm: try loader.vector(p + "attn_norm.weight", count: dim),
-                query: query, key: key, value: value,
-                queryBias: try loader.optionalVector(p + "attn_q.bias", count: qWidth, required: biasRequired),
-                keyBias: try loader.optionalVector(p + "attn_k.bias", count: kvWidth, required: biasRequired),
-                valueBias: try loader.optionalVector(p + "attn_v.bias", count: kvWidth, required: biasRequired),
-                attentionOutput: try loader.matrix(p + "attn_output.weight", rows: dim, columns: qWidth),
-                feedForwardNorm: try loader.vector(p + "ffn_norm.weight", count: dim),
-                gate: try loader.matrix(p + "ffn_gate.weight", rows: c.feedForwardLength, columns: dim),
-                up: try loader.matrix(p + "ffn_up.weight", rows: c.feedForwardLength, columns: dim),
-                down: try loader.matrix(p + "ffn_down.weight", rows: dim, columns: c.feedForwardLength)
-            )
-        }
+        layers = try (0..<c.layerCount).map { try architecture.loadLayer(loader, $0, c) }
     }
 }
 
 /// Looks tensors up by name and checks their shapes, with errors that name the tensor.
-private struct TensorLoader {
+struct TensorLoader {
     let gguf: GGUFFile
 
     func tensor(_ name: String) throws -> GGUFTensor {
@@ -122,9 +81,20 @@ private struct TensorLoader {
     }
 }
 
-extension WeightMatrix {
-    /// A view of a contiguous range of rows (used to split a fused QKV matrix).
-    func rows(_ range: Range<Int>) throws -> WeightMatrix {
-        try WeightMatrix(type: type, rows: range.count, columns: columns, data: data + range.lowerBound * bytesPerRow)
+extension TensorLoader {
+    /// Layer `index`'s query, key and value projections: separate, or one fused matrix split into
+    /// views of its rows.
+    func attentionProjections(layer index: Int, _ c: ModelConfiguration) throws -> (WeightMatrix, WeightMatrix, WeightMatrix) {
+        let p = "blk.\(index).", dim = c.embeddingLength, qWidth = c.queryWidth, kvWidth = c.kvWidth
+        guard gguf.tensor(named: p + "attn_qkv.weight") != nil else {
+            return (try matrix(p + "attn_q.weight", rows: qWidth, columns: dim),
+                    try matrix(p + "attn_k.weight", rows: kvWidth, columns: dim),
+                    try matrix(p + "attn_v.weight", rows: kvWidth, columns: dim))
+        }
+        let fused = try matrix(p + "attn_qkv.weight", rows: qWidth + 2 * kvWidth, columns: dim)
+        func rows(_ range: Range<Int>) throws -> WeightMatrix {
+            try WeightMatrix(type: fused.type, rows: range.count, columns: dim, data: fused.data + range.lowerBound * fused.bytesPerRow)
+        }
+        return (try rows(0..<qWidth), try rows(qWidth..<qWidth + kvWidth), try rows(qWidth + kvWidth..<qWidth + 2 * kvWidth))
     }
 }

@@ -4,5 +4,7 @@
 /// pairs offset by half the rotary dimension (i, i + d/2), llama.cpp's NEOX style. The output head
 /// is separate in the larger models and tied to the token embedding in some small ones.
 enum Qwen2 {
-    static let architecture = Architecture(name: "qwen2", ropeStyle: .neox, requiresQKVBias: true)
+    static let architecture = Architecture(name: "qwen2") { loader, index, c in
+        try Llama.Layer(loader, index, c, ropeStyle: .neox, requiresBiases: true)
+    }
 }

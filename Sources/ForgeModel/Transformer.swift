@@ -16,7 +16,10 @@ public final class Transformer: @unchecked Sendable {
 
     public init(gguf: GGUFFile) throws {
         architecture = try Architecture.of(gguf)
-        configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name)
+        var configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name, validating: false)
+        try architecture.configure(&configuration, gguf)
+        try configuration.validate()
+        self.configuration = configuration
         weights = try ModelWeights(gguf: gguf, configuration: configuration, architecture: architecture)
         file = gguf
     }
@@ -49,8 +52,12 @@ public struct Batch: Sendable {
     public var count: Int { tokens.count }
 }
 
-/// Runs the forward pass. Owns every activation buffer, allocated once for `maxBatchSize`
-/// tokens, so nothing allocates per token. Not for concurrent use: one per thread of control.
+/// Runs the forward pass: the steps every architecture shares (checking the batch, the embedding
+/// lookup, RoPE tables, attention planning, the final norm, the output head), and in between each
+/// layer's own `forward`, which its architecture's file composes from the operations in
+/// Norm.swift, Linear.swift, RoPE.swift, Attention.swift and FeedForward.swift. Owns every
+/// activation buffer, allocated once for `maxBatchSize` tokens, so nothing allocates per token.
+/// Not for concurrent use: one per thread of control.
 public final class Evaluator: @unchecked Sendable {
     public let transformer: Transformer
     public let maxBatchSize: Int
@@ -58,51 +65,37 @@ public final class Evaluator: @unchecked Sendable {
     public let maxLogitRows: Int
     let compute: ComputeContext
 
-    private let x: UnsafeMutablePointer<Float>          // (batch, dim) residual stream
-    private let normed: UnsafeMutablePointer<Float>     // (batch, dim) normalized input to a projection
+    let x: UnsafeMutablePointer<Float>          // (batch, dim) residual stream
+    let normed: UnsafeMutablePointer<Float>     // (batch, max(dim, n_head * head_dim)) input to a projection
     // One allocation holds the queries and after them the stage: the new keys and values (until
     // they are cached), then the attention output (until its projection). The feed-forward
     // chunk's buffers reuse all of it.
-    private let q: UnsafeMutablePointer<Float>          // (batch, n_head * head_dim)
-    private let k: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
-    private let v: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
-    private let attention: UnsafeMutablePointer<Float>  // (batch, n_head * head_dim)
-    private let gate: UnsafeMutablePointer<Float>       // (feed-forward chunk, ffn)
-    private let up: UnsafeMutablePointer<Float>         // (feed-forward chunk, ffn)
-    private let feedForwardOutput: UnsafeMutablePointer<Float> // (feed-forward chunk, dim)
-    private let ropeTable: UnsafeMutablePointer<Float>  // (batch, rot_dim) cos/sin pairs
+    let q: UnsafeMutablePointer<Float>          // (batch, n_head * head_dim)
+    let k: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
+    let v: UnsafeMutablePointer<Float>          // (batch, n_head_kv * head_dim)
+    let attention: UnsafeMutablePointer<Float>  // (batch, n_head * head_dim)
+    let gate: UnsafeMutablePointer<Float>       // (feed-forward chunk, ffn)
+    let up: UnsafeMutablePointer<Float>         // (feed-forward chunk, ffn)
+    let feedForwardOutput: UnsafeMutablePointer<Float> // (feed-forward chunk, dim)
+    /// One cos/sin table per RoPE base and scale the layers use, (batch, rot_dim) each.
+    let ropeTables: [RoPETable]
+    /// Per layer, the index of its table in `ropeTables`.
+    let ropeTableOfLayer: [Int]
     private let logitBuffer: UnsafeMutablePointer<Float> // (max logit rows, vocab)
     private let allocations: [ZeroedAllocation]          // the buffers above, zero pages until written
     private var evaluatedCount = 0
-
-    /// A tile of query rows that read the same cached K/V rows: `heads` (query heads of one
-    /// group) for every token in `tokens` (consecutive tokens of one slot).
-    private struct AttentionTile {
-        var slot: Int
-        var kvHead: Int
-        var tokens: Range<Int>
-        var heads: Range<Int>
-    }
-    /// The current batch's attention layout (`planAttention`): rows taken one at a time, tiles,
-    /// and the order the pool takes the tiles in.
-    private var singleRows: [Int] = []
-    /// Whether each of `singleRows` is its sequence's only row in the batch (a decode step).
-    private var singleRowIsLone: [Bool] = []
-    private var tiles: [AttentionTile] = []
-    private var tileOrder: [Int] = []
+    /// The current batch's attention layout (see Attention.swift).
+    var attentionPlan = AttentionPlan()
 
     /// Tokens the feed-forward block takes at a time. Its gate and up activations are the largest
-    /// buffers of a batch (2 × n_ff floats a token: 20 MB for a 512-token Qwen2.5-0.5B batch), so
-    /// they are held for a chunk of the batch, in the memory the attention has finished with:
-    /// `q` and the stage after it hold as many tokens as fit, in multiples of
-    /// `feedForwardGrain`, up to `maxFeedForwardChunk` (longer ones measured within noise of it).
-    /// Longer chunks reread the feed-forward weights less often, which float weights feel:
-    /// SmolLM2 F32 pp512 (Sapphire Rapids, 2 threads) ran 6-7% faster with chunks of 192 tokens
-    /// than of 64, 7-10% with 256; quantized files did not move. Chunks start at multiples
-    /// of the grain from the batch start and none is shorter than it (unless the batch is), so
-    /// every product keeps the kernel and the grouping the whole batch would get (llama.cpp's
-    /// Q4_K order in groups of 4 tokens from the batch start, its wide Q6_K tile from 8 tokens,
-    /// tinyBLAS from 2), and the results their bits.
+    /// buffers of a batch (2 × n_ff floats a token), so they are held for a chunk of the batch, in
+    /// the memory the attention has finished with: `q` and the stage after it hold as many tokens
+    /// as fit, in multiples of `feedForwardGrain`, up to `maxFeedForwardChunk`. Longer chunks
+    /// reread the feed-forward weights less often, which float weights feel (BENCHMARKS.md).
+    /// Chunks start at multiples of the grain from the batch start and none is shorter than it
+    /// (unless the batch is), so every product keeps the kernel and the grouping the whole batch
+    /// would get (llama.cpp's Q4_K order in groups of 4 tokens from the batch start, its wide Q6_K
+    /// tile from 8 tokens, tinyBLAS from 2), and the results their bits.
     public let feedForwardChunk: Int
     public static let feedForwardGrain = 64
     public static let maxFeedForwardChunk = 256
@@ -150,7 +143,14 @@ public final class Evaluator: @unchecked Sendable {
         gate = q
         up = gate + feedForwardChunk * c.feedForwardLength
         feedForwardOutput = up + feedForwardChunk * c.feedForwardLength
-        ropeTable = buffer(b * c.ropeDimensionCount)
+        var tables: [RoPETable] = []
+        ropeTableOfLayer = (0..<c.layerCount).map { layer in
+            let (base, scale) = c.rope(layer: layer)
+            if let index = tables.firstIndex(where: { $0.base == base && $0.scale == scale }) { return index }
+            tables.append(RoPETable(base: base, scale: scale, values: buffer(b * c.ropeDimensionCount)))
+            return tables.count - 1
+        }
+        ropeTables = tables
         logitBuffer = buffer(self.maxLogitRows * c.vocabularySize)
         self.allocations = allocations
     }
@@ -169,10 +169,14 @@ public final class Evaluator: @unchecked Sendable {
         guard n > 0, n <= maxBatchSize else {
             throw ModelError("batch of \(n) tokens (1 to \(maxBatchSize) allowed)")
         }
+        guard cache.accepts(batchOf: n) else {
+            throw ModelError("batch of \(n) tokens is longer than the \(cache.maxBatchSize) the KV cache's sliding-window rings were made for")
+        }
         guard batch.positions.count == n, batch.slots.count == n else {
             throw ModelError("batch positions and slots must have one entry per token")
         }
-        guard cache.layerCount == c.layerCount, cache.rowWidth == c.kvWidth else {
+        guard cache.layerCount == c.layerCount, cache.rowWidth == c.kvWidth,
+              (0..<c.layerCount).allSatisfy({ cache.windows[$0] == c.window(layer: $0) }) else {
             throw ModelError("KV cache was made for another model")
         }
         for i in 0..<n {
@@ -194,59 +198,17 @@ public final class Evaluator: @unchecked Sendable {
             let row = w.tokenEmbedding.data + batch.tokens[t] * w.tokenEmbedding.bytesPerRow
             try Quantization.dequantize(w.tokenEmbedding.type, from: row, to: x + t * dim, count: dim)
         }
-        fillRoPETable(batch)
-        planAttention(batch)
-
-        // The name is built only when someone observes: decode runs this 14 times a layer.
-        func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int, rows: Int? = nil) {
-            guard let tensorObserver else { return }
-            tensorObserver(name(), UnsafeBufferPointer(start: buffer, count: (rows ?? n) * width))
+        if let scale = transformer.architecture.embeddingScale(c) {
+            for i in 0..<n * dim { x[i] *= scale }
         }
-        for (layerIndex, layer) in w.layers.enumerated() {
-            rmsNorm(x, weight: layer.attentionNorm, into: normed, rows: n)
-            observe("attn_norm-\(layerIndex)", normed, width: dim)
-            compute.matmul(layer.query, input: normed, output: q, tokens: n)
-            compute.matmul(layer.key, input: normed, output: k, tokens: n)
-            compute.matmul(layer.value, input: normed, output: v, tokens: n)
-            if let bias = layer.queryBias { addRowwise(bias, to: q, rows: n) }
-            if let bias = layer.keyBias { addRowwise(bias, to: k, rows: n) }
-            if let bias = layer.valueBias { addRowwise(bias, to: v, rows: n) }
-            applyRoPE(q, heads: c.headCount, rows: n)
-            applyRoPE(k, heads: c.kvHeadCount, rows: n)
-            observe("Qcur-\(layerIndex)", q, width: c.queryWidth)
-            observe("Kcur-\(layerIndex)", k, width: c.kvWidth)
-            observe("Vcur-\(layerIndex)", v, width: c.kvWidth)
-            storeKeysAndValues(batch, layer: layerIndex, cache: cache)
-            attend(batch, layer: layerIndex, cache: cache)
-            observe("kqv_out-\(layerIndex)", attention, width: c.queryWidth)
-            compute.matmul(layer.attentionOutput, input: attention, output: normed, tokens: n)
-            observe("attn_out-\(layerIndex)", normed, width: dim)
-            add(normed, to: x, count: n * dim)
-            observe("ffn_inp-\(layerIndex)", x, width: dim)
+        for table in ropeTables { fillRoPETable(table, batch) }
+        planAttention(batch, into: &attentionPlan)
 
-            rmsNorm(x, weight: layer.feedForwardNorm, into: normed, rows: n)
-            observe("ffn_norm-\(layerIndex)", normed, width: dim)
-            var start = 0
-            while start < n {
-                let remaining = n - start
-                var rows = min(remaining, feedForwardChunk)
-                if remaining > rows && remaining - rows < Self.feedForwardGrain { rows -= Self.feedForwardGrain }
-                let input = normed + start * dim
-                compute.matmul(layer.gate, input: input, output: gate, tokens: rows)
-                compute.matmul(layer.up, input: input, output: up, tokens: rows)
-                observe("ffn_gate-\(layerIndex)", gate, width: c.feedForwardLength, rows: rows)
-                observe("ffn_up-\(layerIndex)", up, width: c.feedForwardLength, rows: rows)
-                compute.swiGLU(gate: gate, up: up, rows: rows, width: c.feedForwardLength)
-                observe("ffn_swiglu-\(layerIndex)", gate, width: c.feedForwardLength, rows: rows)
-                compute.matmul(layer.down, input: gate, output: feedForwardOutput, tokens: rows)
-                observe("ffn_out-\(layerIndex)", feedForwardOutput, width: dim, rows: rows)
-                add(feedForwardOutput, to: x + start * dim, count: rows * dim)
-                start += rows
-            }
-            observe("l_out-\(layerIndex)", x, width: dim)
+        for (index, layer) in w.layers.enumerated() {
+            layer.forward(ForwardPass(evaluator: self, batch: batch, cache: cache, layer: index))
         }
-        rmsNorm(x, weight: w.outputNorm, into: normed, rows: n)
-        observe("result_norm", normed, width: dim)
+        rmsNorm(x, weight: w.outputNorm, into: normed, rows: n, width: dim)
+        if let tensorObserver { tensorObserver("result_norm", UnsafeBufferPointer(start: normed, count: n * dim)) }
         evaluatedCount = n
     }
 
@@ -265,206 +227,29 @@ public final class Evaluator: @unchecked Sendable {
     public func logits(row: Int) throws -> UnsafeBufferPointer<Float> {
         try logits(rows: row..<row + 1)
     }
+}
 
-    // MARK: - Operations
+/// What one layer's forward pass works on: the evaluator's buffers for the current batch, the
+/// cache and the layer's index. An architecture's layer composes its `forward` from the
+/// operations defined on it.
+struct ForwardPass {
+    let evaluator: Evaluator
+    let batch: Batch
+    let cache: KVCache
+    let layer: Int
 
-    /// y = x / sqrt(mean(x²) + ε) ⊙ weight, row by row. The sum of squares is accumulated in
-    /// double as llama.cpp does, so the scale matches it to the last bit more often.
-    private func rmsNorm(_ input: UnsafeMutablePointer<Float>, weight: [Float], into output: UnsafeMutablePointer<Float>, rows: Int) {
-        let dim = transformer.configuration.embeddingLength
-        let epsilon = transformer.configuration.rmsEpsilon
-        weight.withUnsafeBufferPointer { w in
-            for r in 0..<rows {
-                let src = input + r * dim, dst = output + r * dim
-                var sum: Double = 0
-                for i in 0..<dim { sum += Double(src[i] * src[i]) }
-                let mean = Float(sum / Double(dim))
-                let scale = 1 / (mean + epsilon).squareRoot()
-                for i in 0..<dim { dst[i] = (src[i] * scale) * w[i] }
-            }
-        }
-    }
+    var tokens: Int { batch.count }
+    var x: UnsafeMutablePointer<Float> { evaluator.x }
+    var normed: UnsafeMutablePointer<Float> { evaluator.normed }
+    var q: UnsafeMutablePointer<Float> { evaluator.q }
+    var k: UnsafeMutablePointer<Float> { evaluator.k }
+    var v: UnsafeMutablePointer<Float> { evaluator.v }
+    var attention: UnsafeMutablePointer<Float> { evaluator.attention }
 
-    private func addRowwise(_ bias: [Float], to matrix: UnsafeMutablePointer<Float>, rows: Int) {
-        bias.withUnsafeBufferPointer { b in
-            for r in 0..<rows {
-                let row = matrix + r * b.count
-                for i in 0..<b.count { row[i] += b[i] }
-            }
-        }
-    }
-
-    private func add(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>, count: Int) {
-        for i in 0..<count { destination[i] += source[i] }
-    }
-
-    /// cos/sin of every rotated pair for every token, computed as ggml does: θ starts at the
-    /// position and is multiplied by base^(-2/d) per pair, in f32, so the angles match it exactly.
-    private func fillRoPETable(_ batch: Batch) {
-        let c = transformer.configuration
-        let rotated = c.ropeDimensionCount
-        let thetaScale = powf(c.ropeFrequencyBase, -2 / Float(rotated))
-        let factors = transformer.weights.ropeFrequencyFactors
-        for t in 0..<batch.count {
-            let table = ropeTable + t * rotated
-            var theta = Float(batch.positions[t])
-            for pair in 0..<rotated / 2 {
-                let factor = factors?[pair] ?? 1
-                let angle = c.ropeFrequencyScale * (theta / factor)
-                table[2 * pair] = cosf(angle)
-                table[2 * pair + 1] = sinf(angle)
-                theta *= thetaScale
-            }
-        }
-    }
-
-    private func applyRoPE(_ vectors: UnsafeMutablePointer<Float>, heads: Int, rows: Int) {
-        let c = transformer.configuration
-        let headDim = c.keyLength, rotated = c.ropeDimensionCount
-        let adjacentPairs = transformer.architecture.ropeStyle == .normal
-        for t in 0..<rows {
-            let table = ropeTable + t * rotated
-            for h in 0..<heads {
-                let head = vectors + (t * heads + h) * headDim
-                for pair in 0..<rotated / 2 {
-                    let cosine = table[2 * pair], sine = table[2 * pair + 1]
-                    let (i, j) = adjacentPairs ? (2 * pair, 2 * pair + 1) : (pair, pair + rotated / 2)
-                    let x0 = head[i], x1 = head[j]
-                    // llama.cpp's compiler fuses the first product of each line: x0·cos − x1·sin
-                    // is fma(x0, cos, −x1·sin), x0·sin + x1·cos is fma(x0, sin, x1·cos).
-                    head[i] = (-(x1 * sine)).addingProduct(x0, cosine)
-                    head[j] = (x1 * cosine).addingProduct(x0, sine)
-                }
-            }
-        }
-    }
-
-    private func storeKeysAndValues(_ batch: Batch, layer: Int, cache: KVCache) {
-        let width = cache.rowWidth
-        for t in 0..<batch.count {
-            let offset = batch.positions[t] * cache.rowBytes
-            let keyRow = cache.base(layer: layer, slot: batch.slots[t], values: false) + offset
-            let valueRow = cache.base(layer: layer, slot: batch.slots[t], values: true) + offset
-            switch cache.type {
-            case .f16:
-                let kd = keyRow.assumingMemoryBound(to: Float16.self), vd = valueRow.assumingMemoryBound(to: Float16.self)
-                for i in 0..<width {
-                    kd[i] = Float16(k[t * width + i])
-                    vd[i] = Float16(v[t * width + i])
-                }
-            case .f32:
-                keyRow.assumingMemoryBound(to: Float.self).update(from: k + t * width, count: width)
-                valueRow.assumingMemoryBound(to: Float.self).update(from: v + t * width, count: width)
-            }
-        }
-    }
-
-    /// Which query rows attention takes one at a time and which in tiles, worked out once per
-    /// batch (it is the same for every layer) into buffers kept between batches.
-    ///
-    /// llama.cpp's CPU flash attention takes one of two paths by the number of query rows, and
-    /// Forge takes the same one so its tokens stay equal to llama.cpp's: under 64 rows (decode,
-    /// short prompts) one row at a time with Q rounded to f16 and an f16 V accumulator; from 64 rows
-    /// on, tiles of query rows in f32. Forge decides per run of one sequence's rows rather than per
-    /// batch, so a request gives the same floats whether or not other sequences share its batch.
-    /// Tiles need a head size that is a multiple of 16; other head sizes go one row at a time
-    /// however long the run, which is where Forge leaves llama.cpp's path.
-    /// Tiles hold all query heads of a group for a run of tokens, so each cached K/V row is read
-    /// once per tile rather than once per head.
-    private func planAttention(_ batch: Batch) {
-        let c = transformer.configuration
-        singleRows.removeAll(keepingCapacity: true)
-        singleRowIsLone.removeAll(keepingCapacity: true)
-        tiles.removeAll(keepingCapacity: true)
-        let tiled = ComputeContext.attentionTilesSupport(headDimension: c.keyLength)
-        let headsPerTile = min(c.groupSize, ComputeContext.attentionTileRows)
-        let tokensPerTile = max(1, ComputeContext.attentionTileRows / headsPerTile)
-        var start = 0
-        while start < batch.count {
-            var end = start + 1
-            while end < batch.count && batch.slots[end] == batch.slots[start] { end += 1 }
-            if tiled && end - start >= ComputeContext.attentionTileRows {
-                for first in stride(from: start, to: end, by: tokensPerTile) {
-                    let tokens = first..<min(first + tokensPerTile, end)
-                    for kvHead in 0..<c.kvHeadCount {
-                        for head in stride(from: kvHead * c.groupSize, to: (kvHead + 1) * c.groupSize, by: headsPerTile) {
-                            tiles.append(AttentionTile(slot: batch.slots[start], kvHead: kvHead, tokens: tokens,
-                                                       heads: head..<min(head + headsPerTile, (kvHead + 1) * c.groupSize)))
-                        }
-                    }
-                }
-            } else {
-                singleRows.append(contentsOf: start..<end)
-                singleRowIsLone.append(contentsOf: repeatElement(end - start == 1, count: end - start))
-            }
-            start = end
-        }
-        // Later tokens see more keys; alternating cheap and dear tiles is meant to even out the
-        // contiguous chunks the pool hands to each thread (not measured).
-        tileOrder.removeAll(keepingCapacity: true)
-        for i in 0..<tiles.count { tileOrder.append(i % 2 == 0 ? i / 2 : tiles.count - 1 - i / 2) }
-    }
-
-    /// Grouped-query attention as `planAttention` laid it out: query head h reads KV head
-    /// h / (n_head / n_head_kv) straight from the cache, positions 0...p of its own slot (causal).
-    private func attend(_ batch: Batch, layer: Int, cache: KVCache) {
-        let c = transformer.configuration
-        let headDim = c.keyLength
-        let scale = 1 / Float(headDim).squareRoot()
-        if !tiles.isEmpty { attendInTiles(batch, layer: layer, cache: cache, scale: scale) }
-        if singleRows.isEmpty { return }
-        let rows = singleRows, lone = singleRowIsLone
-        let heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
-        let threads = compute.threadCount
-        compute.parallelFor(rows.count * kvHeads) { range in
-            for item in range {
-                let t = rows[item / kvHeads], kvHead = item % kvHeads
-                let keys = cache.base(layer: layer, slot: batch.slots[t], values: false) + kvHead * headDim * cache.type.elementSize
-                let values = cache.base(layer: layer, slot: batch.slots[t], values: true) + kvHead * headDim * cache.type.elementSize
-                let first = (t * heads + kvHead * group) * headDim
-                let length = batch.positions[t] + 1
-                switch cache.type {
-                case .f16:
-                    // A sequence's lone row is split as llama.cpp splits a one-row batch, whatever its neighbours.
-                    let chunk = lone[item / kvHeads]
-                        ? ComputeContext.decodeChunk(length: length, contextSize: cache.contextSize, threadCount: threads) : length
-                    compute.attendGroup(queries: q + first, outputs: attention + first, heads: group, keys: keys, values: values,
-                                        rowBytes: cache.rowBytes, length: length, chunk: chunk, headDimension: headDim, scale: scale)
-                case .f32:
-                    for h in 0..<group {
-                        Attention.singlePrecision(query: q + first + h * headDim, keys: keys, values: values, rowBytes: cache.rowBytes,
-                                                  length: length, headDim: headDim, scale: scale, output: attention + first + h * headDim)
-                    }
-                }
-            }
-        }
-    }
-
-    private func attendInTiles(_ batch: Batch, layer: Int, cache: KVCache, scale: Float) {
-        let c = transformer.configuration
-        let headDim = c.keyLength, heads = c.headCount
-        let tileRows = ComputeContext.attentionTileRows
-        let tiles = tiles, order = tileOrder
-        let element: AttentionElement = cache.type == .f16 ? .f16 : .f32
-        compute.parallelFor(tiles.count) { range in
-            withUnsafeTemporaryAllocation(of: AttentionTileRow.self, capacity: tileRows) { rows in
-                for item in range {
-                    let tile = tiles[order[item]]
-                    var count = 0
-                    for t in tile.tokens {
-                        for h in tile.heads {
-                            let offset = (t * heads + h) * headDim
-                            rows[count] = AttentionTileRow(query: q + offset, output: attention + offset, length: batch.positions[t] + 1)
-                            count += 1
-                        }
-                    }
-                    let kvOffset = tile.kvHead * headDim * cache.type.elementSize
-                    compute.attendTile(UnsafeBufferPointer(rebasing: rows[0..<count]), element: element,
-                                       keys: cache.base(layer: layer, slot: tile.slot, values: false) + kvOffset,
-                                       values: cache.base(layer: layer, slot: tile.slot, values: true) + kvOffset,
-                                       rowBytes: cache.rowBytes, headDimension: headDim, scale: scale)
-                }
-            }
-        }
+    /// Shows `rows` (default: the batch) rows of `width` values to the tensor observer as
+    /// llama.cpp names them, `name-layer`. The name is built only when someone observes.
+    func observe(_ name: @autoclosure () -> String, _ buffer: UnsafeMutablePointer<Float>, width: Int, rows: Int? = nil) {
+        guard let observer = evaluator.tensorObserver else { return }
+        observer("\(name())-\(layer)", UnsafeBufferPointer(start: buffer, count: (rows ?? tokens) * width))
     }
 }

@@ -131,10 +131,10 @@ final class InferenceEngine: @unchecked Sendable {
         queueCapacity = configuration.resolvedQueueCapacity
         timeout = configuration.timeout
         beforeEachStep = configuration.beforeEachStep
-        cache = try KVCache(configuration: model.configuration, contextSize: slotContextSize, slotCount: slotCount, type: configuration.cacheType)
-        evaluator = Evaluator(
-            transformer: model.transformer, maxBatchSize: max(slotCount, min(configuration.batchSize, slotCount * slotContextSize)),
-            maxLogitRows: slotCount, threadCount: configuration.threadCount)
+        let batch = max(slotCount, min(configuration.batchSize, slotCount * slotContextSize))
+        cache = try KVCache(configuration: model.configuration, contextSize: slotContextSize, slotCount: slotCount,
+                            type: configuration.cacheType, maxBatchSize: batch)
+        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: slotCount, threadCount: configuration.threadCount)
         slots = Array(repeating: Slot(), count: slotCount)
         metrics.slotCount = slotCount
     }
@@ -248,7 +248,8 @@ final class InferenceEngine: @unchecked Sendable {
         var best: Int?
         var bestCommon = -1
         for index in slots.indices where slots[index].job == nil {
-            let common = zip(slots[index].tokens, prompt).prefix { $0 == $1 }.count
+            let common = cache.reusablePrefix(common: zip(slots[index].tokens, prompt).prefix { $0 == $1 }.count,
+                                              written: slots[index].tokens.count)
             if common > bestCommon || (common == bestCommon && slots[index].lastUsed < slots[best ?? index].lastUsed) {
                 best = index
                 bestCommon = common

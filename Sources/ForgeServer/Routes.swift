@@ -75,11 +75,7 @@ struct Routes: Sendable {
         let tools = try fields.array("tools").map(JinjaValue.array)
         let model = loaded.model
         do {
-            let rendered = try loaded.template.render(
-                messages: messages, tools: tools, addGenerationPrompt: true, bosToken: model.bosText, eosToken: model.eosText)
-            return ChatTemplate.trimmingSpecialTokensTheTokenizerAdds(
-                rendered, bosToken: model.bosText, eosToken: model.eosText,
-                addsBOS: model.tokenizer.addBOS, addsEOS: model.tokenizer.addEOS)
+            return try model.renderConversation(loaded.template, messages: messages, tools: tools)
         } catch {
             throw APIError.invalidRequest("the chat template failed: \(error)")
         }

@@ -16,10 +16,13 @@ import Testing
         try TinyModelFile(contextLength: contextLength, tied: tied, seed: 5, standardDeviation: 0.05, lettersOnly: false)
     }
 
+    /// Calibration off: no timing, and the user's tuning file left alone.
     static func measure(_ arguments: [String]) throws -> (report: BenchReport, rows: [String]) {
         let command = try BenchCommand.parse(arguments)
         var rows: [String] = []
-        let report = try BenchReport.measure(try command.plan()) { rows.append($0) }
+        var plan = try command.plan()
+        plan.calibration = .off
+        let report = try BenchReport.measure(plan) { rows.append($0) }
         return (report, rows)
     }
 
@@ -71,6 +74,11 @@ import Testing
         #expect(info["weight_bytes_per_token"] as? Int == tensorBytes - 258 * 32 * 4 + 32 * 4)
         #expect((info["load_seconds"] as? Double ?? 0) > 0)
         #expect((info["peak_rss_bytes"] as? Int ?? 0) > 0)
+        // Whichever order the process's strategy table holds: other tests may calibrate F32.
+        let strategies = try #require(info["decode_strategies"] as? [String: String])
+        let strategy = try #require(strategies["F32"])
+        #expect(strategies.count == 1 && DecodeRowOrder.candidates(variant: .best, type: .f32).map(\.rawValue).contains(strategy))
+        #expect(report.summary().contains("decode strategies: F32 \(strategy) (FORGE_KERNEL_TUNING=off"))
         if let first = info["first_token_seconds"] as? Double {
             #expect(first > info["load_seconds"] as? Double ?? .infinity)
         }
@@ -106,6 +114,7 @@ import Testing
         let object = try #require(try JSONSerialization.jsonObject(with: Data(report.json().utf8)) as? [String: Any])
         #expect(object["kernels"] as? String == "generic")
         #expect(report.summary().contains("generic kernels"))
+        #expect(report.summary().contains("decode strategies: F32 rows"), "the generic kernels have no row panels")
     }
 
     @Test func badArgumentsGiveClearErrors() throws {
@@ -117,7 +126,7 @@ import Testing
         #expect(Self.failure(["-m", model.path, "-r", "0"]).contains("-r must be between 1 and 1000"))
         #expect(Self.failure(["-m", model.path, "-p", "0", "-n", "0"]).contains("nothing to measure"))
         #expect(Self.failure(["-m", model.path, "--bandwidth-mib", "-1"]).contains("--bandwidth-mib"))
-        #expect(Self.failure(["-m", model.path, "--kernels", "sse9"]).contains("--kernels must be auto, generic, avx2 or avx512, not 'sse9'"))
+        #expect(Self.failure(["-m", model.path, "--kernels", "sse9"]).contains("--kernels must be one of auto, generic, avx2, avx512, neon, neon-dotprod, neon-i8mm, not 'sse9'"))
         for variant in KernelVariant.allCases where !variant.isSupported {
             #expect(Self.failure(["-m", model.path, "--kernels", variant.name]).contains("need instructions this CPU does not have"))
         }

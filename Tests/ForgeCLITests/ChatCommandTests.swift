@@ -55,6 +55,22 @@ struct ChatCommandTests {
         #expect(result.cachedPromptTokens == Self.byteIDs(firstPrompt).count + replies[0].utf8.count - 1)
     }
 
+    /// A base model (no template in the file, as Gemma 3 270M) is refused, not guessed at.
+    @Test func aModelWithoutATemplateIsRefusedClearly() throws {
+        let tiny = try Self.tinyModel()
+        for arguments in [["chat", "-m", tiny.path], ["generate", "-m", tiny.path, "--chat", "-p", "hi"]] {
+            do {
+                var command = try Forge.parseAsRoot(arguments)
+                try command.run()
+                Issue.record("\(arguments[0]) ran without a chat template")
+            } catch {
+                let message = Forge.message(for: error)
+                #expect(message.contains("has no chat template (a base model?)"), "\(message)")
+                #expect(message.contains("--chat-template"), "\(message)")
+            }
+        }
+    }
+
     @Test func resetForgetsTheConversation() throws {
         let tiny = try Self.tinyModel()
         let chat = try Self.conversation(["-m", tiny.path, "--chat-template", "chatml", "-n", "4", "--temp", "0", "-t", "2"])

@@ -20,16 +20,17 @@ import Testing
             values = generator.normals(count).map { Float16($0) }
         }
 
-        /// softmax(q·Kᵀ·scale)·V over keys 0..<length of KV head `head`, in f64.
-        func reference(query: ArraySlice<Float>, head: Int, length: Int, scale: Double) -> [Double] {
+        /// softmax(q·Kᵀ·scale)·V over keys first..<length of KV head `head`, in f64.
+        func reference(query: ArraySlice<Float>, head: Int, length: Int, first: Int = 0, scale: Double) -> [Double] {
             let d = AttentionKernelTests.headDimension, stride = AttentionKernelTests.kvHeads * d
-            let scores = (0..<length).map { j in
+            let seen = Array(first..<length)
+            let scores = seen.map { j in
                 (0..<d).reduce(0.0) { $0 + Double(query[query.startIndex + $1]) * Double(keys[j * stride + head * d + $1]) } * scale
             }
             let top = scores.max() ?? 0
             let weights = scores.map { Foundation.exp($0 - top) }
             let total = weights.reduce(0, +)
-            return (0..<d).map { e in (0..<length).reduce(0.0) { $0 + weights[$1] * Double(values[$1 * stride + head * d + e]) } / total }
+            return (0..<d).map { e in zip(seen, weights).reduce(0.0) { $0 + $1.1 * Double(values[$1.0 * stride + head * d + e]) } / total }
         }
     }
 
@@ -42,26 +43,30 @@ import Testing
         let cache = Cache(generator: &generator)
         let d = Self.headDimension, heads = 7, scale: Float = 0.11
         let queries = generator.normals(heads * d)
-        // (length, keys per chunk): whole runs, and runs split into chunks merged as llama.cpp's
-        // split decode path merges them (an uneven last chunk included).
-        let cases = [(1, 1), (63, 63), (Self.keyCount, Self.keyCount), (Self.keyCount, 75), (Self.keyCount, 64)]
+        // (length, keys per chunk, first key): whole runs, and runs split into chunks merged as
+        // llama.cpp's split decode path merges them (an uneven last chunk included); sliding
+        // windows whose first key lies inside the first chunk, and past it (a chunk left empty).
+        let cases = [(1, 1, 0), (63, 63, 0), (Self.keyCount, Self.keyCount, 0), (Self.keyCount, 75, 0), (Self.keyCount, 64, 0),
+                     (Self.keyCount, 64, 10), (Self.keyCount, 64, 70), (Self.keyCount, Self.keyCount, 149)]
         // Variant after variant, one output per case.
         var results: [[Float]] = []
         for variant in MatmulTests.variants {
             let context = try ComputeContext(threadCount: 1, variant: variant)
-            for (length, chunk) in cases {
+            for (length, chunk, first) in cases {
                 var outputs = [Float](repeating: .nan, count: heads * d)
                 cache.keys.withUnsafeBytes { k in
                     cache.values.withUnsafeBytes { v in
                         context.attendGroup(queries: queries, outputs: &outputs, heads: heads, keys: k.baseAddress! + d * 2,
-                                            values: v.baseAddress! + d * 2, rowBytes: cache.rowBytes, length: length, chunk: chunk,
-                                            headDimension: d, scale: scale)
+                                            values: v.baseAddress! + d * 2, rowBytes: cache.rowBytes, length: length, first: first,
+                                            chunk: chunk, headDimension: d, scale: scale)
                     }
                 }
                 for h in 0..<heads {
-                    let expected = cache.reference(query: queries[h * d..<(h + 1) * d], head: 1, length: length, scale: Double(scale))
+                    let expected = cache.reference(query: queries[h * d..<(h + 1) * d], head: 1, length: length, first: first,
+                                                   scale: Double(scale))
                     // Q and the V accumulator are rounded to f16, as llama.cpp does.
-                    #expect(Self.close(outputs[h * d..<(h + 1) * d], expected, tolerance: 2e-2), "\(variant) head \(h) length \(length) chunk \(chunk)")
+                    #expect(Self.close(outputs[h * d..<(h + 1) * d], expected, tolerance: 2e-2),
+                            "\(variant) head \(h) length \(length) chunk \(chunk) first \(first)")
                 }
                 results.append(outputs)
             }
@@ -87,13 +92,15 @@ import Testing
         #expect(ComputeContext.decodeChunk(length: 600, contextSize: 4096, threadCount: 1) == 768)
     }
 
-    @Test(arguments: [1, 37, 64])
-    func tilesAgreeAcrossVariantsAndWithTheReference(rowCount: Int) throws {
+    /// Windowed rows see keys from `first` on: some start inside a later key tile than others.
+    @Test(arguments: [1, 37, 64], [false, true])
+    func tilesAgreeAcrossVariantsAndWithTheReference(rowCount: Int, windowed: Bool) throws {
         var generator = SeededGenerator(seed: 11 + UInt64(rowCount))
         let cache = Cache(generator: &generator)
         let d = Self.headDimension, scale: Float = 0.11
         let queries = generator.normals(rowCount * d)
         let lengths = (0..<rowCount).map { 1 + ($0 * 53 + 17) % Self.keyCount }
+        let firsts = lengths.enumerated().map { windowed && $0.offset % 3 != 2 ? ($0.element * 2) / 3 : 0 }
         var results: [[Float]] = []
         for variant in MatmulTests.variants {
             let context = try ComputeContext(threadCount: 1, variant: variant)
@@ -101,7 +108,8 @@ import Testing
             queries.withUnsafeBufferPointer { q in
                 outputs.withUnsafeMutableBufferPointer { o in
                     let rows = (0..<rowCount).map {
-                        AttentionTileRow(query: q.baseAddress! + $0 * d, output: o.baseAddress! + $0 * d, length: lengths[$0])
+                        AttentionTileRow(query: q.baseAddress! + $0 * d, output: o.baseAddress! + $0 * d, length: lengths[$0],
+                                         first: firsts[$0])
                     }
                     cache.keys.withUnsafeBytes { k in
                         cache.values.withUnsafeBytes { v in
@@ -114,8 +122,10 @@ import Testing
                 }
             }
             for r in 0..<rowCount {
-                let expected = cache.reference(query: queries[r * d..<(r + 1) * d], head: 0, length: lengths[r], scale: Double(scale))
-                #expect(Self.close(outputs[r * d..<(r + 1) * d], expected, tolerance: 1e-4), "\(variant) row \(r) length \(lengths[r])")
+                let expected = cache.reference(query: queries[r * d..<(r + 1) * d], head: 0, length: lengths[r], first: firsts[r],
+                                               scale: Double(scale))
+                #expect(Self.close(outputs[r * d..<(r + 1) * d], expected, tolerance: 1e-4),
+                        "\(variant) row \(r) keys \(firsts[r])..<\(lengths[r])")
             }
             results.append(outputs)
         }

@@ -103,7 +103,7 @@ import Testing
         for (rows, blocksPerRow, tokens, threads) in [(1, 1, 1, 1), (37, 3, 1, 2), (67, 2, 5, 3), (9, 5, 2, 2), (133, 2, 11, 3),
                                                       (19, 2, 35, 2)] {
             let testCase = Self.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 1000 + tokens))
-            let context = try ComputeContext(threadCount: threads, variant: variant)
+            let context = try ComputeContext(threadCount: threads, variant: variant, calibration: .off)
             var output = [Float](repeating: .nan, count: rows * tokens)
             try testCase.weight.withUnsafeBytes { raw in
                 let matrix = try WeightMatrix(type: type, rows: rows, columns: testCase.matrix.columns, data: raw.baseAddress!)
@@ -126,7 +126,7 @@ import Testing
         let input = generator.normals(columns)
         var encoded = [UInt8](repeating: 0, count: rows * columns / 32 * 34)
         try Quantization.quantize(.q8_0, from: weights, to: &encoded, count: weights.count)
-        let context = ComputeContext(threadCount: 2)
+        let context = try ComputeContext(threadCount: 2, variant: .best, calibration: .off)
         var output = [Float](repeating: 0, count: rows)
         try encoded.withUnsafeBytes { raw in
             context.matmul(try WeightMatrix(type: .q8_0, rows: rows, columns: columns, data: raw.baseAddress!),

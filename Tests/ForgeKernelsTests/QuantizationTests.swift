@@ -120,5 +120,8 @@ func isaOf(_ variant: KernelVariant) -> forge_isa {
     case .generic: FORGE_ISA_GENERIC
     case .avx2: FORGE_ISA_AVX2
     case .avx512: FORGE_ISA_AVX512
+    case .neon: FORGE_ISA_NEON
+    case .neonDotprod: FORGE_ISA_NEON_DOTPROD
+    case .neonI8mm: FORGE_ISA_NEON_I8MM
     }
 }

@@ -81,8 +81,8 @@ import Testing
         }
     }
 
-    /// One-token products of the K formats take row panels (AVX-512, where the context takes them:
-    /// eight rows in lockstep, far apart where the variant takes streams) or the tile row by row;
+    /// One-token products of the K formats take row panels (AVX-512, in each decode row order:
+    /// eight rows in lockstep, adjacent or far apart as streams) or the tile row by row;
     /// each row must get the dot product's bits. 19 rows: two panels of 8 and one of 3; 67 rows:
     /// the pool's chunks as 8 streams of 3 or 2 rows and 3 rows left over.
     @Test(arguments: [GGMLType.q4_K, .q5_K, .q6_K], MatmulTests.variants)
@@ -111,7 +111,7 @@ import Testing
         for (rows, blocksPerRow, tokens) in shapes {
             let testCase = MatmulTests.makeCase(type, rows: rows, blocksPerRow: blocksPerRow, tokens: tokens, seed: UInt64(rows * 100 + blocksPerRow))
             let columns = testCase.matrix.columns
-            let context = try ComputeContext(threadCount: 2, variant: variant, decodeRows: decodeRows)
+            let context = try ComputeContext(threadCount: 2, variant: variant, decodeRows: decodeRows, calibration: .off)
             var output = [Float](repeating: .nan, count: rows * tokens)
             try testCase.weight.withUnsafeBytes { raw in
                 let matrix = try WeightMatrix(type: type, rows: rows, columns: columns, data: raw.baseAddress!)

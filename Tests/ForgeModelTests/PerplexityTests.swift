@@ -17,4 +17,22 @@ import ForgeGeneration
         #expect(result.chunks == results[model]?["n_chunks"] as? Int)
         #expect(abs(result.perplexity / expected - 1) < 0.01, "\(model): \(result.perplexity) vs llama.cpp \(expected)")
     }
+
+    /// Gemma 3 at 512 and at 2048 tokens a chunk: the second makes its sliding-window layers
+    /// leave out keys more than 512 positions back.
+    @Test(.enabled(if: RealModels.path(RealModels.gemma + ".gguf") != nil, "needs \(RealModels.gemma) (scripts/fetch-models)"),
+          arguments: [512, 2048])
+    func gemmaPerplexityWithinOnePercentOfLlamaCpp(contextSize: Int) throws {
+        let reference = try ReferenceData.json("perplexity-gemma.json")
+        let results = reference["results"] as? [String: [String: [String: Any]]] ?? [:]
+        let expected = try #require(results[RealModels.gemma]?["c\(contextSize)"])
+        let language = try LanguageModel(path: RealModels.path(RealModels.gemma + ".gguf")!)
+        let text = try Data(contentsOf: ReferenceData.url("gpl-3.txt"))
+        let tokens = language.tokenizer.encode([UInt8](text), addSpecial: true, parseSpecial: false)
+        let result = try Perplexity.evaluate(model: language, tokens: tokens, contextSize: contextSize)
+        let ppl = try #require(expected["ppl"] as? Double)
+        print("perplexity \(RealModels.gemma) -c \(contextSize): \(result.perplexity) (llama.cpp \(ppl)), \(result.chunks) chunks")
+        #expect(result.chunks == expected["chunks"] as? Int)
+        #expect(abs(result.perplexity / ppl - 1) < 0.01, "-c \(contextSize): \(result.perplexity) vs llama.cpp \(ppl)")
+    }
 }

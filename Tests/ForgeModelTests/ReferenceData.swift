@@ -34,4 +34,8 @@ enum RealModels {
         "qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q8_0", "qwen2.5-coder-0.5b-instruct-f16",
         "smollm2-135m-instruct-q4_1", "smollm2-135m-instruct-f32",
     ]
+
+    /// Models whose references are greedy continuations and perplexities only.
+    static let gemma = "gemma-3-270m-q4_k_m"
+
 }

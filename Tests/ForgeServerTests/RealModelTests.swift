@@ -69,3 +69,28 @@ struct RealModelTests {
         }
     }
 }
+
+/// The server with Gemma 3 270M (multi-query attention, sliding-window layers), when cached.
+@Suite(.enabled(if: RealModel.gemmaPath != nil, "needs gemma-3-270m-q4_k_m.gguf in $FORGE_MODELS or ~/.cache/forge/models"))
+struct GemmaServerTests {
+    /// Two slots of 1024 positions; the second prompt is longer than the local layers' 512-token window.
+    @Test func servesGreedyCompletionsAsLlamaCpp() async throws {
+        var configuration = ServerConfiguration(modelPath: RealModel.gemmaPath ?? "")
+        configuration.port = 0
+        configuration.parallel = 2
+        configuration.contextSize = 2048
+        let app = try buildApplication(configuration: configuration)
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let request: JinjaValue = ["prompt": "The capital of France is", "max_tokens": 16, "temperature": 0]
+            let body = try await client.postJSON("/v1/completions", request).json()
+            // llama.cpp's greedy continuation (../shared/refs/greedy-gemma-3-270m-q4_k_m.json).
+            #expect(body["choices"]?[0]?["text"]?.stringValue == " the capital of the country of France. It is the largest city in France.")
+            #expect(body["usage"]?["prompt_tokens"]?.intValue == 6)
+            let long = String(repeating: "The quick brown fox jumps over the lazy dog. ", count: 70)
+            let longBody = try await client.postJSON("/v1/completions", ["prompt": .string(long), "max_tokens": 8, "temperature": 0]).json()
+            #expect((longBody["usage"]?["prompt_tokens"]?.intValue ?? 0) > 600)
+            #expect(longBody["choices"]?[0]?["text"]?.stringValue?.isEmpty == false)
+        }
+    }
+}

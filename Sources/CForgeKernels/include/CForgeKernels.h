@@ -23,6 +23,9 @@ typedef enum {
     FORGE_ISA_GENERIC = 0,
     FORGE_ISA_AVX2 = 1,   // avx2 + fma + f16c
     FORGE_ISA_AVX512 = 2, // avx512f/bw/vl + vnni
+    FORGE_ISA_NEON = 3,         // arm64 Advanced SIMD, which every arm64 CPU has
+    FORGE_ISA_NEON_DOTPROD = 4, // + SDOT (FEAT_DotProd)
+    FORGE_ISA_NEON_I8MM = 5,    // + SMMLA (FEAT_I8MM)
 } forge_isa;
 
 /// Whether this build has `isa` and the running CPU supports it.
@@ -70,11 +73,13 @@ int forge_dot_tokens(forge_isa isa, uint32_t weight_type, int64_t count, const v
 /// Query rows one attention tile call takes at most.
 #define FORGE_ATTENTION_TILE_ROWS 64
 
-/// One query row of an attention tile: it sees keys and values 0..<length.
+/// One query row of an attention tile: it sees keys and values first..<length (first > 0: a
+/// sliding window; the others are masked as llama.cpp masks them).
 typedef struct forge_attention_row {
     const float *query;
     float *output;
     int64_t length;
+    int64_t first;
 } forge_attention_row;
 
 /// `heads` query rows (`head_dim` apart, outputs likewise) of one KV head over `length` f16
@@ -83,9 +88,11 @@ typedef struct forge_attention_row {
 /// f16), bit for bit; each key/value row is read once for all the heads.
 /// `chunk` keys at a time (≤ 0 or ≥ length: all at once) with the chunks' partial results merged
 /// as llama.cpp merges the per-thread KV chunks of a lone decode row (a batch of one query row
-/// whose padded KV view has 512 rows or more).
+/// whose padded KV view has 512 rows or more). Rows before `first` (a sliding window) are skipped
+/// within their chunks, as llama.cpp skips masked keys.
 void forge_attention_group(forge_isa isa, const float *queries, float *outputs, int heads, const void *keys,
-                           const void *values, size_t row_bytes, int64_t length, int64_t chunk, int64_t head_dim, float scale);
+                           const void *values, size_t row_bytes, int64_t length, int64_t first, int64_t chunk,
+                           int64_t head_dim, float scale);
 
 /// Up to FORGE_ATTENTION_TILE_ROWS query rows sharing one KV head (f16 or f32 rows `row_bytes`
 /// apart), as llama.cpp's tiled CPU flash attention computes them for larger batches, bit for bit;
@@ -125,26 +132,22 @@ typedef struct forge_scratch {
 } forge_scratch;
 void forge_scratch_release(forge_scratch *scratch);
 
-/// Whether one-token products of `weight_type` should take the row panels (several weight rows
-/// read in lockstep) rather than one row after another on this CPU. Which pays depends on the
-/// memory system and on how much work a format's row costs: Sapphire Rapids streams interleaved
-/// rows only with the panels' explicit prefetches (F16 decode products 12.1 GB/s row by row, 20.2
-/// in panels), while on Zen 4 its prefetchers follow one sequential stream per core far better
-/// than any interleaving (896-column F16 rows, 640 MB, 2 threads: row by row 40 GB/s, 8-row panels
-/// 20, 2 rows 17; Qwen2.5-0.5B decode Q8_0 33.6 → 42.3 t/s, F16 20.5 → 27.3, SmolLM2 F32 39 →
-/// 49.5). The 4- and 5-bit formats are the exception there: row by row their decoding, not the
-/// stream, is the limit, and the panels share it across rows (Zen 4, 2 threads, the seven
-/// products of 24 Qwen layers, GFLOP/s row by row → panels: Q5_0 32–53 → 48–60, Q4_0 45–47 →
-/// 58–62, Q4_1 39–57 → 53–62, Q5_1 38–40 → 45–47; Q8_0 45–61 → 34–40).
-/// So: everywhere but AMD CPUs, and on AMD CPUs for Q4_0, Q4_1, Q5_0 and Q5_1.
-int forge_row_panels_preferred(uint32_t weight_type);
-
 /// How one-token products read their weight rows (the results are the same bits either way).
 typedef enum {
-    FORGE_ROWS_FASTEST = 0, // as forge_row_panels_preferred says for the weight type
-    FORGE_ROWS_PANELS = 1,  // the variant's row panels
+    FORGE_ROWS_FASTEST = 0,    // as set for the variant and weight type (forge_set_row_strategy)
+    FORGE_ROWS_PANELS = 1,     // the variant's row panels over adjacent rows
     FORGE_ROWS_ONE_BY_ONE = 2,
+    FORGE_ROWS_STREAMS = 3,    // row panels over rows far apart: a thread's rows as one stream per panel row
 } forge_row_order;
+
+/// Sets for the whole process what FORGE_ROWS_FASTEST means for one-token products of
+/// `weight_type` in the variant `isa`. FORGE_ROWS_FASTEST restores the default: the row panels
+/// where the variant has them, as streams where its table marks the type.
+void forge_set_row_strategy(forge_isa isa, uint32_t weight_type, forge_row_order order);
+
+/// The order a one-token product of `weight_type` asking for `order` runs: never FASTEST, and
+/// ONE_BY_ONE where the variant has no row panel for the type.
+forge_row_order forge_row_order_resolved(forge_isa isa, uint32_t weight_type, forge_row_order order);
 
 /// output[t * rows + r] = Σ_c W[r, c] · input[t * columns + c] for t in 0..<tokens.
 /// The activations are first converted to forge_activation_type(weight_type) into `scratch`.

@@ -1,0 +1,31 @@
+/// RMS normalization: y = x / sqrt(mean(x²) + ε) ⊙ weight, row by row. The sum of squares is
+/// accumulated in double as llama.cpp does, so the scale matches it to the last bit more often.
+extension Evaluator {
+    func rmsNorm(_ input: UnsafeMutablePointer<Float>, weight: [Float], into output: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
+        let epsilon = transformer.configuration.rmsEpsilon
+        weight.withUnsafeBufferPointer { w in
+            for r in 0..<rows {
+                let src = input + r * width, dst = output + r * width
+                var sum: Double = 0
+                for i in 0..<width { sum += Double(src[i] * src[i]) }
+                let mean = Float(sum / Double(width))
+                let scale = 1 / (mean + epsilon).squareRoot()
+                for i in 0..<width { dst[i] = (src[i] * scale) * w[i] }
+            }
+        }
+    }
+}
+
+extension ForwardPass {
+    /// Each token's row of the residual width, normalized into `output` (which may be `input`).
+    func norm(_ input: UnsafeMutablePointer<Float>, _ weight: [Float], into output: UnsafeMutablePointer<Float>) {
+        let dim = evaluator.transformer.configuration.embeddingLength
+        evaluator.rmsNorm(input, weight: weight, into: output, rows: tokens, width: dim)
+    }
+
+    /// Every head of `heads` per token normalized on its own, in place (QK-norm: one weight of
+    /// head_dim shared by all heads).
+    func headNorm(_ vectors: UnsafeMutablePointer<Float>, _ weight: [Float], heads: Int) {
+        evaluator.rmsNorm(vectors, weight: weight, into: vectors, rows: tokens * heads, width: weight.count)
+    }
+}

@@ -1,0 +1,63 @@
+import ForgeKernels
+
+/// Qwen3 (dense).
+///
+/// Per layer: RMSNorm → Q, K, V projections (no biases) → each query and key head RMS-normalized
+/// on its own (QK-norm, one weight of head_dim for all heads) → RoPE on pairs (i, i + d/2) →
+/// grouped-query attention → output projection → residual → RMSNorm → SwiGLU → residual. The head
+/// dimension comes from `attention.key_length`, not embedding / heads.
+enum Qwen3 {
+    static let architecture = Architecture(name: "qwen3") { loader, index, c in try Layer(loader, index, c) }
+
+    struct Layer: TransformerLayer, @unchecked Sendable {
+        let attentionNorm: [Float]                      // (dim)
+        let query, key, value: WeightMatrix             // (n_head | n_head_kv) * head_dim × dim
+        let queryNorm, keyNorm: [Float]                 // (head_dim)
+        let attentionOutput: WeightMatrix               // dim × n_head * head_dim
+        let feedForwardNorm: [Float]                    // (dim)
+        let gate, up, down: WeightMatrix                // ffn × dim, ffn × dim, dim × ffn
+
+        init(_ t: TensorLoader, _ i: Int, _ c: ModelConfiguration) throws {
+            let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
+            attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
+            (query, key, value) = try t.attentionProjections(layer: i, c)
+            queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.keyLength)
+            keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.keyLength)
+            attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
+            feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
+            gate = try t.matrix(p + "ffn_gate.weight", rows: ffn, columns: dim)
+            up = try t.matrix(p + "ffn_up.weight", rows: ffn, columns: dim)
+            down = try t.matrix(p + "ffn_down.weight", rows: dim, columns: ffn)
+        }
+
+        func forward(_ f: ForwardPass) {
+            let c = f.evaluator.transformer.configuration
+            f.norm(f.x, attentionNorm, into: f.normed)
+            f.observe("attn_norm", f.normed, width: c.embeddingLength)
+            f.linear(query, f.normed, into: f.q)
+            f.linear(key, f.normed, into: f.k)
+            f.linear(value, f.normed, into: f.v)
+            f.headNorm(f.q, queryNorm, heads: c.headCount)
+            f.headNorm(f.k, keyNorm, heads: c.kvHeadCount)
+            f.observe("Qcur_normed", f.q, width: c.queryWidth)
+            f.observe("Kcur_normed", f.k, width: c.kvWidth)
+            f.rope(f.q, heads: c.headCount, style: .neox)
+            f.rope(f.k, heads: c.kvHeadCount, style: .neox)
+            f.observe("Qcur", f.q, width: c.queryWidth)
+            f.observe("Kcur", f.k, width: c.kvWidth)
+            f.observe("Vcur", f.v, width: c.kvWidth)
+            f.storeKeysAndValues()
+            f.attend(scale: 1 / Float(c.keyLength).squareRoot())
+            f.observe("kqv_out", f.attention, width: c.queryWidth)
+            f.linear(attentionOutput, f.attention, into: f.normed)
+            f.observe("attn_out", f.normed, width: c.embeddingLength)
+            f.add(f.normed, to: f.x)
+            f.observe("ffn_inp", f.x, width: c.embeddingLength)
+
+            f.norm(f.x, feedForwardNorm, into: f.normed)
+            f.observe("ffn_norm", f.normed, width: c.embeddingLength)
+            f.feedForward(gate: gate, up: up, down: down, activation: .silu, f.normed)
+            f.observe("l_out", f.x, width: c.embeddingLength)
+        }
+    }
+}
