@@ -91,7 +91,7 @@ public final class Evaluator: @unchecked Sendable {
     /// buffers of a batch (2 × n_ff floats a token), so they are held for a chunk of the batch, in
     /// the memory the attention has finished with: `q` and the stage after it hold as many tokens
     /// as fit, in multiples of `feedForwardGrain`, up to `maxFeedForwardChunk`. Longer chunks
-    /// reread the feed-forward weights less often, which float weights feel (BENCHMARKS.md).
+    /// reread the feed-forward weights less often, which float weights feel (docs/benchmark-history.md).
     /// Chunks start at multiples of the grain from the batch start and none is shorter than it
     /// (unless the batch is), so every product keeps the kernel and the grouping the whole batch
     /// would get (llama.cpp's Q4_K order in groups of 4 tokens from the batch start, its wide Q6_K
