@@ -134,41 +134,61 @@ static const forge_kernel_table *table_for(forge_isa isa) {
     return &forge_generic_kernels;
 }
 
+// Where a table without an entry looks next: AVX-512 → AVX2 → generic, i8mm → dotprod → NEON →
+// generic (each variant's CPU has the next one's instructions).
+static forge_isa fallback_of(forge_isa isa) {
+    switch (isa) {
+    case FORGE_ISA_AVX512: return FORGE_ISA_AVX2;
+    case FORGE_ISA_NEON_I8MM: return FORGE_ISA_NEON_DOTPROD;
+    case FORGE_ISA_NEON_DOTPROD: return FORGE_ISA_NEON;
+    default: return FORGE_ISA_GENERIC;
+    }
+}
+
+// The table a weight type's kernels come from: the first along the fallback chain with a dot
+// product for it. Its tiles and panels must give that dot product's bits, so they come from the
+// same table or not at all.
+static const forge_kernel_table *kernels_for(forge_isa isa, uint32_t weight_type) {
+    const forge_kernel_table *table = table_for(isa);
+    while (!table->dot[weight_type] && isa != FORGE_ISA_GENERIC) {
+        isa = fallback_of(isa);
+        table = table_for(isa);
+    }
+    return table;
+}
+
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_dot_fn chosen = table_for(isa)->dot[weight_type];
-    return chosen ? chosen : forge_generic_kernels.dot[weight_type];
+    return kernels_for(isa, weight_type)->dot[weight_type];
 }
 
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type) {
     if (activation_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_quantize_fn chosen = table_for(isa)->quantize[activation_type];
-    return chosen ? chosen : forge_generic_kernels.quantize[activation_type];
+    for (;; isa = fallback_of(isa)) {
+        const forge_quantize_fn chosen = table_for(isa)->quantize[activation_type];
+        if (chosen || isa == FORGE_ISA_GENERIC) return chosen;
+    }
 }
 
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    // A tile must agree with the dot product it is used alongside: only take it from the same table.
-    return table->dot[weight_type] ? table->tile[weight_type] : NULL;
+    return kernels_for(isa, weight_type)->tile[weight_type];
 }
 
 forge_panel_fn forge_select_panel(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    return table->dot[weight_type] ? table->panel[weight_type] : NULL;
+    return kernels_for(isa, weight_type)->panel[weight_type];
 }
 
 forge_dot_fn forge_select_single_dot(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    return table->dot[weight_type] ? table->single_dot[weight_type] : NULL;
+    return kernels_for(isa, weight_type)->single_dot[weight_type];
 }
 
 forge_row_panel_fn forge_select_row_panel(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    return table->dot[weight_type] && table->tile[weight_type] ? table->row_panel[weight_type] : NULL;
+    const forge_kernel_table *table = kernels_for(isa, weight_type);
+    return table->tile[weight_type] ? table->row_panel[weight_type] : NULL;
 }
 
 // What FORGE_ROWS_FASTEST means per variant and weight type; FORGE_ROWS_FASTEST (0): the default.
@@ -187,28 +207,28 @@ forge_row_order forge_row_order_resolved(forge_isa isa, uint32_t weight_type, fo
         order = (forge_row_order)atomic_load_explicit(&row_strategies[isa][weight_type], memory_order_relaxed);
     }
     if (order != FORGE_ROWS_FASTEST) return order;
-    return table_for(isa)->row_panel_streams[weight_type] ? FORGE_ROWS_STREAMS : FORGE_ROWS_PANELS;
+    return kernels_for(isa, weight_type)->row_panel_streams[weight_type] ? FORGE_ROWS_STREAMS : FORGE_ROWS_PANELS;
 }
 
 forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    return table->dot[weight_type] && table->tile[weight_type] ? table->lane_panel[weight_type] : NULL;
+    const forge_kernel_table *table = kernels_for(isa, weight_type);
+    return table->tile[weight_type] ? table->lane_panel[weight_type] : NULL;
 }
 
 forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type) {
-    return forge_select_panel(isa, weight_type) ? table_for(isa)->panel_activations[weight_type] : NULL;
+    return forge_select_panel(isa, weight_type) ? kernels_for(isa, weight_type)->panel_activations[weight_type] : NULL;
 }
 
-int forge_select_float_panel_tokens(forge_isa isa) { return table_for(isa)->float_panel_tokens; }
+int forge_select_float_panel_tokens(forge_isa isa, uint32_t weight_type) {
+    if (weight_type >= FORGE_TYPE_LIMIT) return 0;
+    return kernels_for(isa, weight_type)->float_panel_tokens;
+}
 
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens) {
     if (weight_type >= FORGE_TYPE_LIMIT) return NULL;
-    const forge_kernel_table *table = table_for(isa);
-    if (batch_tokens >= FORGE_WIDE_BATCH && table->dot[weight_type] && table->wide_tile[weight_type]) {
-        return table->wide_tile[weight_type];
-    }
-    return forge_select_tile(isa, weight_type);
+    const forge_tile_fn wide = kernels_for(isa, weight_type)->wide_tile[weight_type];
+    return batch_tokens >= FORGE_WIDE_BATCH && wide ? wide : forge_select_tile(isa, weight_type);
 }
 
 int forge_quantize_activations(forge_isa isa, uint32_t type, const float *source, void *destination, int64_t count) {

@@ -24,7 +24,7 @@ AVX2 static inline int sum_ints(__m256i v) {
     return _mm_cvtsi128_si32(half);
 }
 
-// f16 → f32 with F16C (the branchless software conversion cost the Q5_0 panel a tenth of its time).
+// f16 → f32 with F16C: one instruction, where the branchless software conversion weighs on the panels.
 AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(half))); }
 
 // f16(x) · f16(y) with one vector conversion (scalar f16 decoding costs more than the block).
@@ -492,11 +492,10 @@ AVX2 static float single_f16(int64_t count, const void *weights, const void *act
 // the 2 weight vectors and one activation vector in the 16 registers (4 rows × 3 tokens needs 17,
 // and clang spilled two accumulators to the stack on every step). Each (row, token) keeps its
 // own chain, so the results are the dot product's bits. F16 panels read the f16 activation rows
-// and widen them as the dot product does: half the bytes of f32 rows rounded once per product
-// (Qwen F16 pp512 192-210 -> 229-238 t/s, three runs each). Since each activation vector serves
-// two rows only, a panel takes one block of tokens (`float_panel_tokens` below), whose activations
-// stay in L1 while the cached rows pass over them; 24 tokens streamed them from L2 for every
-// panel (Qwen F16 pp512 155-165 -> 177-198 t/s, SmolLM2 F32 450-495 -> 477-643).
+// and widen them as the dot product does: half the bytes of f32 rows rounded once per product.
+// Since each activation vector serves two rows only, a panel takes one block of tokens
+// (`float_panel_tokens` below), whose activations stay in L1 while the cached rows pass over
+// them; 24 tokens streamed them from L2 for every panel.
 #define FLOAT_BLOCK_ROWS 2
 #define FLOAT_BLOCK_TOKENS 6
 
@@ -691,7 +690,7 @@ PANEL(q5_0, PANEL_Q5_0)
 PANEL(q5_1, PANEL_Q5_1)
 PANEL(q8_0, PANEL_Q8_0)
 
-// MARK: - Activation quantizers (shared with the AVX-512 table, which implies AVX2)
+// MARK: - Activation quantizers (the AVX-512 variant falls back to these)
 
 // 32 floats → Q8_0 quants with the given multiplier, rounded half to even; returns their sum.
 AVX2 static inline int quantize_32(const float *x, float multiplier, int8_t *out) {
@@ -717,7 +716,7 @@ AVX2 static inline float absolute_max_32(const float *x) {
     return _mm_cvtss_f32(h);
 }
 
-AVX2 void forge_avx2_quantize_q8_0(const float *x, void *destination, int64_t count) {
+AVX2 static void quantize_q8_0(const float *x, void *destination, int64_t count) {
     block_q8_0 *blocks = destination;
     for (int64_t b = 0; b < count / QK; ++b, x += QK) {
         const float amax = absolute_max_32(x);
@@ -726,7 +725,7 @@ AVX2 void forge_avx2_quantize_q8_0(const float *x, void *destination, int64_t co
     }
 }
 
-AVX2 void forge_avx2_quantize_q8_1(const float *x, void *destination, int64_t count) {
+AVX2 static void quantize_q8_1(const float *x, void *destination, int64_t count) {
     block_q8_1 *blocks = destination;
     for (int64_t b = 0; b < count / QK; ++b, x += QK) {
         const float amax = absolute_max_32(x);
@@ -737,7 +736,7 @@ AVX2 void forge_avx2_quantize_q8_1(const float *x, void *destination, int64_t co
     }
 }
 
-AVX2 void forge_avx2_quantize_q8_K(const float *x, void *destination, int64_t count) {
+AVX2 static void quantize_q8_K(const float *x, void *destination, int64_t count) {
     block_q8_K *blocks = destination;
     for (int64_t b = 0; b < count / QK_K; ++b, x += QK_K) {
         float amax = 0;
@@ -766,7 +765,7 @@ AVX2 void forge_avx2_quantize_q8_K(const float *x, void *destination, int64_t co
     }
 }
 
-AVX2 void forge_avx2_convert_f16(const float *x, void *destination, int64_t count) {
+AVX2 static void convert_f16(const float *x, void *destination, int64_t count) {
     uint16_t *halves = destination;
     int64_t i = 0;
     for (; i + 8 <= count; i += 8) {
@@ -812,10 +811,10 @@ const forge_kernel_table forge_avx2_kernels = {
     },
     .float_panel_tokens = FLOAT_BLOCK_TOKENS,
     .quantize = {
-        [FORGE_TYPE_F16] = forge_avx2_convert_f16,
-        [FORGE_TYPE_Q8_0] = forge_avx2_quantize_q8_0,
-        [FORGE_TYPE_Q8_1] = forge_avx2_quantize_q8_1,
-        [FORGE_TYPE_Q8_K] = forge_avx2_quantize_q8_K,
+        [FORGE_TYPE_F16] = convert_f16,
+        [FORGE_TYPE_Q8_0] = quantize_q8_0,
+        [FORGE_TYPE_Q8_1] = quantize_q8_1,
+        [FORGE_TYPE_Q8_K] = quantize_q8_K,
     },
 };
 #endif

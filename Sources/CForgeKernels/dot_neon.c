@@ -400,24 +400,22 @@ static void convert_bf16(const float *x, void *destination, int64_t count) {
         [FORGE_TYPE_Q6_K] = tile_q6_K_##suffix,                                                                      \
     }
 
-#define NEON_QUANTIZERS                                                                                              \
-    {                                                                                                                \
-        [FORGE_TYPE_F16] = convert_f16, [FORGE_TYPE_BF16] = convert_bf16, [FORGE_TYPE_Q8_0] = quantize_q8_0,         \
-        [FORGE_TYPE_Q8_1] = quantize_q8_1, [FORGE_TYPE_Q8_K] = quantize_q8_K,                                        \
-    }
-
+// The dotprod and i8mm tables take these quantizers through the fallback (dispatch.c).
 const forge_kernel_table forge_neon_kernels = {
     .dot = NEON_DOTS(neon),
     .tile = NEON_TILES(neon),
-    .quantize = NEON_QUANTIZERS,
+    .quantize = {
+        [FORGE_TYPE_F16] = convert_f16, [FORGE_TYPE_BF16] = convert_bf16, [FORGE_TYPE_Q8_0] = quantize_q8_0,
+        [FORGE_TYPE_Q8_1] = quantize_q8_1, [FORGE_TYPE_Q8_K] = quantize_q8_K,
+    },
 };
 
 const forge_kernel_table forge_neon_dotprod_kernels = {
     .dot = NEON_DOTS(dotprod),
     .tile = NEON_TILES(dotprod),
-    .quantize = NEON_QUANTIZERS,
 };
 
+// The dotprod dot products and tiles again: a panel is only taken beside a dot product of its own table.
 const forge_kernel_table forge_neon_i8mm_kernels = {
     .dot = NEON_DOTS(dotprod),
     .tile = NEON_TILES(dotprod),
@@ -429,7 +427,6 @@ const forge_kernel_table forge_neon_i8mm_kernels = {
         [FORGE_TYPE_Q8_0] = panel_q8_0,
         [FORGE_TYPE_IQ4_NL] = panel_iq4_nl,
     },
-    .quantize = NEON_QUANTIZERS,
 };
 
 #endif

@@ -197,9 +197,11 @@ void forge_group_scales(uint32_t activation_type, int64_t count, const float *to
 void forge_activation_scales(uint32_t activation_type, const void *activations, int64_t count, float *scales);
 
 // One instruction-set variant: dot products and tiles indexed by weight type, activation
-// quantizers by activation type. A NULL dot or quantizer falls back to the generic table; a NULL
-// tile means "one dot product per token". `wide_tile` replaces `tile` in products of at least
-// FORGE_WIDE_BATCH tokens, where llama.cpp takes its tiled K-quant kernel (another float order).
+// quantizers by activation type. A NULL dot or quantizer falls back per entry to the next variant
+// (AVX-512 → AVX2 → generic, i8mm → dotprod → NEON → generic), and a weight type's other entries
+// come from the table its dot product came from (dispatch.c); a NULL tile means "one dot product
+// per token". `wide_tile` replaces `tile` in products of at least FORGE_WIDE_BATCH tokens, where
+// llama.cpp takes its tiled K-quant kernel (another float order).
 // `panel` (NULL: none) takes FORGE_PANEL_ROWS rows of one or two full tiles (float formats: of
 // any number of tokens) at once, in the tile's order, reading the tile's activation rows;
 // `panel_activations` (NULL: the tile's rows) makes the f32 rows a panel reads instead;
@@ -237,7 +239,7 @@ static inline int isa_is_neon(forge_isa isa) {
 }
 #endif
 
-/// The entry for `type` in the variant `isa`, falling back to generic.
+/// The entry for `type` in the variant `isa`, or in the first variant it falls back to that has one.
 forge_dot_fn forge_select_dot(forge_isa isa, uint32_t weight_type);
 forge_quantize_fn forge_select_quantize(forge_isa isa, uint32_t activation_type);
 forge_tile_fn forge_select_tile(forge_isa isa, uint32_t weight_type);
@@ -253,8 +255,8 @@ forge_lane_panel_fn forge_select_lane_panel(forge_isa isa, uint32_t weight_type)
 /// What makes the f32 activation rows the panel of `type` reads (4 bytes per value), or NULL when
 /// it reads the tile's activation rows.
 forge_quantize_fn forge_select_panel_activations(forge_isa isa, uint32_t weight_type);
-/// How many tokens an F32/F16 panel of the variant `isa` takes per call.
-int forge_select_float_panel_tokens(forge_isa isa);
+/// How many tokens an F32/F16 panel of `type` in the variant `isa` takes per call.
+int forge_select_float_panel_tokens(forge_isa isa, uint32_t weight_type);
 /// The tile for a product of `batch_tokens` tokens: the wide tile from FORGE_WIDE_BATCH tokens on.
 forge_tile_fn forge_select_batch_tile(forge_isa isa, uint32_t weight_type, int64_t batch_tokens);
 

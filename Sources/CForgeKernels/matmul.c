@@ -41,8 +41,7 @@ enum {
     ROW_GRAIN = 4,   // rows per claimable unit
     CACHED_ROWS = 16, // rows whose weights stay cached while every token passes over them
     // Float panels load twice the vectors per multiply-add of the quantized ones, so more rows
-    // share each token's activations: 64 took F32 prefill products (2 threads, 512 tokens) from
-    // 90 to 113 GFLOP/s; the quantized panels measured slower at 64.
+    // share each token's activations (the quantized panels are slower with 64).
     FLOAT_CACHED_ROWS = 64,
 };
 
@@ -115,9 +114,7 @@ static void interleave_scales(void *context, int64_t begin, int64_t end) {
 
 // The weights of the row block after the current one, fetched into L2 a share at a time while
 // the tokens pass over the current block, so the next block's first pass finds them there
-// instead of waiting on memory. Measured on Sapphire Rapids, 2 threads, a different matrix each
-// call (as a model's layers come): F32 1536 × 576 against 192 tokens 241 → 256 GFLOP/s, F16
-// 4864 × 896 against 128 tokens 204 → 223.
+// instead of waiting on memory (a model's layers bring a different matrix every call).
 typedef struct {
     const uint8_t *start;
     size_t bytes;
@@ -273,7 +270,7 @@ int forge_matmul(forge_pool *pool, forge_isa isa, forge_row_order row_order, for
         .rows = rows,
         .tokens = tokens,
         .cached_rows = float_weights ? FLOAT_CACHED_ROWS : CACHED_ROWS,
-        .float_panel_tokens = float_weights ? forge_select_float_panel_tokens(isa) : 0,
+        .float_panel_tokens = float_weights ? forge_select_float_panel_tokens(isa, weight_type) : 0,
     };
     job.single_dot = tokens == 1 ? forge_select_single_dot(isa, weight_type) : NULL;
     const forge_row_order order = tokens == 1 ? forge_row_order_resolved(isa, weight_type, row_order) : FORGE_ROWS_ONE_BY_ONE;

@@ -27,7 +27,7 @@
 #endif
 
 enum {
-    SPIN_ROUNDS = 4096, // ~50 µs of pause instructions (Zen: ~60 cycles each) before sleeping
+    SPIN_ROUNDS = 4096, // pause instructions before sleeping: long enough to catch a decode step's next loop
     MAX_THREADS = 1024,  // keeps the chunks per job within the 16-bit chunk fields
 };
 
@@ -147,7 +147,7 @@ void forge_pool_run(forge_pool *pool, int64_t count, int64_t grain, forge_range_
         return;
     }
     // Two chunks per thread let the others absorb a participant that is descheduled; more chunks
-    // cost more contended claims (0.8 µs per fork-join at four per thread, 0.36 µs at two).
+    // cost more contended claims.
     const int64_t target_chunks = (int64_t)pool->thread_count * 2;
     int64_t chunk_size = (count + target_chunks - 1) / target_chunks;
     chunk_size = (chunk_size + grain - 1) / grain * grain;

@@ -109,9 +109,9 @@ struct PromptFormatter {
         } else if let own = model.chatTemplate {
             template = own
         } else {
-            throw ValidationError("""
-                \(URL(fileURLWithPath: model.path).lastPathComponent) has no chat template (a base model?): prompt it \
-                without --chat, or choose a template with --chat-template (\(ChatTemplate.builtInNames.joined(separator: ", ")))
+            throw GenerationError.invalidParameter("""
+                \(URL(fileURLWithPath: model.path).lastPathComponent) has no chat template (a base model?): prompt it with \
+                `forge generate` without --chat, or choose a template with --chat-template (\(ChatTemplate.builtInNames.joined(separator: ", ")))
                 """)
         }
     }
