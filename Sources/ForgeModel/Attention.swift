@@ -14,8 +14,8 @@ import ForgeKernels
 /// tiles of query rows in f32. Forge decides per run of one sequence's rows rather than per batch,
 /// so a request gives the same floats whether or not other sequences share its batch. Tiles need a
 /// head size that is a multiple of 16; other head sizes go one row at a time however long the run,
-/// which is where Forge leaves llama.cpp's path. Tiles hold all query heads of a group for a run of tokens, so each
-/// cached K/V row is read once per tile rather than once per head.
+/// which is where Forge leaves llama.cpp's path. Tiles hold all query heads of a group for a run
+/// of tokens, so each cached K/V row is read once per tile rather than once per head.
 struct AttentionPlan {
     /// `heads` (query heads of one group) for every token in `tokens` (consecutive tokens of one slot).
     struct Tile {
