@@ -248,37 +248,25 @@ static float dot_f32(int64_t count, const void *weights, const void *activations
     return sum;
 }
 
-static float dot_f16(int64_t count, const void *weights, const void *activations) {
-    const uint16_t *w = weights, *a = activations;
-    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
-    int64_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        for (int k = 0; k < 2; ++k) {
-            const uint16x8_t x = vld1q_u16(w + i + 8 * k), y = vld1q_u16(a + i + 8 * k);
-            acc[2 * k] = vfmaq_f32(acc[2 * k], low_f16(x), low_f16(y));
-            acc[2 * k + 1] = vfmaq_f32(acc[2 * k + 1], high_f16(x), high_f16(y));
-        }
+// F16 and BF16 rows: 16 values a step widened to f32 in four accumulators, the tail in one chain.
+#define HALF_DOT(name, low, high, scalar)                                                                  \
+    static float name(int64_t count, const void *weights, const void *activations) {                      \
+        const uint16_t *w = weights, *a = activations;                                                    \
+        float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};             \
+        int64_t i = 0;                                                                                    \
+        for (; i + 16 <= count; i += 16) {                                                                \
+            for (int k = 0; k < 2; ++k) {                                                                 \
+                const uint16x8_t x = vld1q_u16(w + i + 8 * k), y = vld1q_u16(a + i + 8 * k);              \
+                acc[2 * k] = vfmaq_f32(acc[2 * k], low(x), low(y));                                       \
+                acc[2 * k + 1] = vfmaq_f32(acc[2 * k + 1], high(x), high(y));                             \
+            }                                                                                             \
+        }                                                                                                 \
+        float sum = fold_lanes(acc);                                                                      \
+        for (; i < count; ++i) sum = fmaf(scalar(w[i]), scalar(a[i]), sum);                               \
+        return sum;                                                                                       \
     }
-    float sum = fold_lanes(acc);
-    for (; i < count; ++i) sum = fmaf(f16_to_f32(w[i]), f16_to_f32(a[i]), sum);
-    return sum;
-}
-
-static float dot_bf16(int64_t count, const void *weights, const void *activations) {
-    const uint16_t *w = weights, *a = activations;
-    float32x4_t acc[4] = {vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0), vdupq_n_f32(0)};
-    int64_t i = 0;
-    for (; i + 16 <= count; i += 16) {
-        for (int k = 0; k < 2; ++k) {
-            const uint16x8_t x = vld1q_u16(w + i + 8 * k), y = vld1q_u16(a + i + 8 * k);
-            acc[2 * k] = vfmaq_f32(acc[2 * k], low_bf16(x), low_bf16(y));
-            acc[2 * k + 1] = vfmaq_f32(acc[2 * k + 1], high_bf16(x), high_bf16(y));
-        }
-    }
-    float sum = fold_lanes(acc);
-    for (; i < count; ++i) sum = fmaf(bf16_to_f32(w[i]), bf16_to_f32(a[i]), sum);
-    return sum;
-}
+HALF_DOT(dot_f16, low_f16, high_f16, f16_to_f32)
+HALF_DOT(dot_bf16, low_bf16, high_bf16, bf16_to_f32)
 
 // MARK: - Activation quantizers (plain NEON, every table): the generic encoders' bytes
 

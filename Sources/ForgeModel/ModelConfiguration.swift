@@ -41,14 +41,11 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var queryWidth: Int { headCount * keyLength }
     public var kvWidth: Int { kvHeadCount * keyLength }
 
-    /// Reads and validates the configuration of architecture `arch`.
+    /// Reads and validates the keys every architecture has, for architecture `arch`
+    /// (`Architecture.configure` reads the rest, such as sliding windows).
     /// Defaults, as llama.cpp's: head_count_kv = head_count; key/value length = embedding / heads;
     /// rope.dimension_count = key length; freq_base 10000; context 2048; epsilon 1e-5.
     public init(gguf: GGUFFile, architecture arch: String) throws {
-        try self.init(gguf: gguf, architecture: arch, validating: true)
-    }
-
-    init(gguf: GGUFFile, architecture arch: String, validating: Bool) throws {
         func key(_ suffix: String) -> String { "\(arch).\(suffix)" }
         architecture = arch
         layerCount = try gguf.integer(key("block_count"))
@@ -79,7 +76,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         }
         let tokens = try gguf.optionalStringArray("tokenizer.ggml.tokens")
         vocabularySize = try gguf.optionalInteger(key("vocab_size")) ?? tokens?.count ?? 0
-        if validating { try validate() }
+        try validate()
     }
 
     public init(

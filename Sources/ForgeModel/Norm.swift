@@ -23,9 +23,13 @@ extension ForwardPass {
         evaluator.rmsNorm(input, weight: weight, into: output, rows: tokens, width: dim)
     }
 
-    /// Every head of `heads` per token normalized on its own, in place (QK-norm: one weight of
-    /// head_dim shared by all heads).
-    func headNorm(_ vectors: UnsafeMutablePointer<Float>, _ weight: [Float], heads: Int) {
-        evaluator.rmsNorm(vectors, weight: weight, into: vectors, rows: tokens * heads, width: weight.count)
+    /// QK-norm: every query and key head normalized on its own, in place, with one weight of
+    /// head_dim shared by the heads of each.
+    func queryKeyNorm(_ queryWeight: [Float], _ keyWeight: [Float]) {
+        let c = evaluator.transformer.configuration
+        evaluator.rmsNorm(q, weight: queryWeight, into: q, rows: tokens * c.headCount, width: queryWeight.count)
+        evaluator.rmsNorm(k, weight: keyWeight, into: k, rows: tokens * c.kvHeadCount, width: keyWeight.count)
+        observe("Qcur_normed", q, width: c.queryWidth)
+        observe("Kcur_normed", k, width: c.kvWidth)
     }
 }

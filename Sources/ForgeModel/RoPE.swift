@@ -42,9 +42,20 @@ extension Evaluator {
 }
 
 extension ForwardPass {
+    /// Rotates the queries and keys by their tokens' positions, and shows Q, K and V as they go
+    /// into the cache and attention.
+    func ropeQueriesAndKeys(style: RoPEStyle) {
+        let c = evaluator.transformer.configuration
+        rope(q, heads: c.headCount, style: style)
+        rope(k, heads: c.kvHeadCount, style: style)
+        observe("Qcur", q, width: c.queryWidth)
+        observe("Kcur", k, width: c.kvWidth)
+        observe("Vcur", v, width: c.kvWidth)
+    }
+
     /// Rotates the first rope-dimension values of each of `heads` heads per token by the token's
     /// position, with this layer's base and scale.
-    func rope(_ vectors: UnsafeMutablePointer<Float>, heads: Int, style: RoPEStyle) {
+    private func rope(_ vectors: UnsafeMutablePointer<Float>, heads: Int, style: RoPEStyle) {
         let c = evaluator.transformer.configuration
         let headDim = c.keyLength, rotated = c.ropeDimensionCount
         let table = evaluator.ropeTables[evaluator.ropeTableOfLayer[layer]]

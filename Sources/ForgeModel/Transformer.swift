@@ -16,9 +16,9 @@ public final class Transformer: @unchecked Sendable {
 
     public init(gguf: GGUFFile) throws {
         architecture = try Architecture.of(gguf)
-        var configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name, validating: false)
+        var configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name)
         try architecture.configure(&configuration, gguf)
-        try configuration.validate()
+        try configuration.validate() // again, with what the architecture added
         self.configuration = configuration
         weights = try ModelWeights(gguf: gguf, configuration: configuration, architecture: architecture)
         file = gguf

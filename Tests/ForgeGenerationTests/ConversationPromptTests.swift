@@ -21,7 +21,7 @@ struct ConversationPromptTests {
         let ids = try model.conversationTokens(template, messages: Self.messages)
         #expect(ids.first == bos)
         #expect(ids.dropFirst().first != bos, "one BOS, not two: \(ids.prefix(4))")
-        #expect(ids == model.tokenize(try model.renderConversation(template, messages: Self.messages)))
+        #expect(ids.filter { $0 == bos }.count == 1, "BOS appears once in the whole prompt")
     }
 
     /// A template that writes no BOS gets the tokenizer's, once.
