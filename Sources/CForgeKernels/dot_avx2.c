@@ -646,6 +646,9 @@ AVX2 static inline __attribute__((always_inline)) void panel_rows_tokens(enum pa
             for (int r = 0; r < PANEL_ROW_STEP; ++r) magnitudes[r] = _mm256_sign_epi8(x[r], x[r]);
         __m256 row_scales[PANEL_ROW_STEP];
         for (int r = 0; r < PANEL_ROW_STEP; ++r) row_scales[r] = _mm256_set1_ps(d[r]);
+        // Hidden from the compiler, which would otherwise multiply in scalar and broadcast each
+        // product: a shuffle per (row, token) beside the multiply (BENCHMARKS.md, run AH).
+        for (int r = 0; r < PANEL_ROW_STEP; ++r) __asm__("" : "+x"(row_scales[r]));
         for (int t = 0; t < PANEL_TOKEN_STEP; ++t) {
             const __m256i y = _mm256_loadu_si256((const __m256i *)(activations + (size_t)t * stride + (size_t)b * activation_block_bytes + activation_qs));
             const __m256 token_scale = _mm256_broadcast_ss(group_scales + 4 * b + t);
