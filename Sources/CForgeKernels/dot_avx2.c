@@ -25,17 +25,17 @@ AVX2 static inline int sum_ints(__m256i v) {
 }
 
 // f16 → f32 with F16C: one instruction, where the branchless software conversion weighs on the panels.
-AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(half))); }
+AVX2 static inline float half_to_float(uint16_t half) { return _mm_cvtss_f32(_mm_cvtph_ps(low_lane(half))); }
 
 // f16(x) · f16(y) with one vector conversion (scalar f16 decoding costs more than the block).
 AVX2 static inline float half_product(uint16_t x, uint16_t y) {
-    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x | (uint32_t)y << 16)));
+    const __m128 both = _mm_cvtph_ps(low_lane((uint32_t)x | (uint32_t)y << 16));
     return _mm_cvtss_f32(_mm_mul_ss(both, _mm_movehdup_ps(both)));
 }
 
 // llama.cpp's `summs += m·s` for Q4_1/Q5_1, which its compilers contract into one fused multiply-add.
 AVX2 static inline float offset_step(float sum, uint16_t m, uint16_t s) {
-    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)m | (uint32_t)s << 16)));
+    const __m128 both = _mm_cvtph_ps(low_lane((uint32_t)m | (uint32_t)s << 16));
     return __builtin_fmaf(_mm_cvtss_f32(both), _mm_cvtss_f32(_mm_movehdup_ps(both)), sum);
 }
 
@@ -182,7 +182,7 @@ AVX2 static inline float dot_k4_k5(int64_t count, size_t block_bytes, int is_q5,
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
         memcpy(&d_pair, bytes, 4);
-        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        const __m128 weight_d_dmin = _mm_cvtph_ps(low_lane(d_pair));
         const float d = _mm_cvtss_f32(weight_d_dmin) * a[b].d;
         const float dmin = _mm_cvtss_f32(_mm_movehdup_ps(weight_d_dmin)) * a[b].d;
         uint64_t scale_bytes, min_bytes;
@@ -250,7 +250,7 @@ AVX2 static inline void k4_k5_tokens(int64_t count, size_t block_bytes, int is_q
     for (int64_t b = 0; b < count / QK_K; ++b, bytes += block_bytes) {
         uint32_t d_pair;
         memcpy(&d_pair, bytes, 4);
-        const __m128 weight_d_dmin = _mm_cvtph_ps(_mm_cvtsi32_si128((int)d_pair));
+        const __m128 weight_d_dmin = _mm_cvtph_ps(low_lane(d_pair));
         const __m128 token_d = _mm_setr_ps(a[0][b].d, a[1][b].d, a[2][b].d, a[3][b].d);
         const __m128 d = _mm_mul_ps(_mm_set1_ps(_mm_cvtss_f32(weight_d_dmin)), token_d);
         const __m128 dmin = _mm_mul_ps(_mm_set1_ps(_mm_cvtss_f32(_mm_movehdup_ps(weight_d_dmin))), token_d);

@@ -43,13 +43,13 @@ AVX512 static inline __m512i unpack_q5_pair(const uint8_t first_qh[4], const uin
 
 // f16(x0) in lanes 0..7 and f16(x1) in lanes 8..15.
 AVX512 static inline __m512 half_pair(uint16_t x0, uint16_t x1) {
-    const __m128 both = _mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)));
+    const __m128 both = _mm_cvtph_ps(low_lane((uint32_t)x0 | (uint32_t)x1 << 16));
     return _mm512_permutexvar_ps(_mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0), _mm512_castps128_ps512(both));
 }
 
 // f16(x0), f16(x1) as two floats.
 AVX512 static inline void halves_to_floats(uint16_t x0, uint16_t x1, float out[2]) {
-    _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(_mm_cvtsi32_si128((int)((uint32_t)x0 | (uint32_t)x1 << 16)))));
+    _mm_store_sd((double *)out, _mm_castps_pd(_mm_cvtph_ps(low_lane((uint32_t)x0 | (uint32_t)x1 << 16))));
 }
 
 // llama.cpp's x86 order for the 32-value formats (ggml_vec_dot_*_q8_0/q8_1 and llamafile's
@@ -142,7 +142,7 @@ KERNEL q6_K_weights q6_K_decode(const block_q6_K *w) {
     const __m256i low_mask = _mm256_set1_epi8(0x0f), two_bits = _mm256_set1_epi8(0x03);
     q6_K_weights block;
     block.scale_words = _mm256_cvtepi8_epi16(_mm_loadu_si128((const __m128i *)w->scales));
-    block.d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w->d)));
+    block.d = _mm_cvtss_f32(_mm_cvtph_ps(low_lane(w->d)));
     for (int half = 0; half < 2; ++half) {
         const uint8_t *ql = w->ql + 64 * half, *qh = w->qh + 32 * half;
         const int8_t *sc = w->scales + 8 * half;

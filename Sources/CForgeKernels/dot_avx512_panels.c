@@ -269,20 +269,20 @@ KERNEL void lane_block_values(enum panel_format format, const uint8_t *block, in
     case PANEL_Q4_1: {
         const block_q4_1 *x = (const void *)block;
         scale = x->d;
-        *m = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x->m)));
+        *m = _mm_cvtss_f32(_mm_cvtph_ps(low_lane(x->m)));
         bytes = _mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs));
         break;
     }
     case PANEL_Q5_1: {
         const block_q5_1 *x = (const void *)block;
         scale = x->d;
-        *m = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(x->m)));
+        *m = _mm_cvtss_f32(_mm_cvtph_ps(low_lane(x->m)));
         const __m256i nibbles = _mm512_castsi512_si256(unpack_nibble_pair(x->qs, x->qs));
         bytes = _mm256_mask_add_epi8(nibbles, q5_high_bits(x->qh), nibbles, _mm256_set1_epi8(16));
         break;
     }
     }
-    *d = _mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(scale)));
+    *d = _mm_cvtss_f32(_mm_cvtph_ps(low_lane(scale)));
     _mm256_store_si256((__m256i *)values, bytes);
     const __m256i sums = _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_set1_epi8((char)0x80), bytes);
     _mm256_store_si256((__m256i *)corrections, _mm256_sub_epi32(_mm256_setzero_si256(), sums));
@@ -499,7 +499,7 @@ AVX512_LANE_PANEL(q6_K) {
             const block_q6_K *w = (const block_q6_K *)((const uint8_t *)weights + (size_t)(r < rows ? r : rows - 1) * row_bytes) + b;
             q6_K_unsigned_values(w, values[r]);
             for (int s = 0; s < QK_K / 16; ++s) scales[r][s] = w->scales[s];
-            weight_d[r] = _mm512_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(_mm_cvtsi32_si128(w->d))));
+            weight_d[r] = _mm512_set1_ps(_mm_cvtss_f32(_mm_cvtph_ps(low_lane(w->d))));
         }
         for (int g = 0; g < groups; ++g) {
             const forge_lane_block *a = lane_blocks + (size_t)g * (size_t)blocks + b;

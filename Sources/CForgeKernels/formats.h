@@ -229,6 +229,14 @@ extern const forge_kernel_table forge_generic_kernels;
 #if defined(__x86_64__)
 extern const forge_kernel_table forge_avx2_kernels;
 extern const forge_kernel_table forge_avx512_kernels;
+#include <emmintrin.h>
+// 32 bits into a vector's low lane through a general register: left to itself the compiler loads
+// them with vpinsrw/vpinsrd into whatever register is free, a false dependency on that register's
+// last writer which chains a loop's iterations together (BENCHMARKS.md, run AH).
+static inline __m128i low_lane(uint32_t bits) {
+    __asm__("" : "+r"(bits));
+    return _mm_cvtsi32_si128((int)bits);
+}
 #elif defined(__aarch64__)
 extern const forge_kernel_table forge_neon_kernels;
 extern const forge_kernel_table forge_neon_dotprod_kernels;
