@@ -47,10 +47,19 @@ let package = Package(
             dependencies: ["ForgeGGUF", "CForgeKernels", .product(name: "Atomics", package: "swift-atomics")],
             swiftSettings: hotSwiftSettings
         ),
+        // Vulkan host layer in C: loads libvulkan.so.1 at run time and compiles to a stub that says
+        // what to install when the Vulkan headers are absent; SPIR-V committed in spirv.c.
+        .target(
+            name: "CForgeVulkan",
+            exclude: ["shaders"],
+            linkerSettings: [.linkedLibrary("dl", .when(platforms: [.linux]))]
+        ),
+        // Vulkan compute backend: devices, buffers, the forward pass's operations as shaders.
+        .target(name: "ForgeVulkan", dependencies: ["CForgeVulkan", "ForgeGGUF", "ForgeKernels"]),
         // Architectures, forward pass, KV cache.
         .target(
             name: "ForgeModel",
-            dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels"],
+            dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeVulkan"],
             swiftSettings: hotSwiftSettings
         ),
         // Sampling and generation sessions: the Swift API the CLI and server use.
@@ -84,6 +93,7 @@ let package = Package(
             name: "ForgeCLI",
             dependencies: [
                 "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining", "ForgeServer",
+                "ForgeVulkan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
                 .product(name: "Hummingbird", package: "hummingbird"),
@@ -99,6 +109,8 @@ let package = Package(
         .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer"],
+                    resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
         .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration"], resources: [.copy("Fixtures")]),
         .testTarget(

@@ -19,6 +19,7 @@ public struct Forge: AsyncParsableCommand {
             QuantizeCommand.self,
             BenchCommand.self,
             ServeCommand.self,
+            DevicesCommand.self,
         ]
     )
 
