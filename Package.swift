@@ -28,6 +28,8 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
     ],
     targets: [
         // File format: GGUF reading (memory-mapped, validated) and writing.
@@ -87,7 +89,14 @@ let package = Package(
             swiftSettings: hotSwiftSettings
         ),
         // The model cache and downloads (`forge pull`).
-        .target(name: "ForgeHub", dependencies: ["ForgeGGUF"]),
+        .target(
+            name: "ForgeHub",
+            dependencies: [
+                "ForgeGGUF",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            ]
+        ),
         // Command-line interface; a library so tests can run command lines in-process.
         .target(
             name: "ForgeCLI",
@@ -104,15 +113,15 @@ let package = Package(
         // libFuzzer harness for the GGUF reader; scripts/fuzz-gguf builds and runs it.
         .executableTarget(name: "ForgeGGUFFuzz", dependencies: ["ForgeGGUF"], exclude: ["make-seeds.py"]),
 
-        .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja", "ForgeKernels"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeHub"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeTestSupport", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer"],
                     resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF"]),
-        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]),
+        .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(
             name: "ForgeServerTests",
             dependencies: [
@@ -122,7 +131,7 @@ let package = Package(
         ),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
         .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
-        // Test helpers more than one test target uses (tiny model files).
+        // Test helpers more than one test target uses (tiny model files, the real-model locator).
         .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
     ],
     swiftLanguageModes: [.v6]

@@ -144,7 +144,7 @@ final class TrainingProgress {
     func show(_ event: TrainingEvent, lastValidation: Double?) {
         let filled = width * event.step / max(event.totalSteps, 1)
         let bar = String(repeating: "#", count: filled) + String(repeating: " ", count: width - filled)
-        let learningRate = event.learningRate.formatted(significantDigits: 3)
+        let learningRate = formatted(event.learningRate, significantDigits: 3)
         let line = "[\(bar)] step \(event.step)/\(event.totalSteps) loss \(TrainCommand.format(event.loss))"
             + " val \(lastValidation.map(TrainCommand.format) ?? "-") lr \(learningRate)"
             + " \(Int(event.tokensPerSecond.rounded())) tok/s"
@@ -160,13 +160,13 @@ final class TrainingProgress {
     }
 }
 
-private extension Double {
-    func formatted(significantDigits: Int) -> String {
-        guard self != 0, isFinite else { return "\(self)" }
-        let exponent = Int(floor(log10(abs(self))))
-        let mantissa = self / pow(10, Double(exponent))
-        let scale = pow(10, Double(significantDigits - 1))
-        return "\((mantissa * scale).rounded() / scale)e\(exponent)"
-    }
+// A function, not a Double extension: inside one, `log10` and `pow` would find the static
+// members swift-numerics adds to Double (loaded with AsyncHTTPClient) before the C functions.
+private func formatted(_ value: Double, significantDigits: Int) -> String {
+    guard value != 0, value.isFinite else { return "\(value)" }
+    let exponent = Int(floor(log10(abs(value))))
+    let mantissa = value / pow(10, Double(exponent))
+    let scale = pow(10, Double(significantDigits - 1))
+    return "\((mantissa * scale).rounded() / scale)e\(exponent)"
 }
 

@@ -1,13 +1,11 @@
-import Dispatch
+internal import AsyncHTTPClient
+internal import Crypto
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// One HTTP GET that appends the response body to a partial file, asking for the bytes after
-/// those already present. URLSession follows redirects (Hugging Face `resolve` URLs redirect to
+/// those already present. The client follows redirects (Hugging Face `resolve` URLs redirect to
 /// a CDN) and keeps the Range header on the way.
-final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Sendable {
+struct HTTPRangeTransfer {
     enum Outcome {
         /// The body was received whole; the hasher has seen every byte of the file.
         case complete(SHA256)
@@ -16,166 +14,117 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
         case rangeNotSatisfiable(remoteSize: Int?)
     }
 
-    private let url: URL
-    private let fd: Int32
-    private let partialPath: String
-    private let events: @Sendable (PullEvent) -> Void
+    let url: URL
+    let fd: Int32
+    let partialPath: String
+    let events: @Sendable (PullEvent) -> Void
 
-    // The state below is set before the task starts, then touched only by delegate callbacks,
-    // which URLSession runs one at a time on its serial delegate queue.
-    private var written: Int
-    private var resumedFrom: Int
-    private var total: Int?
-    private var hasher: SHA256
-    private var startTime = DispatchTime.now()
-    private var failure: HubError?
-    private var outcome: Outcome?
-    private var continuation: CheckedContinuation<Outcome, Error>?
-    /// Shared with the cancellation handler, which may run on any thread, before or after the task starts.
-    private let cancellation = LockedState(Cancellation())
-
-    private struct Cancellation {
-        var cancelled = false
-        var task: URLSessionDataTask?
+    /// What a pull's client needs: redirects followed, bodies left as sent (a compressed body
+    /// would make byte offsets meaningless for resuming), and `idleTimeout` seconds at most
+    /// without data.
+    static func clientConfiguration(idleTimeout: Double) -> HTTPClient.Configuration {
+        let idle = Int64(idleTimeout * 1000)
+        return HTTPClient.Configuration(
+            redirectConfiguration: .follow(max: 10, allowCycles: false),
+            timeout: .init(connect: .milliseconds(idle), read: .milliseconds(idle)),
+            decompression: .disabled
+        )
     }
 
-    init(
-        url: URL, fd: Int32, partialPath: String, startOffset: Int, hasher: SHA256,
-        events: @escaping @Sendable (PullEvent) -> Void
-    ) {
-        self.url = url
-        self.fd = fd
-        self.partialPath = partialPath
-        self.written = startOffset
-        self.resumedFrom = startOffset
-        self.hasher = hasher
-        self.events = events
-    }
-
-    func run(idleTimeout: Double) async throws -> Outcome {
-        let configuration = URLSessionConfiguration.ephemeral
-        configuration.timeoutIntervalForRequest = idleTimeout
-        configuration.urlCache = nil
-        let session = URLSession(configuration: configuration, delegate: self, delegateQueue: nil)
-        var request = URLRequest(url: url, cachePolicy: .reloadIgnoringLocalCacheData, timeoutInterval: idleTimeout)
+    /// Receives the bytes after the first `startOffset` of the file, which `hasher` has seen.
+    func run(client: HTTPClient, startOffset: Int, hasher: SHA256) async throws -> Outcome {
+        var written = startOffset
+        var resumedFrom = startOffset
+        var hasher = hasher
+        var request = HTTPClientRequest(url: url.absoluteString)
         if written > 0 {
-            request.setValue("bytes=\(written)-", forHTTPHeaderField: "Range")
+            request.headers.add(name: "Range", value: "bytes=\(written)-")
         }
-        // A compressed body would make byte offsets meaningless for resuming.
-        request.setValue("identity", forHTTPHeaderField: "Accept-Encoding")
-        request.setValue("forge", forHTTPHeaderField: "User-Agent")
-        return try await withTaskCancellationHandler {
-            try await withCheckedThrowingContinuation { continuation in
-                self.continuation = continuation
-                let started: Bool = cancellation.withLock {
-                    guard !$0.cancelled else { return false }
-                    $0.task = session.dataTask(with: request)
-                    $0.task?.resume()
-                    return true
-                }
-                if !started {
-                    self.continuation = nil
-                    session.invalidateAndCancel()
-                    continuation.resume(throwing: CancellationError())
-                }
-            }
-        } onCancel: {
-            cancellation.withLock {
-                $0.cancelled = true
-                $0.task?.cancel()
-            }
+        request.headers.add(name: "Accept-Encoding", value: "identity")
+        request.headers.add(name: "User-Agent", value: "forge")
+        let response: HTTPClientResponse
+        do {
+            // No overall deadline: a large file may take hours; the idle timeout bounds a stall.
+            response = try await client.execute(request, deadline: .distantFuture)
+        } catch {
+            throw incomplete(received: written, expected: nil, error)
         }
-    }
 
-    func urlSession(
-        _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-        completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
-    ) {
         let source = url.absoluteString
-        guard let http = response as? HTTPURLResponse else {
-            failure = .badResume(url: source, reason: "the answer is not HTTP")
-            return completionHandler(.cancel)
-        }
-        let contentRange = http.value(forHTTPHeaderField: "Content-Range").flatMap(ContentRange.init)
-        switch http.statusCode {
+        let total: Int?
+        let contentRange = response.headers.first(name: "Content-Range").flatMap(ContentRange.init)
+        switch response.status.code {
         case 206:
             guard let contentRange, let first = contentRange.first else {
-                failure = .badResume(url: source, reason: "a partial answer (206) without a usable Content-Range")
-                return completionHandler(.cancel)
+                throw HubError.badResume(url: source, reason: "a partial answer (206) without a usable Content-Range")
             }
             guard first == written else {
-                failure = .badResume(url: source, reason: "asked for bytes from \(written), the server sent bytes from \(first)")
-                return completionHandler(.cancel)
+                throw HubError.badResume(url: source, reason: "asked for bytes from \(written), the server sent bytes from \(first)")
             }
             total = contentRange.total ?? contentRange.last.map { $0 + 1 }
         case 200:
             if written > 0 {
                 // The server ignored the Range header and sends the whole file.
                 guard ftruncate(fd, 0) == 0 else {
-                    failure = .fileSystem("cannot truncate \(partialPath): \(String(cString: strerror(errno)))")
-                    return completionHandler(.cancel)
+                    throw HubError.fileSystem("cannot truncate \(partialPath): \(String(cString: strerror(errno)))")
                 }
                 events(.restarted(reason: "the server does not support resuming; downloading from the start"))
                 written = 0
                 resumedFrom = 0
                 hasher = SHA256()
             }
-            total = http.expectedContentLength >= 0 ? Int(http.expectedContentLength) : nil
+            total = response.headers.first(name: "Content-Length").flatMap { Int($0) }
         case 416 where written > 0:
-            outcome = .rangeNotSatisfiable(remoteSize: contentRange?.total)
-            return completionHandler(.cancel)
+            return .rangeNotSatisfiable(remoteSize: contentRange?.total)
         default:
-            failure = .httpStatus(code: http.statusCode, url: source)
-            return completionHandler(.cancel)
+            throw HubError.httpStatus(code: Int(response.status.code), url: source)
         }
-        startTime = .now()
-        reportProgress()
-        completionHandler(.allow)
-    }
 
-    func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-        guard failure == nil else { return }
-        let error: String? = data.withUnsafeBytes { bytes in
-            hasher.update(bytes)
-            return writeAll(bytes, at: written)
-        }
-        if let error {
-            failure = .fileSystem("writing \(partialPath): \(error)")
-            return dataTask.cancel()
-        }
-        written += data.count
-        if let total, written > total {
-            failure = .badResume(url: url.absoluteString, reason: "the server sent more than the \(total) bytes it announced")
-            return dataTask.cancel()
+        let started = ContinuousClock.now
+        func reportProgress() {
+            let elapsed = (ContinuousClock.now - started) / .seconds(1)
+            events(.progress(DownloadProgress(received: written, total: total, resumedFrom: resumedFrom, elapsed: elapsed)))
         }
         reportProgress()
+        do {
+            for try await chunk in response.body {
+                let failure: String? = chunk.withUnsafeReadableBytes { bytes in
+                    hasher.update(bufferPointer: bytes)
+                    return writeAll(bytes, at: written)
+                }
+                if let failure {
+                    throw HubError.fileSystem("writing \(partialPath): \(failure)")
+                }
+                written += chunk.readableBytes
+                if let total, written > total {
+                    throw HubError.badResume(url: source, reason: "the server sent more than the \(total) bytes it announced")
+                }
+                reportProgress()
+            }
+        } catch let error as HubError {
+            throw error
+        } catch {
+            throw incomplete(received: written, expected: total, error)
+        }
+        if let total, written != total {
+            throw HubError.transferIncomplete(
+                url: source, received: written, expected: total, reason: "the connection closed early", partialPath: partialPath)
+        }
+        return .complete(hasher)
     }
 
-    func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: Error?) {
-        let result: Result<Outcome, Error>
-        if let failure {
-            result = .failure(failure)
-        } else if let outcome {
-            result = .success(outcome)
-        } else if let error {
-            result = .failure(incomplete(reason: error.localizedDescription))
-        } else if let total, written != total {
-            result = .failure(incomplete(reason: "the connection closed early"))
+    private func incomplete(received: Int, expected: Int?, _ error: any Error) -> HubError {
+        let clientError = error as? HTTPClientError
+        let reason = if clientError == .readTimeout || clientError == .connectTimeout {
+            "no data within the idle timeout"
+        } else if clientError == .remoteConnectionClosed {
+            "the connection closed early"
+        } else if clientError == .cancelled || error is CancellationError {
+            "cancelled"
         } else {
-            result = .success(.complete(hasher))
+            "\(error)"
         }
-        continuation?.resume(with: result)
-        continuation = nil
-        session.finishTasksAndInvalidate()
-    }
-
-    private func incomplete(reason: String) -> HubError {
-        .transferIncomplete(url: url.absoluteString, received: written, expected: total, reason: reason, partialPath: partialPath)
-    }
-
-    private func reportProgress() {
-        let elapsed = Double(DispatchTime.now().uptimeNanoseconds - startTime.uptimeNanoseconds) / 1e9
-        events(.progress(DownloadProgress(received: written, total: total, resumedFrom: resumedFrom, elapsed: elapsed)))
+        return .transferIncomplete(url: url.absoluteString, received: received, expected: expected, reason: reason, partialPath: partialPath)
     }
 
     /// Writes all of `bytes` at `offset`; returns the system's error message on failure.
@@ -191,20 +140,6 @@ final class HTTPRangeTransfer: NSObject, URLSessionDataDelegate, @unchecked Send
             done += n
         }
         return nil
-    }
-}
-
-/// A value behind a lock.
-final class LockedState<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    init(_ value: Value) { self.value = value }
-
-    func withLock<Result>(_ body: (inout Value) -> Result) -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return body(&value)
     }
 }
 

@@ -1,8 +1,7 @@
+internal import AsyncHTTPClient
+internal import Crypto
 import ForgeGGUF
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// The outcome of `ModelDownloader.pull`.
 public struct PullResult: Sendable, Equatable {
@@ -83,40 +82,40 @@ public struct ModelDownloader: Sendable {
         events: @escaping @Sendable (PullEvent) -> Void
     ) async throws -> PullResult {
         events(.started(url: url.absoluteString, destination: finalPath, resumingFrom: try fileSize(fd)))
-        var restarted = false
-        var digest: [UInt8]
-        while true {
-            let start = try fileSize(fd)
-            // The checksum is computed as the bytes arrive; bytes kept from before are read back first.
-            var hasher = SHA256()
-            try hasher.update(fileDescriptor: fd, length: start)
-            let transfer = HTTPRangeTransfer(url: url, fd: fd, partialPath: partialPath, startOffset: start, hasher: hasher, events: events)
-            switch try await transfer.run(idleTimeout: idleTimeout) {
-            case .complete(let received):
-                digest = received.finalize()
-            case .rangeNotSatisfiable(let remoteSize) where remoteSize == start:
-                // The previous pull received every byte but stopped before verifying.
-                digest = hasher.finalize()
-            case .rangeNotSatisfiable(let remoteSize):
-                guard !restarted else {
-                    throw HubError.badResume(url: url.absoluteString, reason: "the server refuses every range, even from byte 0")
+        let transfer = HTTPRangeTransfer(url: url, fd: fd, partialPath: partialPath, events: events)
+        let configuration = HTTPRangeTransfer.clientConfiguration(idleTimeout: idleTimeout)
+        let digest = try await HTTPClient.withHTTPClient(configuration: configuration) { client in
+            var restarted = false
+            while true {
+                let start = try fileSize(fd)
+                // The checksum is computed as the bytes arrive; bytes kept from before are read back first.
+                var hasher = SHA256()
+                try hasher.update(fileDescriptor: fd, length: start)
+                switch try await transfer.run(client: client, startOffset: start, hasher: hasher) {
+                case .complete(let received):
+                    return received.finalize()
+                case .rangeNotSatisfiable(let remoteSize) where remoteSize == start:
+                    // The previous pull received every byte but stopped before verifying.
+                    return hasher.finalize()
+                case .rangeNotSatisfiable(let remoteSize):
+                    guard !restarted else {
+                        throw HubError.badResume(url: url.absoluteString, reason: "the server refuses every range, even from byte 0")
+                    }
+                    restarted = true
+                    let size = remoteSize.map { "the file is now \($0) bytes" } ?? "the server gave no size"
+                    events(.restarted(reason: "the partial file (\(start) bytes) does not fit the remote file (\(size))"))
+                    guard ftruncate(fd, 0) == 0 else {
+                        throw HubError.fileSystem("cannot truncate \(partialPath): \(String(cString: strerror(errno)))")
+                    }
                 }
-                restarted = true
-                let size = remoteSize.map { "the file is now \($0) bytes" } ?? "the server gave no size"
-                events(.restarted(reason: "the partial file (\(start) bytes) does not fit the remote file (\(size))"))
-                guard ftruncate(fd, 0) == 0 else {
-                    throw HubError.fileSystem("cannot truncate \(partialPath): \(String(cString: strerror(errno)))")
-                }
-                continue
             }
-            break
         }
         guard fsync(fd) == 0 else {
             throw HubError.fileSystem("cannot sync \(partialPath): \(String(cString: strerror(errno)))")
         }
         events(.verifying(path: partialPath))
         let name = (finalPath as NSString).lastPathComponent
-        let actual = SHA256.hex(digest)
+        let actual = digest.hex
         if let expected, actual != expected {
             unlink(partialPath)
             throw HubError.checksumMismatch(name: name, expected: expected, actual: actual)
@@ -141,7 +140,7 @@ public struct ModelDownloader: Sendable {
             throw HubError.fileSystem("cannot open \(path): \(String(cString: strerror(errno)))")
         }
         defer { close(fd) }
-        let actual = SHA256.hex(try SHA256.hash(fileDescriptor: fd))
+        let actual = try SHA256.hash(fileDescriptor: fd).hex
         if let expected, actual != expected {
             throw HubError.existingFileMismatch(path: path, expected: expected, actual: actual)
         }

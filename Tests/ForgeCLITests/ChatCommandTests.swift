@@ -200,11 +200,9 @@ struct ChatCommandTests {
         return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
     }()
 
-    static let smolLM2Path = realModelPath("smollm2-135m-instruct-q4_1.gguf")
-
-    @Test(.enabled(if: smolLM2Path != nil, "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models (scripts/fetch-models)"))
+    @Test(RealModels.required([RealModels.smollm2]))
     func smolLM2KeepsTheConversationInItsOwnTemplate() throws {
-        let chat = try Self.conversation(["-m", try #require(Self.smolLM2Path), "-n", "8", "--temp", "0", "-c", "512", "-t", "2"])
+        let chat = try Self.conversation(["-m", try #require(RealModels.path(RealModels.smollm2)), "-n", "8", "--temp", "0", "-c", "512", "-t", "2"])
         var lines = ["What is the capital of France?", "And of Italy?"][...]
         var output = ""
         try chat.run(nextLine: { lines.popFirst() }, output: { output += $0 }, errors: { _ in })

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import ForgeGGUF
+import ForgeTestSupport
 @testable import ForgeCLI
 
 @Suite struct InspectCommandTests {
@@ -156,9 +157,9 @@ import ForgeGGUF
         #expect(!inspect.tensors)
     }
 
-    @Test(.enabled(if: realModelPath("smollm2-135m-instruct-q4_1.gguf") != nil, "run scripts/fetch-models first"))
+    @Test(RealModels.required([RealModels.smollm2]))
     func realModelReport() throws {
-        let path = try #require(realModelPath("smollm2-135m-instruct-q4_1.gguf"))
+        let path = try #require(RealModels.path(RealModels.smollm2))
         let text = try Self.inspect([path, "--tensors"])
         #expect(text.contains("Architecture: llama"))
         #expect(text.contains("  block_count: 30"))
@@ -176,11 +177,4 @@ import ForgeGGUF
         let totals = try #require(object["totals"] as? [String: Any])
         #expect(totals["parameters"] as? Int == 134_515_008)
     }
-}
-
-/// A real model in $FORGE_MODELS or ~/.cache/forge/models, nil when absent.
-func realModelPath(_ file: String) -> String? {
-    let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-    let path = directory + "/" + file
-    return FileManager.default.fileExists(atPath: path) ? path : nil
 }

@@ -1,4 +1,6 @@
 import Foundation
+import ForgeKernels
+import ForgeTestSupport
 import Testing
 @testable import ForgeGGUF
 

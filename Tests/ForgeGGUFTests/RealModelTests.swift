@@ -1,19 +1,7 @@
 import Foundation
 import Testing
 import ForgeGGUF
-
-/// The real models from scripts/fetch-models, in $FORGE_MODELS or ~/.cache/forge/models.
-enum RealModels {
-    static var directory: String {
-        ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-    }
-    static func path(_ file: String) -> String? {
-        let path = directory + "/" + file
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-    static let qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    static let smollm2 = "smollm2-135m-instruct-q4_1.gguf"
-}
+import ForgeTestSupport
 
 /// What llama.cpp's gguf-py reported for each file (Fixtures/gguf-metadata.json, copied from
 /// ../shared/refs): every key with its value (arrays as type and length), every tensor.

@@ -1,3 +1,4 @@
+import Crypto
 import ForgeGGUF
 import Foundation
 import Testing
@@ -18,7 +19,12 @@ private let modelBytes: [UInt8] = {
     return writer.serialized()
 }()
 
-private let modelSHA256 = SHA256.hex(SHA256.hash(modelBytes))
+private let modelSHA256 = sha256(modelBytes)
+
+/// Lowercase hex, as `sha256sum` prints it and `PullResult` reports it.
+private func sha256(_ bytes: [UInt8]) -> String {
+    SHA256.hash(data: bytes).map { String(format: "%02x", $0) }.joined()
+}
 
 /// A fresh cache directory, removed when the test ends.
 private final class TemporaryCache {
@@ -35,6 +41,9 @@ private final class TemporaryCache {
     deinit { try? FileManager.default.removeItem(atPath: path) }
 
     var contents: [String] { ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() }
+
+    /// Where a pull writes `name` until it is complete.
+    func partial(_ name: String) -> String { path + "/" + name + ModelDownloader.partialSuffix }
 
     func bytes(_ name: String) -> [UInt8]? {
         FileManager.default.contents(atPath: path + "/" + name).map { Array($0) }
@@ -53,8 +62,10 @@ private final class EventLog: @unchecked Sendable {
     }
 }
 
+/// No test here waits for this timeout. It is long because the server and the client run on the
+/// cooperative pool, which the rest of the suite may keep busy for seconds.
 private func downloader(_ cache: TemporaryCache) -> ModelDownloader {
-    ModelDownloader(directory: cache.path, idleTimeout: 5)
+    ModelDownloader(directory: cache.path, idleTimeout: 30)
 }
 
 /// Runs `body` and returns the HubError it throws (nil, and a recorded failure, if it throws none).
@@ -75,74 +86,76 @@ private func hubError(_ body: () async throws -> Void) async -> HubError? {
 struct PullTests {
     @Test func fullDownloadVerifiesAndStoresTheFile() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/models/tiny.gguf": modelBytes])
-        defer { server.stop() }
-        let events = EventLog()
+        let server = LoopbackHTTPServer(files: ["/models/tiny.gguf": modelBytes])
+        try await server.serving {
+            let events = EventLog()
 
-        let result = try await downloader(cache).pull(server.url("/models/tiny.gguf"), sha256: modelSHA256.uppercased(), events: events.record)
+            let result = try await downloader(cache).pull(server.url("/models/tiny.gguf"), sha256: modelSHA256.uppercased(), events: events.record)
 
-        #expect(result == PullResult(path: cache.path + "/tiny.gguf", sha256: modelSHA256, byteCount: modelBytes.count, alreadyPresent: false))
-        #expect(cache.contents == ["tiny.gguf"])
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
-        #expect(server.requests == [.init(path: "/models/tiny.gguf", range: nil, acceptEncoding: "identity")])
-        let last = events.all.compactMap { if case .progress(let p) = $0 { p } else { nil } }.last
-        #expect(last?.received == modelBytes.count)
-        #expect(last?.total == modelBytes.count)
-        #expect(events.all.last == .finished(path: result.path, sha256: modelSHA256))
+            #expect(result == PullResult(path: cache.path + "/tiny.gguf", sha256: modelSHA256, byteCount: modelBytes.count, alreadyPresent: false))
+            #expect(cache.contents == ["tiny.gguf"])
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
+            #expect(server.requests == [.init(path: "/models/tiny.gguf", range: nil, acceptEncoding: "identity")])
+            let last = events.all.compactMap { if case .progress(let p) = $0 { p } else { nil } }.last
+            #expect(last?.received == modelBytes.count)
+            #expect(last?.total == modelBytes.count)
+            #expect(events.all.last == .finished(path: result.path, sha256: modelSHA256))
+        }
     }
 
     @Test func secondPullFindsTheFileAndDownloadsNothing() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            _ = try await downloader(cache).pull(server.url("/tiny.gguf"))
+            let again = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256)
 
-        _ = try await downloader(cache).pull(server.url("/tiny.gguf"))
-        let again = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256)
-
-        #expect(again.alreadyPresent)
-        #expect(again.sha256 == modelSHA256)
-        #expect(server.requests.count == 1)
+            #expect(again.alreadyPresent)
+            #expect(again.sha256 == modelSHA256)
+            #expect(server.requests.count == 1)
+        }
     }
 
     @Test func existingFileWithAnotherChecksumIsLeftAlone() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
-        _ = try await downloader(cache).pull(server.url("/tiny.gguf"))
-        let other = String(repeating: "0", count: 64)
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            _ = try await downloader(cache).pull(server.url("/tiny.gguf"))
+            let other = String(repeating: "0", count: 64)
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: other) }
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: other) }
 
-        #expect(error == .existingFileMismatch(path: cache.path + "/tiny.gguf", expected: other, actual: modelSHA256))
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
+            #expect(error == .existingFileMismatch(path: cache.path + "/tiny.gguf", expected: other, actual: modelSHA256))
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
+        }
     }
 
     @Test func interruptedDownloadResumesWithARange() async throws {
         let cache = try TemporaryCache()
         let cut = 70_001
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(cut)])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(cut, partialFile: cache.partial("tiny.gguf"))])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256) }
+            guard case .transferIncomplete(_, let received, let expected, _, let partialPath) = error else {
+                Issue.record("expected an incomplete transfer, got \(String(describing: error))")
+                return
+            }
+            #expect(received == cut)
+            #expect(expected == modelBytes.count)
+            #expect(partialPath == cache.path + "/tiny.gguf.partial")
+            #expect(cache.contents == ["tiny.gguf.partial"])
+            #expect(cache.bytes("tiny.gguf.partial") == Array(modelBytes.prefix(cut)))
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256) }
-        guard case .transferIncomplete(_, let received, let expected, _, let partialPath) = error else {
-            Issue.record("expected an incomplete transfer, got \(String(describing: error))")
-            return
+            let events = EventLog()
+            let result = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
+
+            #expect(server.requests.map(\.range) == [nil, "bytes=\(cut)-"])
+            #expect(cache.contents == ["tiny.gguf"])
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
+            #expect(result.byteCount == modelBytes.count)
+            #expect(events.all.first == .started(url: server.url("/tiny.gguf"), destination: result.path, resumingFrom: cut))
+            #expect(events.restarts.isEmpty)
         }
-        #expect(received == cut)
-        #expect(expected == modelBytes.count)
-        #expect(partialPath == cache.path + "/tiny.gguf.partial")
-        #expect(cache.contents == ["tiny.gguf.partial"])
-        #expect(cache.bytes("tiny.gguf.partial") == Array(modelBytes.prefix(cut)))
-
-        let events = EventLog()
-        let result = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
-
-        #expect(server.requests.map(\.range) == [nil, "bytes=\(cut)-"])
-        #expect(cache.contents == ["tiny.gguf"])
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
-        #expect(result.byteCount == modelBytes.count)
-        #expect(events.all.first == .started(url: server.url("/tiny.gguf"), destination: result.path, resumingFrom: cut))
-        #expect(events.restarts.isEmpty)
     }
 
     @Test func corruptedPartialFileFailsTheChecksumAfterResuming() async throws {
@@ -150,205 +163,211 @@ struct PullTests {
         var corrupted = Array(modelBytes.prefix(100_000))
         corrupted[99_000] ^= 0xFF
         _ = FileManager.default.createFile(atPath: cache.path + "/tiny.gguf.partial", contents: Data(corrupted))
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256) }
-
-        guard case .checksumMismatch(_, modelSHA256, let actual) = error else {
-            Issue.record("expected a checksum mismatch, got \(String(describing: error))")
-            return
+            guard case .checksumMismatch(_, modelSHA256, let actual) = error else {
+                Issue.record("expected a checksum mismatch, got \(String(describing: error))")
+                return
+            }
+            #expect(actual == sha256(corrupted + modelBytes[100_000...]))
+            #expect(server.requests.map(\.range) == ["bytes=100000-"])
+            #expect(cache.contents.isEmpty)
         }
-        #expect(actual == SHA256.hex(SHA256.hash(corrupted + modelBytes[100_000...])))
-        #expect(server.requests.map(\.range) == ["bytes=100000-"])
-        #expect(cache.contents.isEmpty)
     }
 
     @Test func resumeFollowsARedirectAndKeepsTheRange() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(
+        let server = LoopbackHTTPServer(
             files: ["/cdn/blob": modelBytes],
             redirects: ["/org/model/resolve/main/tiny.gguf": "/cdn/blob"],
-            faults: [.closeAfter(12_345)]
+            faults: [.closeAfter(12_345, partialFile: cache.partial("tiny.gguf"))]
         )
-        defer { server.stop() }
-        let url = server.url("/org/model/resolve/main/tiny.gguf")
+        try await server.serving {
+            let url = server.url("/org/model/resolve/main/tiny.gguf")
 
-        _ = await hubError { _ = try await downloader(cache).pull(url) }
-        let result = try await downloader(cache).pull(url, sha256: modelSHA256)
+            _ = await hubError { _ = try await downloader(cache).pull(url) }
+            let result = try await downloader(cache).pull(url, sha256: modelSHA256)
 
-        #expect(result.path == cache.path + "/tiny.gguf")
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
-        #expect(server.requests.map(\.path) == ["/org/model/resolve/main/tiny.gguf", "/cdn/blob", "/org/model/resolve/main/tiny.gguf", "/cdn/blob"])
-        #expect(server.requests.last?.range == "bytes=12345-")
+            #expect(result.path == cache.path + "/tiny.gguf")
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
+            #expect(server.requests.map(\.path) == ["/org/model/resolve/main/tiny.gguf", "/cdn/blob", "/org/model/resolve/main/tiny.gguf", "/cdn/blob"])
+            #expect(server.requests.last?.range == "bytes=12345-")
+        }
     }
 
     @Test func serverWithoutRangeSupportRestartsFromZero() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(40_000), .ignoreRange])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(40_000, partialFile: cache.partial("tiny.gguf")), .ignoreRange])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
+            guard case .transferIncomplete(_, 40_000, _, _, _) = error else {
+                Issue.record("expected an incomplete transfer after 40000 bytes, got \(String(describing: error))")
+                return
+            }
+            let events = EventLog()
+            _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
-        guard case .transferIncomplete(_, 40_000, _, _, _) = error else {
-            Issue.record("expected an incomplete transfer after 40000 bytes, got \(String(describing: error))")
-            return
+            #expect(server.requests.map(\.range) == [nil, "bytes=40000-"])
+            #expect(events.restarts.count == 1)
+            #expect(cache.contents == ["tiny.gguf"])
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
         }
-        let events = EventLog()
-        _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
-
-        #expect(server.requests.map(\.range) == [nil, "bytes=40000-"])
-        #expect(events.restarts.count == 1)
-        #expect(cache.contents == ["tiny.gguf"])
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
     }
 
     @Test func completePartialAnsweredWith416IsVerifiedAndStored() async throws {
         let cache = try TemporaryCache()
         _ = FileManager.default.createFile(atPath: cache.path + "/tiny.gguf.partial", contents: Data(modelBytes))
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            let result = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256)
 
-        let result = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256)
-
-        #expect(server.requests.map(\.range) == ["bytes=\(modelBytes.count)-"])
-        #expect(result.sha256 == modelSHA256)
-        #expect(cache.contents == ["tiny.gguf"])
+            #expect(server.requests.map(\.range) == ["bytes=\(modelBytes.count)-"])
+            #expect(result.sha256 == modelSHA256)
+            #expect(cache.contents == ["tiny.gguf"])
+        }
     }
 
     @Test func partialLongerThanTheRemoteFileStartsOver() async throws {
         let cache = try TemporaryCache()
         _ = FileManager.default.createFile(atPath: cache.path + "/tiny.gguf.partial", contents: Data(repeating: 7, count: modelBytes.count + 100))
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
-        let events = EventLog()
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            let events = EventLog()
 
-        _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
+            _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: modelSHA256, events: events.record)
 
-        #expect(server.requests.map(\.range) == ["bytes=\(modelBytes.count + 100)-", nil])
-        #expect(events.restarts.count == 1)
-        #expect(cache.bytes("tiny.gguf") == modelBytes)
+            #expect(server.requests.map(\.range) == ["bytes=\(modelBytes.count + 100)-", nil])
+            #expect(events.restarts.count == 1)
+            #expect(cache.bytes("tiny.gguf") == modelBytes)
+        }
     }
 
     @Test func rangeAnsweredFromTheWrongOffsetIsRejected() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(1000), .wrongRangeStart])
-        defer { server.stop() }
-        _ = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.closeAfter(1000, partialFile: cache.partial("tiny.gguf")), .wrongRangeStart])
+        try await server.serving {
+            _ = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
 
-        guard case .badResume(_, let reason) = error else {
-            Issue.record("expected a bad resume, got \(String(describing: error))")
-            return
+            guard case .badResume(_, let reason) = error else {
+                Issue.record("expected a bad resume, got \(String(describing: error))")
+                return
+            }
+            #expect(reason.contains("from 1000"))
+            #expect(cache.bytes("tiny.gguf.partial") == Array(modelBytes.prefix(1000)))
         }
-        #expect(reason.contains("from 1000"))
-        #expect(cache.bytes("tiny.gguf.partial") == Array(modelBytes.prefix(1000)))
     }
 
     @Test func wrongChecksumRemovesTheDownload() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
-        defer { server.stop() }
-        let wrong = String(modelSHA256.reversed())
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes])
+        try await server.serving {
+            let wrong = String(modelSHA256.reversed())
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: wrong) }
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf"), sha256: wrong) }
 
-        #expect(error == .checksumMismatch(name: "tiny.gguf", expected: wrong, actual: modelSHA256))
-        #expect(error?.description.contains("removed") == true)
-        #expect(cache.contents.isEmpty)
+            #expect(error == .checksumMismatch(name: "tiny.gguf", expected: wrong, actual: modelSHA256))
+            #expect(error?.description.contains("removed") == true)
+            #expect(cache.contents.isEmpty)
+        }
     }
 
     @Test func notFoundLeavesNoFile() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: [:])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: [:])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/missing.gguf")) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/missing.gguf")) }
-
-        #expect(error == .httpStatus(code: 404, url: server.url("/missing.gguf")))
-        #expect(error?.description.contains("HTTP 404") == true)
-        #expect(cache.contents.isEmpty)
+            #expect(error == .httpStatus(code: 404, url: server.url("/missing.gguf")))
+            #expect(error?.description.contains("HTTP 404") == true)
+            #expect(cache.contents.isEmpty)
+        }
     }
 
     @Test func serverErrorStatusIsReported() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.status(500)])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.status(500)])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
-
-        #expect(error == .httpStatus(code: 500, url: server.url("/tiny.gguf")))
-        #expect(cache.contents.isEmpty)
+            #expect(error == .httpStatus(code: 500, url: server.url("/tiny.gguf")))
+            #expect(cache.contents.isEmpty)
+        }
     }
 
     @Test func fileThatIsNotGGUFIsRemoved() async throws {
         let cache = try TemporaryCache()
         let html = Array("<!doctype html><title>Sign in</title>".utf8) + [UInt8](repeating: 32, count: 5000)
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": html])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": html])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
-
-        guard case .notGGUF(let name, let reason) = error else {
-            Issue.record("expected notGGUF, got \(String(describing: error))")
-            return
+            guard case .notGGUF(let name, let reason) = error else {
+                Issue.record("expected notGGUF, got \(String(describing: error))")
+                return
+            }
+            #expect(name == "tiny.gguf")
+            #expect(reason.contains("magic"))
+            #expect(cache.contents.isEmpty)
         }
-        #expect(name == "tiny.gguf")
-        #expect(reason.contains("magic"))
-        #expect(cache.contents.isEmpty)
     }
 
     @Test func truncatedGGUFIsRemoved() async throws {
         let cache = try TemporaryCache()
         let truncated = Array(modelBytes.prefix(modelBytes.count - 4096))
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": truncated])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": truncated])
+        try await server.serving {
+            let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
 
-        let error = await hubError { _ = try await downloader(cache).pull(server.url("/tiny.gguf")) }
-
-        guard case .notGGUF(_, let reason) = error else {
-            Issue.record("expected notGGUF, got \(String(describing: error))")
-            return
+            guard case .notGGUF(_, let reason) = error else {
+                Issue.record("expected notGGUF, got \(String(describing: error))")
+                return
+            }
+            #expect(reason.contains("token_embd.weight"))
+            #expect(cache.contents.isEmpty)
         }
-        #expect(reason.contains("token_embd.weight"))
-        #expect(cache.contents.isEmpty)
     }
 
     @Test func stalledServerTimesOutAndKeepsThePartialFile() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.stallAfter(3000)])
-        defer { server.stop() }
-        let quick = ModelDownloader(directory: cache.path, idleTimeout: 1)
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.stallAfter(3000)])
+        try await server.serving {
+            let quick = ModelDownloader(directory: cache.path, idleTimeout: 1)
 
-        let error = await hubError { _ = try await quick.pull(server.url("/tiny.gguf")) }
+            let error = await hubError { _ = try await quick.pull(server.url("/tiny.gguf")) }
 
-        guard case .transferIncomplete(_, 3000, _, _, _) = error else {
-            Issue.record("expected an incomplete transfer after 3000 bytes, got \(String(describing: error))")
-            return
+            guard case .transferIncomplete(_, 3000, _, _, _) = error else {
+                Issue.record("expected an incomplete transfer after 3000 bytes, got \(String(describing: error))")
+                return
+            }
+            #expect(cache.contents == ["tiny.gguf.partial"])
         }
-        #expect(cache.contents == ["tiny.gguf.partial"])
     }
 
     @Test func cancellingThePullStopsTheTransferAndKeepsThePartialFile() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.stallAfter(3000)])
-        defer { server.stop() }
-        let events = EventLog()
-        // A long idle timeout: only the cancellation can end this transfer within the test's time limit.
-        let patient = ModelDownloader(directory: cache.path, idleTimeout: 300)
-        let pull = Task { try await patient.pull(server.url("/tiny.gguf"), events: events.record) }
-        while !events.all.contains(where: { if case .progress(let p) = $0 { p.received == 3000 } else { false } }) {
-            try await Task.sleep(nanoseconds: 10_000_000)
-        }
+        let server = LoopbackHTTPServer(files: ["/tiny.gguf": modelBytes], faults: [.stallAfter(3000)])
+        try await server.serving {
+            let events = EventLog()
+            // A long idle timeout: only the cancellation can end this transfer within the test's time limit.
+            let patient = ModelDownloader(directory: cache.path, idleTimeout: 300)
+            let pull = Task { try await patient.pull(server.url("/tiny.gguf"), events: events.record) }
+            while !events.all.contains(where: { if case .progress(let p) = $0 { p.received == 3000 } else { false } }) {
+                try await Task.sleep(nanoseconds: 10_000_000)
+            }
 
-        pull.cancel()
-        let outcome = await pull.result
+            pull.cancel()
+            let outcome = await pull.result
 
-        guard case .failure(let error as HubError) = outcome, case .transferIncomplete(_, 3000, _, _, _) = error else {
-            Issue.record("expected an incomplete transfer after 3000 bytes, got \(outcome)")
-            return
+            guard case .failure(let error as HubError) = outcome, case .transferIncomplete(_, 3000, _, _, _) = error else {
+                Issue.record("expected an incomplete transfer after 3000 bytes, got \(outcome)")
+                return
+            }
+            #expect(cache.contents == ["tiny.gguf.partial"])
         }
-        #expect(cache.contents == ["tiny.gguf.partial"])
     }
 
     @Test func argumentsAreCheckedBeforeAnyRequest() async throws {
@@ -369,12 +388,12 @@ struct PullTests {
 
     @Test func outputNameOverridesTheURLName() async throws {
         let cache = try TemporaryCache()
-        let server = try LoopbackHTTPServer(files: ["/download": modelBytes])
-        defer { server.stop() }
+        let server = LoopbackHTTPServer(files: ["/download": modelBytes])
+        try await server.serving {
+            let result = try await downloader(cache).pull(server.url("/download"), outputName: "mine.gguf")
 
-        let result = try await downloader(cache).pull(server.url("/download"), outputName: "mine.gguf")
-
-        #expect(result.path == cache.path + "/mine.gguf")
-        #expect(cache.contents == ["mine.gguf"])
+            #expect(result.path == cache.path + "/mine.gguf")
+            #expect(cache.contents == ["mine.gguf"])
+        }
     }
 }

@@ -14,7 +14,7 @@ import Testing
         var values: [Float16]
         var rowBytes: Int { AttentionKernelTests.kvHeads * AttentionKernelTests.headDimension * 2 }
 
-        init(generator: inout SeededGenerator) {
+        init(generator: inout SplitMix64) {
             let count = AttentionKernelTests.keyCount * AttentionKernelTests.kvHeads * AttentionKernelTests.headDimension
             keys = generator.normals(count, scale: 1.5).map { Float16($0) }
             values = generator.normals(count).map { Float16($0) }
@@ -39,7 +39,7 @@ import Testing
     }
 
     @Test func groupsAgreeAcrossVariantsAndWithTheReference() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let cache = Cache(generator: &generator)
         let d = Self.headDimension, heads = 7, scale: Float = 0.11
         let queries = generator.normals(heads * d)
@@ -95,7 +95,7 @@ import Testing
     /// Windowed rows see keys from `first` on: some start inside a later key tile than others.
     @Test(arguments: [1, 37, 64], [false, true])
     func tilesAgreeAcrossVariantsAndWithTheReference(rowCount: Int, windowed: Bool) throws {
-        var generator = SeededGenerator(seed: 11 + UInt64(rowCount))
+        var generator = SplitMix64(seed: 11 + UInt64(rowCount))
         let cache = Cache(generator: &generator)
         let d = Self.headDimension, scale: Float = 0.11
         let queries = generator.normals(rowCount * d)
@@ -133,7 +133,7 @@ import Testing
     }
 
     @Test func swiGLUAgreesAcrossVariantsAndWithTheReference() throws {
-        var generator = SeededGenerator(seed: 5)
+        var generator = SplitMix64(seed: 5)
         let rows = 3, width = 16 * 5 + 7
         let gate = generator.normals(rows * width, scale: 4), up = generator.normals(rows * width)
         var results: [[Float]] = []

@@ -10,7 +10,7 @@ import Testing
     /// add in another order than the generic ones (checked, so the inputs can tell them apart).
     @Test(.enabled(if: KernelVariant.avx512.isSupported, "needs a CPU with AVX-512"), arguments: [GGMLType.bf16, .iq4_nl])
     func avx512TakesTheAvx2KernelItLacks(_ type: GGMLType) throws {
-        var generator = SeededGenerator(seed: 53)
+        var generator = SplitMix64(seed: 53)
         let activationType = MatmulTests.activationType(type)
         var differsFromGeneric = false
         for blocks in [7, 28, 64] {

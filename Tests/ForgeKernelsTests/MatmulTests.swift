@@ -27,7 +27,7 @@ import Testing
     }
 
     static func makeCase(_ type: GGMLType, rows: Int, blocksPerRow: Int, tokens: Int, seed: UInt64) -> Case {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         // Unblocked types get a ragged length so the vector loops' tails run too.
         let columns = type.blockSize == 1 ? blocksPerRow * 32 + 13 : blocksPerRow * type.blockSize
         let weight = randomBlocks(type, count: rows * columns, using: &generator)
@@ -120,7 +120,7 @@ import Testing
 
     @Test func quantizedProductStaysCloseToExactProduct() throws {
         // The activation quantization itself must not move results far from the f32 product.
-        var generator = SeededGenerator(seed: 99)
+        var generator = SplitMix64(seed: 99)
         let rows = 24, columns = 512
         let weights = generator.normals(rows * columns, scale: 0.1)
         let input = generator.normals(columns)

@@ -29,7 +29,7 @@ import Testing
     }
 
     @Test func q8KKeepsSubBlockSums() throws {
-        var generator = SeededGenerator(seed: 7)
+        var generator = SplitMix64(seed: 7)
         let input = generator.normals(512, scale: 3)
         var encoded = [UInt8](repeating: 0, count: 2 * 292)
         try Quantization.quantize(.q8_K, from: input, to: &encoded, count: 512)
@@ -55,7 +55,7 @@ import Testing
     /// (not the reference's 1/d and round-half-away); stated here independently of the C code.
     @Test(arguments: KernelVariant.allCases.filter(\.isSupported))
     func activationQuantizationMatchesLlamaCppX86(_ variant: KernelVariant) throws {
-        var generator = SeededGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         var input = generator.normals(32 * 40, scale: 2)
         // amax 127 makes the multiplier exactly 1, so these are exact .5 ties.
         for j in 0..<32 { input[j] = j == 0 ? 127 : Float(j - 16) + 0.5 }
@@ -86,7 +86,7 @@ import Testing
     /// generic encoder's bytes (NaN excluded: vector conversions keep NaN payloads).
     @Test(arguments: KernelVariant.allCases.filter { $0.isSupported && $0 != .generic })
     func activationEncodingIdenticalAcrossVariants(_ variant: KernelVariant) throws {
-        var generator = SeededGenerator(seed: 5)
+        var generator = SplitMix64(seed: 5)
         var input = generator.normals(256 * 6, scale: 4)
         for j in 0..<256 { input[j] = 0 }
         for j in 256..<512 { input[j] = Float(j % 7) - 3 }                 // repeated extremes of both signs

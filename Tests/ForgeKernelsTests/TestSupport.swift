@@ -1,19 +1,9 @@
 import Foundation
 import ForgeGGUF
+import ForgeKernels
 import Testing
 
-/// A small deterministic generator so every run sees the same "random" data.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
+extension SplitMix64 {
     /// Roughly normal values (sum of uniforms), scaled.
     mutating func normals(_ count: Int, scale: Float = 1) -> [Float] {
         (0..<count).map { _ in
@@ -41,7 +31,7 @@ enum Fixtures {
 
 /// Random encoded blocks of `type` whose f16 scale fields hold small finite values, so every
 /// block decodes to finite numbers (the same recipe as scripts/make-kernel-fixtures.py).
-func randomBlocks(_ type: GGMLType, count: Int, using generator: inout SeededGenerator) -> [UInt8] {
+func randomBlocks(_ type: GGMLType, count: Int, using generator: inout SplitMix64) -> [UInt8] {
     let blockCount = count / type.blockSize
     var bytes = (0..<blockCount * type.bytesPerBlock).map { _ in UInt8.random(in: 0...255, using: &generator) }
     let halfOffsets: [Int] = switch type {

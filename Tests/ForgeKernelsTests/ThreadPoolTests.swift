@@ -143,7 +143,7 @@ import Testing
 
 @Suite struct MemoryBandwidthTests {
     @Test func streamSumAddsEveryByteAtAnyAlignmentAndLength() {
-        var generator = SeededGenerator(seed: 17)
+        var generator = SplitMix64(seed: 17)
         let bytes = (0..<70_000).map { _ in UInt8.random(in: 0...255, using: &generator) }
         // 32 KiB and more: whole groups of the eight lockstep streams, then the rest; 256 bytes and
         // more: whole steps of the sequential stream.

@@ -10,7 +10,7 @@ import Testing
 @Suite struct TileTests {
     @Test(arguments: MatmulTests.weightTypes, MatmulTests.variants)
     func tileMatchesDotProduct(_ type: GGMLType, variant: KernelVariant) throws {
-        var generator = SeededGenerator(seed: 31)
+        var generator = SplitMix64(seed: 31)
         let activationType = MatmulTests.activationType(type)
         for blocks in [1, 2, 3, 7] {
             let columns = type.blockSize == 1 ? blocks * 32 + 5 : blocks * type.blockSize
@@ -43,7 +43,7 @@ import Testing
     @Test(.enabled(if: KernelVariant.avx2.isSupported && KernelVariant.avx512.isSupported),
           arguments: [GGMLType.q4_0, .q4_1, .q5_0, .q5_1, .q8_0, .q4_K, .q5_K, .q6_K])
     func avx2AndAvx512GiveTheSameFloats(_ type: GGMLType) throws {
-        var generator = SeededGenerator(seed: 47)
+        var generator = SplitMix64(seed: 47)
         let activationType = MatmulTests.activationType(type)
         for blocks in [1, 2, 3, 7, 28] {
             let columns = blocks * type.blockSize
@@ -218,7 +218,7 @@ import Testing
     @Test(arguments: [KernelVariant.avx2, .avx512].filter(\.isSupported))
     func floatProductFollowsTinyBLASOrder(_ variant: KernelVariant) {
         let width = variant == .avx512 ? 16 : 8
-        var generator = SeededGenerator(seed: 41)
+        var generator = SplitMix64(seed: 41)
         for columns in [16, 896, 576 + 7] {
             let weights = generator.normals(columns)
             let activations = generator.normals(columns)
@@ -250,7 +250,7 @@ import Testing
     func oneTokenFloatProductFollowsVecDotOrder(_ variant: KernelVariant, type: GGMLType) {
         let width = variant == .avx512 ? 16 : 8
         let step = 4 * width
-        var generator = SeededGenerator(seed: 43)
+        var generator = SplitMix64(seed: 43)
         for columns in [64, 896, 576 + 7, 100, 20] {
             var weights = generator.normals(columns)
             var activations = generator.normals(columns)

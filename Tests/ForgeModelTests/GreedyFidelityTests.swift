@@ -3,14 +3,13 @@ import Testing
 import ForgeGGUF
 import ForgeModel
 import ForgeGeneration
+import ForgeTestSupport
 import ForgeTokenizer
 
 /// Greedy continuations against llama.cpp's, by the acceptance rule of the inference issue:
 /// equal over the prefix before llama.cpp's first near-tie (top-2 margin < 0.1), and where Forge
 /// first differs, llama.cpp's own margin at that step was under 0.5 logit.
 @Suite struct GreedyFidelityTests {
-    static let available = (RealModels.all + [RealModels.gemma]).filter { RealModels.path($0 + ".gguf") != nil }
-
     /// Prompts whose reference llama.cpp itself does not reproduce on this project's machines:
     /// llama.cpp 0c1e57098 built natively on an AMD Zen 5 leaves `thermo`'s reference at step 11
     /// (the reference's margin 0.28, its own 0.06; at step 4 0.11 against 0.04), where Forge takes
@@ -18,10 +17,12 @@ import ForgeTokenizer
     /// holds them to the reference.
     static let referenceMachineDependent: Set = ["gemma-3-270m-q4_k_m thermo"]
 
-    @Test(arguments: available)
+    static let models = ReferenceModels.all + [ReferenceModels.gemma]
+
+    @Test(RealModels.required(ReferenceModels.files(models)), arguments: models)
     func greedyTokensMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("greedy-\(model).json")
-        let file = try GGUFFile(path: RealModels.path(model + ".gguf")!)
+        let file = try GGUFFile(path: #require(RealModels.path(model + ".gguf")))
         let transformer = try Transformer(gguf: file)
         let evaluator = Evaluator(transformer: transformer, threadCount: 2)
         let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
@@ -69,7 +70,7 @@ import ForgeTokenizer
         }
         print("greedy \(model): \(fullMatches) of \(prompts.count) prompts match llama.cpp for every token")
         // Gemma's references were chosen for their near-ties (a 622-token prompt past the window among them).
-        if model != RealModels.gemma {
+        if model != ReferenceModels.gemma {
             #expect(fullMatches * 10 >= prompts.count * 9, "\(model): \(fullMatches) of \(prompts.count) full matches, the goal is 90%")
         }
     }

@@ -2,15 +2,14 @@ import Foundation
 import Testing
 import ForgeGGUF
 import ForgeModel
+import ForgeTestSupport
 
 /// Forge's logits at the last prompt position against llama.cpp's full logit vectors.
 @Suite struct LogitsFidelityTests {
-    static let available = RealModels.all.filter { RealModels.path($0 + ".gguf") != nil }
-
-    @Test(arguments: available)
+    @Test(RealModels.required(ReferenceModels.files(ReferenceModels.all)), arguments: ReferenceModels.all)
     func lastPositionLogitsMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("logits-\(model).json")
-        let transformer = try Transformer(gguf: GGUFFile(path: RealModels.path(model + ".gguf")!))
+        let transformer = try Transformer(gguf: GGUFFile(path: #require(RealModels.path(model + ".gguf"))))
         let evaluator = Evaluator(transformer: transformer, threadCount: 2)
         let quantized = !(model.hasSuffix("f16") || model.hasSuffix("f32"))
         let prompts = try #require(reference["prompts"] as? [[String: Any]])

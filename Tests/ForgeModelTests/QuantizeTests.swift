@@ -1,28 +1,30 @@
+import Crypto
 import Foundation
 import Testing
 import ForgeGGUF
-import ForgeHub
 import ForgeModel
+import ForgeTestSupport
 
 /// `forge quantize` output against llama.cpp's quantize tool, tensor by tensor.
 @Suite struct QuantizeTests {
     static let variants = [
         "qwen2.5-coder-0.5b-instruct-f16", "qwen2.5-coder-0.5b-instruct-q8_0", "smollm2-135m-instruct-f32",
-    ].filter { RealModels.path($0 + ".gguf") != nil }
+    ]
 
-    @Test(arguments: variants)
+    @Test(RealModels.required(ReferenceModels.files(variants)), arguments: variants)
     func everyTensorEqualsLlamaCppConversion(variant: String) throws {
         let reference = try ReferenceData.json("variant-tensor-sha256.json")
         let files = reference["files"] as? [String: [String: [String: String]]] ?? [:]
         let expected = try #require(files[variant + ".gguf"])
-        let file = try GGUFFile(path: RealModels.path(variant + ".gguf")!)
+        let file = try GGUFFile(path: #require(RealModels.path(variant + ".gguf")))
         #expect(file.tensors.count == expected.count)
         for tensor in file.tensors {
             let entry = try #require(expected[tensor.name], "\(tensor.name) is not in llama.cpp's file")
             #expect(tensor.type.name == entry["type"], "\(tensor.name): \(tensor.type.name) vs \(entry["type"] ?? "?")")
             var hash = SHA256()
-            hash.update(file.data(for: tensor))
-            #expect(hash.hexDigest() == entry["sha256"], "\(variant) \(tensor.name) bytes differ from llama.cpp's")
+            hash.update(bufferPointer: file.data(for: tensor))
+            let digest = hash.finalize().map { String(format: "%02x", $0) }.joined()
+            #expect(digest == entry["sha256"], "\(variant) \(tensor.name) bytes differ from llama.cpp's")
         }
     }
 

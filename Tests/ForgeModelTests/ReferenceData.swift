@@ -18,24 +18,15 @@ enum ReferenceData {
     }
 }
 
-/// The real models from scripts/fetch-models, in $FORGE_MODELS or ~/.cache/forge/models.
-enum RealModels {
-    static var directory: String {
-        ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-    }
-
-    static func path(_ file: String) -> String? {
-        let path = directory + "/" + file
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-
-    /// Every model file the references cover, by reference name.
+/// The real models the references cover, by reference name: the file name without `.gguf`.
+enum ReferenceModels {
     static let all = [
         "qwen2.5-coder-0.5b-instruct-q4_k_m", "qwen2.5-coder-0.5b-instruct-q8_0", "qwen2.5-coder-0.5b-instruct-f16",
         "smollm2-135m-instruct-q4_1", "smollm2-135m-instruct-f32",
     ]
 
-    /// Models whose references are greedy continuations and perplexities only.
+    /// Its references are greedy continuations and perplexities only.
     static let gemma = "gemma-3-270m-q4_k_m"
 
+    static func files(_ names: [String]) -> [String] { names.map { $0 + ".gguf" } }
 }

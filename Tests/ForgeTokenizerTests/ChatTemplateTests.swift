@@ -1,6 +1,7 @@
 import Foundation
 import ForgeGGUF
 import ForgeJinja
+import ForgeTestSupport
 import Testing
 
 @testable import ForgeTokenizer
@@ -123,19 +124,12 @@ private let vocabulary: [(String, GGUFValue)] = [
     }
 }
 
-private let modelDirectory: String = {
-    if let custom = ProcessInfo.processInfo.environment["FORGE_MODELS"] { return custom }
-    return FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/forge/models").path
-}()
-
-private let qwenPath = modelDirectory + "/qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-
 @Suite struct RealModelChatTemplateTests {
     /// Qwen2.5's own template from its GGUF, over a tool-calling conversation; the expected text is Python
     /// jinja2's rendering (chat-templates.json, qwen2.5 / tool_call_and_result).
-    @Test(.enabled(if: FileManager.default.fileExists(atPath: qwenPath), "needs \(qwenPath); run scripts/fetch-models"))
+    @Test(RealModels.required([RealModels.qwen]))
     func qwenTemplateFromGGUFRendersLikeHuggingFace() throws {
-        let model = try GGUFFile(path: qwenPath)
+        let model = try GGUFFile(path: #require(RealModels.path(RealModels.qwen)))
         let template = try ChatTemplate(gguf: model)
         let tokens = try ChatTemplate.specialTokenTexts(in: model)
         #expect(tokens.bos == "<|endoftext|>")

@@ -1,22 +1,10 @@
 import Foundation
 import Testing
 import ForgeGGUF
+import ForgeTestSupport
 @testable import ForgeTokenizer
 
-/// The real models from scripts/fetch-models, in $FORGE_MODELS or ~/.cache/forge/models.
-enum RealModels {
-    static let qwen = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
-    static let smollm2 = "smollm2-135m-instruct-q4_1.gguf"
-
-    static var directory: String {
-        ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-    }
-
-    static func path(_ file: String) -> String? {
-        let path = directory + "/" + file
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-
+extension RealModels {
     static var bothPresent: Bool { path(qwen) != nil && path(smollm2) != nil }
 
     /// Each tokenizer is built once and shared by all tests (building one takes a moment).

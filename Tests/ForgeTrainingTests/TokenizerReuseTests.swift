@@ -1,6 +1,7 @@
 import Foundation
 import ForgeGGUF
 import ForgeGeneration
+import ForgeTestSupport
 import Testing
 @testable import ForgeCLI
 @testable import ForgeTokenizer
@@ -41,13 +42,6 @@ struct TokenizerReuseTests {
         try writer.write(to: path)
         return (bos, tokens.count)
     }
-
-    static let smolLM2Path: String = {
-        let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-        return directory + "/smollm2-135m-instruct-q4_1.gguf"
-    }()
-
-    static var smolLM2IsPresent: Bool { FileManager.default.fileExists(atPath: smolLM2Path) }
 
     /// Trains a few steps with `--tokenizer`, then checks the export against the source file:
     /// the same tokenizer keys, the same encoding of text, and a model that generates.
@@ -101,9 +95,9 @@ struct TokenizerReuseTests {
         try Self.trainAndCheckExport(tokenizerPath: path, sample: "The keeper of the lighthouse")
     }
 
-    @Test(.enabled(if: smolLM2IsPresent, "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models (scripts/fetch-models)"))
+    @Test(RealModels.required([RealModels.smollm2]))
     func smolLM2Vocabulary() throws {
-        try Self.trainAndCheckExport(tokenizerPath: Self.smolLM2Path, sample: "The keeper didn't count 12 steps")
+        try Self.trainAndCheckExport(tokenizerPath: #require(RealModels.path(RealModels.smollm2)), sample: "The keeper didn't count 12 steps")
     }
 
     @Test func aTokenizerFileThatIsNotAGGUFIsRejectedBeforeTraining() throws {
