@@ -118,7 +118,7 @@ let package = Package(
         .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeTestSupport", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer"],
+        .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer", "ForgeTestSupport"],
                     resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeHubTests", dependencies: ["ForgeHub", "ForgeGGUF", .product(name: "Crypto", package: "swift-crypto"), .product(name: "Hummingbird", package: "hummingbird"), .product(name: "Logging", package: "swift-log")]),
         .testTarget(name: "ForgeTrainingTests", dependencies: ["ForgeTraining", "ForgeGGUF", "ForgeCLI", "ForgeModel", "ForgeKernels", "ForgeTokenizer", "ForgeGeneration", "ForgeTestSupport"], resources: [.copy("Fixtures")]),

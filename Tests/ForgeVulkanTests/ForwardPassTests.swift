@@ -1,5 +1,6 @@
 import Foundation
 import ForgeGGUF
+import ForgeTestSupport
 import ForgeGeneration
 import ForgeModel
 import ForgeTokenizer
@@ -10,11 +11,7 @@ import Testing
 /// tokens against llama.cpp's for SmolLM2-135M Q4_1 (Fixtures: ../shared/refs/greedy-smollm2-135m-instruct-q4_1.json).
 @Suite(.enabled(if: TestDevice.available, "no usable Vulkan device: install mesa-vulkan-drivers (lavapipe)"))
 struct ForwardPassTests {
-    static let modelPath: String? = {
-        let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"] ?? NSHomeDirectory() + "/.cache/forge/models"
-        let path = directory + "/smollm2-135m-instruct-q4_1.gguf"
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }()
+    static let modelPath = RealModels.path(RealModels.smollm2)
 
     /// lavapipe runs SmolLM2 at about 1 s per decoded token and 0.4 s per prompt token, so the
     /// greedy check takes the prompts of up to 20 tokens and their first 8 steps (about 80 s).
@@ -27,7 +24,7 @@ struct ForwardPassTests {
     /// (measured under 1e-3 for the prompt, 2.5e-3 for the decode step).
     static let logitBound = 1e-2
 
-    @Test(.enabled(if: modelPath != nil, "smollm2-135m-instruct-q4_1.gguf is not in the model cache (scripts/fetch-models smollm2)"))
+    @Test(RealModels.required([RealModels.smollm2]))
     func logitsMatchTheCPUBackend() throws {
         let file = try GGUFFile(path: Self.modelPath!)
         let transformer = try Transformer(gguf: file)
@@ -49,7 +46,7 @@ struct ForwardPassTests {
     /// Where the device's greedy tokens first leave llama.cpp's, llama.cpp's own top-2 margin was
     /// under 0.5 logit: a near-tie for a backend whose activations stay f32 (the CPU backend, which
     /// computes as llama.cpp does, must also match exactly before margins of 0.1; GreedyFidelityTests).
-    @Test(.enabled(if: modelPath != nil, "smollm2-135m-instruct-q4_1.gguf is not in the model cache (scripts/fetch-models smollm2)"))
+    @Test(RealModels.required([RealModels.smollm2]))
     func greedyTokensMatchLlamaCppUpToNearTies() throws {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/greedy-smollm2-135m-instruct-q4_1", withExtension: "json"))
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
