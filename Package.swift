@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "ForgeTokenizer", targets: ["ForgeTokenizer"]),
         .library(name: "ForgeModel", targets: ["ForgeModel"]),
         .library(name: "ForgeGeneration", targets: ["ForgeGeneration"]),
+        .library(name: "ForgeGrammar", targets: ["ForgeGrammar"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -64,17 +65,19 @@ let package = Package(
             dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeVulkan"],
             swiftSettings: hotSwiftSettings
         ),
+        // Grammars (GBNF, JSON Schema) and the matcher that masks tokens for constrained decoding.
+        .target(name: "ForgeGrammar", swiftSettings: hotSwiftSettings),
         // Sampling and generation sessions: the Swift API the CLI and server use.
         .target(
             name: "ForgeGeneration",
-            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels"],
+            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels", "ForgeGrammar"],
             swiftSettings: hotSwiftSettings
         ),
         // OpenAI-compatible HTTP server with continuous batching over parallel KV-cache slots.
         .target(
             name: "ForgeServer",
             dependencies: [
-                "ForgeGeneration", "ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels",
+                "ForgeGeneration", "ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels", "ForgeGrammar",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -101,7 +104,7 @@ let package = Package(
         .target(
             name: "ForgeCLI",
             dependencies: [
-                "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeHub", "ForgeTraining", "ForgeServer",
+                "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeKernels", "ForgeModel", "ForgeGeneration", "ForgeGrammar", "ForgeHub", "ForgeTraining", "ForgeServer",
                 "ForgeVulkan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
@@ -130,7 +133,8 @@ let package = Package(
             ]
         ),
         .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
-        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
+        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeTraining", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
+        .testTarget(name: "ForgeGrammarTests", dependencies: ["ForgeGrammar"]),
         // Test helpers more than one test target uses (tiny model files, the real-model locator).
         .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
     ],

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import ForgeGGUF
 import ForgeGeneration
+import ForgeGrammar
 import ForgeHub
 import ForgeJinja
 import ForgeKernels
@@ -43,6 +44,11 @@ public struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("kernels"), help: ArgumentHelp(
         "Kernel variant: auto (the fastest this CPU runs), generic, avx2, avx512, neon, neon-dotprod or neon-i8mm.", valueName: "VARIANT"))
     public var kernels: String = "auto"
+
+    @Option(name: .customLong("json-schema"), help: ArgumentHelp(
+        "Decode the tg tests under this JSON schema (a file, or inline JSON starting with '{'): each token is the best the schema allows, the vocabulary masked at every step, the grammar compiled afresh for each repetition.",
+        valueName: "FILE|JSON"))
+    public var jsonSchema: String?
 
     @Flag(help: "Print one JSON object instead of the table.")
     public var json = false
@@ -96,8 +102,14 @@ public struct BenchCommand: ParsableCommand {
         for name in models.isEmpty ? [nil] : models.map(Optional.some) {
             do { paths.append(try ModelCache.resolve(name)) } catch { throw ValidationError(error.description) }
         }
+        var schema: String?
+        if let jsonSchema {
+            let text = try GrammarOptions.schemaText(jsonSchema, option: "--json-schema")
+            do { _ = try Grammar(jsonSchema: text) } catch let error as GrammarError { throw ValidationError(error.description) }
+            schema = text
+        }
         return BenchPlan(modelPaths: paths, tests: tests, threadCounts: threads, repetitions: repetitions,
-                         bandwidthBytes: bandwidthMiB << 20, kernels: variant)
+                         bandwidthBytes: bandwidthMiB << 20, kernels: variant, jsonSchema: schema)
     }
 
     /// Comma-separated or repeated values of one option, each a whole number ≥ `minimum`; no
@@ -123,6 +135,8 @@ struct BenchPlan {
     /// 0: no bandwidth probe.
     var bandwidthBytes: Int
     var kernels: KernelVariant = .best
+    /// Generation tests decode under this schema.
+    var jsonSchema: String?
     var calibration: KernelCalibration = .shared
 }
 
@@ -179,7 +193,7 @@ struct BenchReport {
             for threads in plan.threadCounts {
                 for test in plan.tests {
                     let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels,
-                                                   calibration: plan.calibration)
+                                                   calibration: plan.calibration, jsonSchema: plan.jsonSchema)
                     if index == 0, figures.results.isEmpty, let start {
                         figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
                     }
@@ -207,7 +221,7 @@ struct BenchReport {
         let rate = String(format: "%.2f ± %.2f", result.mean, result.standardDeviation)
         return "| \(pad(model.description, 30, right: false)) | \(pad(mebibytes(model.sizeBytes), 10)) | "
             + "\(pad(parameterText(model.parameters), 10)) | \(pad(String(result.threads), 7)) | "
-            + "\(pad(result.test.description, 5)) | \(pad(rate, 16)) |"
+            + "\(pad(result.testName, 5)) | \(pad(rate, 16)) |"
     }
 
     static func mebibytes(_ bytes: Int) -> String { String(format: "%.2f MiB", Double(bytes) / 1_048_576) }
@@ -242,7 +256,7 @@ struct BenchReport {
             }
             for result in model.results {
                 guard let effective = Self.effectiveBytesPerSecond(model, result) else { continue }
-                var line = "  \(result.test) with \(result.threads) threads: " + String(format: "%.1f GB/s of weights", effective / 1e9)
+                var line = "  \(result.testName) with \(result.threads) threads: " + String(format: "%.1f GB/s of weights", effective / 1e9)
                 if let ceiling = ceiling(threads: result.threads) {
                     line += String(format: ", %.0f%% of the %.1f GB/s read ceiling", 100 * effective / ceiling.bytesPerSecond,
                                    ceiling.bytesPerSecond / 1e9)
@@ -264,7 +278,7 @@ struct BenchReport {
         func result(_ model: ModelFigures, _ result: BenchmarkResult) -> JinjaValue {
             var fields: JinjaObject = [
                 "model": .string(model.path),
-                "test": .string(result.test.description),
+                "test": .string(result.testName),
                 "threads": .int(result.threads),
                 "tokens_per_second": number(result.mean),
                 "stddev": number(result.standardDeviation),

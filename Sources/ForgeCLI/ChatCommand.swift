@@ -14,6 +14,7 @@ public struct ChatCommand: ParsableCommand {
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
     @OptionGroup public var sampling: SamplingOptions
+    @OptionGroup public var constraint: GrammarOptions
 
     @Option(help: "A system message.")
     public var system: String?
@@ -46,7 +47,8 @@ public struct ChatCommand: ParsableCommand {
         let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
         return ChatConversation(
             session: session, formatter: try PromptFormatter(model: model, builtIn: chatTemplate),
-            parameters: GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters()), system: system)
+            parameters: GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters(), grammar: try constraint.grammar()),
+            system: system)
     }
 }
 

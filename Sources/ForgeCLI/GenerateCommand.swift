@@ -19,6 +19,7 @@ public struct GenerateCommand: ParsableCommand {
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
     @OptionGroup public var sampling: SamplingOptions
+    @OptionGroup public var constraint: GrammarOptions
 
     @Option(name: [.short, .customLong("prompt")], help: "The prompt.")
     public var prompt: String?
@@ -70,7 +71,8 @@ public struct GenerateCommand: ParsableCommand {
             text = try PromptFormatter(model: model, builtIn: chatTemplate).render(messages: messages)
         }
         let promptIDs = model.tokenize(text, parseSpecial: !noSpecial)
-        var parameters = GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters(), stopStrings: stop)
+        var parameters = GenerationParameters(
+            maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters(), stopStrings: stop, grammar: try constraint.grammar())
         parameters.showSpecialTokens = false
         let result = try session.generate(prompt: promptIDs, parameters: parameters) { piece in
             if !json { StandardStreams.write(piece.text) }

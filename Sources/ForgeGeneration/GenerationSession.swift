@@ -1,5 +1,6 @@
 import Atomics
 import Foundation
+import ForgeGrammar
 import ForgeKernels
 import ForgeModel
 import ForgeTokenizer
@@ -14,7 +15,7 @@ public enum FinishReason: String, Sendable {
     case cancelled
 }
 
-/// What to generate: the limits and the sampling.
+/// What to generate: the limits, the sampling and an optional grammar the output must follow.
 public struct GenerationParameters: Sendable {
     /// At most this many new tokens; nil runs until a stop or the end of the context.
     public var maxTokens: Int?
@@ -23,12 +24,19 @@ public struct GenerationParameters: Sendable {
     public var stopStrings: [String]
     /// Whether special tokens (control tokens) appear in the text.
     public var showSpecialTokens: Bool
+    /// Constrains the output to the grammar's language: tokens it cannot accept are never sampled,
+    /// and generation stops once the grammar is complete.
+    public var grammar: Grammar?
 
-    public init(maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = [], showSpecialTokens: Bool = false) {
+    public init(
+        maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = [],
+        showSpecialTokens: Bool = false, grammar: Grammar? = nil
+    ) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stopStrings = stopStrings
         self.showSpecialTokens = showSpecialTokens
+        self.grammar = grammar
     }
 }
 

@@ -3,11 +3,12 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import ForgeGrammar
 import ForgeKernels
 
-/// Chooses tokens from logits, in llama.cpp's default order: logit bias, penalties, top-k,
-/// top-p, min-p, temperature, then a draw from the softmax. Owns its random state and its
-/// candidate buffer (allocated once for the vocabulary).
+/// Chooses tokens from logits, in llama.cpp's default order: logit bias, penalties, the grammar's
+/// mask, top-k, top-p, min-p, temperature, then a draw from the softmax. Owns its random state
+/// and its candidate buffer (allocated once for the vocabulary).
 public struct Sampler: Sendable {
     public let parameters: SamplingParameters
     private var random: SplitMix64
@@ -26,17 +27,25 @@ public struct Sampler: Sendable {
         random = SplitMix64(seed: parameters.seed ?? UInt64.random(in: .min ... .max))
     }
 
-    /// Picks the next token. `history` is the sequence so far (for the penalties).
-    public mutating func sample(logits: UnsafeBufferPointer<Float>, history: [Int]) -> Int {
+    /// Picks the next token. `history` is the sequence so far (for the penalties); `constraint`,
+    /// when given, removes every token its grammar does not allow next (it is not advanced here).
+    public mutating func sample(logits: UnsafeBufferPointer<Float>, history: [Int], constraint: GrammarConstraint? = nil) -> Int {
         let p = parameters
         if p.isGreedy && p.logitBias.isEmpty && !penaltiesActive {
-            return Sampler.argmax(logits)
+            let best = Sampler.argmax(logits)
+            // The best token overall is the best allowed one whenever the grammar allows it,
+            // which saves computing the mask on most steps.
+            guard let constraint, !constraint.allows(best) else { return best }
+            return Sampler.argmax(logits, allowed: constraint.allowedTokens())
         }
         candidates.removeAll(keepingCapacity: true)
         candidates.reserveCapacity(logits.count)
         for (id, logit) in logits.enumerated() { candidates.append(Candidate(id: id, logit: logit)) }
         for (id, bias) in p.logitBias where id >= 0 && id < candidates.count { candidates[id].logit += bias }
         applyPenalties(history: history)
+        if let mask = constraint?.allowedTokens(), mask.allowedCount > 0 {
+            candidates.removeAll { !mask.contains($0.id) }
+        }
         if p.isGreedy {
             var best = 0
             for i in candidates.indices where candidates[i].logit > candidates[best].logit { best = i }
@@ -62,6 +71,35 @@ public struct Sampler: Sendable {
             best = i
         }
         return best
+    }
+
+    /// The highest logit among the allowed tokens, ties to the lowest id (among all tokens when
+    /// none is allowed).
+    public static func argmax(_ logits: UnsafeBufferPointer<Float>, allowed: TokenMask) -> Int {
+        var best = -1
+        var bestValue = -Float.infinity
+        allowed.words.withUnsafeBufferPointer { words in
+            // Visits only the set bits, in increasing id order; a full word as a plain run.
+            for (index, word) in words.enumerated() {
+                if word == .max, index << 6 + 64 <= logits.count {
+                    for id in index << 6..<index << 6 + 64 where best < 0 || logits[id] > bestValue {
+                        bestValue = logits[id]
+                        best = id
+                    }
+                    continue
+                }
+                var bits = word
+                while bits != 0 {
+                    let id = index << 6 | bits.trailingZeroBitCount
+                    bits &= bits &- 1
+                    if id < logits.count && (best < 0 || logits[id] > bestValue) {
+                        bestValue = logits[id]
+                        best = id
+                    }
+                }
+            }
+        }
+        return best < 0 ? argmax(logits) : best
     }
 
     private var penaltiesActive: Bool {

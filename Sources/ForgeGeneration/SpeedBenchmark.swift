@@ -4,6 +4,7 @@ import Glibc
 import Darwin
 #endif
 import ForgeGGUF
+import ForgeGrammar
 import ForgeKernels
 import ForgeModel
 
@@ -38,6 +39,11 @@ public struct BenchmarkResult: Sendable {
     public let warmUpSeconds: Double
     /// How the one-token products of each weight format read their rows.
     public let decodeStrategies: [DecodeStrategy]
+    /// Decoded under a JSON schema (greedily, among the tokens it allows).
+    public let constrained: Bool
+
+    /// The test's name, "+schema" when constrained.
+    public var testName: String { test.description + (constrained ? "+schema" : "") }
 
     public var mean: Double { samples.isEmpty ? 0 : samples.reduce(0, +) / Double(samples.count) }
 
@@ -84,8 +90,11 @@ public final class SpeedBenchmark {
         return "\(model.configuration.architecture) \(Self.sizeClass(parameterCount)) \(fileType.map(Self.fileTypeName) ?? "unknown type")"
     }
 
+    /// - Parameter jsonSchema: for a generation test, decode under this schema: each token is the
+    ///   best the grammar allows after masking the whole vocabulary (the grammar starts over when
+    ///   complete), and the grammar is compiled afresh in each run, as each request would.
     public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int, kernels: KernelVariant = .best,
-                    calibration: KernelCalibration = .shared) throws -> BenchmarkResult {
+                    calibration: KernelCalibration = .shared, jsonSchema: String? = nil) throws -> BenchmarkResult {
         guard threads >= 1, threads <= 256 else {
             throw GenerationError.invalidParameter("threads must be between 1 and 256, not \(threads)")
         }
@@ -101,7 +110,7 @@ public final class SpeedBenchmark {
         let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens, maxBatchSize: batch)
         let run: (Int) throws -> Void = test.kind == .prompt
             ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator, cache: cache) }
-            : { try self.decode(tokens: $0, evaluator: evaluator, cache: cache) }
+            : { try self.decode(tokens: $0, evaluator: evaluator, cache: cache, jsonSchema: jsonSchema) }
 
         // llama-bench warms a generation test up with a single token.
         var start = ContinuousClock.now
@@ -114,7 +123,7 @@ public final class SpeedBenchmark {
             samples.append(Double(test.tokens) / max((ContinuousClock.now - start).inSeconds, 1e-9))
         }
         return BenchmarkResult(test: test, threads: evaluator.threadCount, samples: samples, warmUpSeconds: warmUp,
-                               decodeStrategies: compute.decodeStrategies)
+                               decodeStrategies: compute.decodeStrategies, constrained: test.kind == .generation && jsonSchema != nil)
     }
 
     private func randomToken() -> Int {
@@ -138,12 +147,21 @@ public final class SpeedBenchmark {
         }
     }
 
-    private func decode(tokens count: Int, evaluator: Evaluator, cache: KVCache) throws {
+    private func decode(tokens count: Int, evaluator: Evaluator, cache: KVCache, jsonSchema: String?) throws {
+        let constraint = try jsonSchema.map { GrammarConstraint(grammar: try Grammar(jsonSchema: $0), vocabulary: model.tokenizer.grammarVocabulary) }
         var token = firstToken
         for position in 0..<count {
             try evaluator.evaluate(Batch(tokens: [token], startingAt: position), cache: cache)
-            _ = try evaluator.logits(row: 0)
-            token = randomToken()
+            let logits = try evaluator.logits(row: 0)
+            guard let constraint else {
+                token = randomToken()
+                continue
+            }
+            // The whole mask at every step, as sampling with a temperature needs it (greedy
+            // sampling often skips it).
+            token = Sampler.argmax(logits, allowed: constraint.allowedTokens())
+            constraint.accept(token)
+            if constraint.isComplete || model.tokenizer.isEndOfGeneration(token) { constraint.reset() }
         }
     }
 

@@ -1,8 +1,9 @@
+import ForgeGrammar
 import ForgeTokenizer
 
 /// The per-sequence half of generation, shared by `GenerationSession` and the server's batched
-/// engine: sampling, incremental detokenization, stop strings, the token limit. The caller owns
-/// the model, the cache and the order of evaluation.
+/// engine: sampling, the grammar constraint, incremental detokenization, stop strings, the token
+/// limit. The caller owns the model, the cache and the order of evaluation.
 public struct TokenGenerator: Sendable {
     public let parameters: GenerationParameters
     /// Every token appended so far, including an end-of-generation token.
@@ -13,6 +14,8 @@ public struct TokenGenerator: Sendable {
     private var sampler: Sampler
     private var decoder: StreamingDecoder
     private var stops: StopStringMatcher
+    /// Present when the parameters carry a grammar; advanced by every appended token.
+    public let constraint: GrammarConstraint?
 
     /// Checks the parameters a user may send before anything runs.
     public init(tokenizer: Tokenizer, parameters: GenerationParameters) throws {
@@ -25,6 +28,7 @@ public struct TokenGenerator: Sendable {
         sampler = Sampler(parameters: parameters.sampling)
         decoder = StreamingDecoder(tokenizer: tokenizer, showSpecial: parameters.showSpecialTokens)
         stops = StopStringMatcher(stopStrings: parameters.stopStrings)
+        constraint = parameters.grammar.map { GrammarConstraint(grammar: $0, vocabulary: tokenizer.grammarVocabulary) }
     }
 
     /// True once the token limit is reached: no more tokens may be sampled.
@@ -32,11 +36,12 @@ public struct TokenGenerator: Sendable {
 
     /// Chooses the next token; `history` is the sequence in the cache (for the penalties).
     public mutating func sample(logits: UnsafeBufferPointer<Float>, history: [Int]) -> Int {
-        sampler.sample(logits: logits, history: history)
+        sampler.sample(logits: logits, history: history, constraint: constraint)
     }
 
     /// Adds a sampled token. Returns the text it makes visible and whether generation stopped by
-    /// itself (an end-of-generation token or a completed stop string).
+    /// itself (an end-of-generation token, a completed stop string, or a grammar that is complete
+    /// and admits nothing more).
     public mutating func append(_ token: Int) -> (text: String, stopped: Bool) {
         output.append(token)
         if tokenizer.isEndOfGeneration(token) {
@@ -44,7 +49,12 @@ public struct TokenGenerator: Sendable {
             text += tail
             return (tail, true)
         }
-        let (visible, stopped) = stops.feed(decoder.append(token))
+        constraint?.accept(token)
+        var (visible, stopped) = stops.feed(decoder.append(token))
+        if !stopped, constraint?.isComplete == true {
+            visible += stops.finish(decoder.flush())
+            stopped = true
+        }
         text += visible
         return (visible, stopped)
     }

@@ -71,33 +71,63 @@ struct GenerationOptions {
     }
 }
 
-/// Chat messages as the template sees them, checked for the shape OpenAI defines.
+/// Chat messages checked for the shape OpenAI defines. Only text is read: a content part of
+/// another kind (an image, audio, a file) is refused rather than silently dropped.
 enum ChatMessages {
     static let roles: Set<String> = ["system", "developer", "user", "assistant", "tool"]
 
-    static func validated(_ fields: RequestFields) throws -> JinjaValue {
+    static func validated(_ fields: RequestFields) throws -> [JinjaValue] {
         guard let messages = try fields.array("messages") else { throw APIError.invalidRequest("'messages' is required") }
         guard !messages.isEmpty else { throw APIError.invalidRequest("'messages' must not be empty") }
         for (index, message) in messages.enumerated() {
-            guard case .object(let object) = message else { throw APIError.invalidRequest("messages[\(index)] must be an object") }
+            let path = "messages[\(index)]"
+            guard case .object(let object) = message else { throw APIError.invalidRequest("\(path) must be an object") }
             guard case .string(let role)? = object["role"], roles.contains(role) else {
-                throw APIError.invalidRequest("messages[\(index)].role must be one of \(roles.sorted().joined(separator: ", "))")
+                throw APIError.invalidRequest("\(path).role must be one of \(roles.sorted().joined(separator: ", "))")
             }
+            try checkToolCalls(object["tool_calls"], role: role, path: path)
             switch object["content"] ?? .null {
             case .string: break
             case .null:
-                guard role == "assistant" else { throw APIError.invalidRequest("messages[\(index)].content is required") }
+                guard role == "assistant" else { throw APIError.invalidRequest("\(path).content is required") }
             case .array(let parts):
-                for part in parts {
-                    guard case .object(let p) = part, case .string? = p["type"] else {
-                        throw APIError.invalidRequest("messages[\(index)].content parts must be objects with a 'type'")
-                    }
+                for (partIndex, part) in parts.enumerated() {
+                    try checkPart(part, path: "\(path).content[\(partIndex)]")
                 }
             default:
-                throw APIError.invalidRequest("messages[\(index)].content must be a string or an array of content parts")
+                throw APIError.invalidRequest("\(path).content must be a string or an array of content parts")
+            }
+            if role == "tool", let id = object["tool_call_id"], id != .null, id.stringValue == nil {
+                throw APIError.invalidRequest("\(path).tool_call_id must be a string")
             }
         }
-        return .array(messages)
+        return messages
+    }
+
+    private static func checkPart(_ part: JinjaValue, path: String) throws {
+        guard case .object(let object) = part, case .string(let type)? = object["type"] else {
+            throw APIError.invalidRequest("\(path) must be an object with a 'type'")
+        }
+        guard type == "text" else {
+            throw APIError.invalidRequest("\(path).type '\(type)' is not supported: this server reads text only (content parts of type 'text')")
+        }
+        guard case .string? = object["text"] else { throw APIError.invalidRequest("\(path).text must be a string") }
+    }
+
+    /// An assistant's `tool_calls`: function calls with a name and arguments (a JSON string, or an object).
+    private static func checkToolCalls(_ value: JinjaValue?, role: String, path: String) throws {
+        guard let value, value != .null else { return }
+        guard role == "assistant" else { throw APIError.invalidRequest("\(path).tool_calls is only allowed in assistant messages") }
+        guard case .array(let calls) = value else { throw APIError.invalidRequest("\(path).tool_calls must be an array") }
+        for (index, call) in calls.enumerated() {
+            let callPath = "\(path).tool_calls[\(index)]"
+            guard case .object(let function)? = call["function"] else { throw APIError.invalidRequest("\(callPath).function must be an object") }
+            guard case .string? = function["name"] else { throw APIError.invalidRequest("\(callPath).function.name must be a string") }
+            switch function["arguments"] ?? .null {
+            case .string, .object: break
+            default: throw APIError.invalidRequest("\(callPath).function.arguments must be a JSON string")
+            }
+        }
     }
 }
 

@@ -65,17 +65,10 @@ struct Routes: Sendable {
 
     // MARK: - Generation
 
-    private func chatPrompt(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> [Int] {
-        let prompt = try renderChat(fields, loaded)
-        return loaded.model.tokenize(prompt)
-    }
-
-    private func renderChat(_ fields: RequestFields, _ loaded: ServerState.LoadedModel) throws -> String {
-        let messages = try ChatMessages.validated(fields)
-        let tools = try fields.array("tools").map(JinjaValue.array)
-        let model = loaded.model
+    private func renderChat(_ fields: RequestFields, tools: ToolRequest?, _ loaded: ServerState.LoadedModel) throws -> String {
+        let messages = loaded.toolTemplate.messages(try ChatMessages.validated(fields), tools: tools)
         do {
-            return try model.renderConversation(loaded.template, messages: messages, tools: tools)
+            return try loaded.model.renderConversation(loaded.template, messages: .array(messages), tools: tools?.definitions)
         } catch {
             throw APIError.invalidRequest("the chat template failed: \(error)")
         }
@@ -103,12 +96,16 @@ struct Routes: Sendable {
     private func generate(_ request: Request, chat: Bool) async throws -> Response {
         let loaded = try state.ready()
         let fields = try await readFields(request)
-        let options = try GenerationOptions(fields, chat: chat, vocabularySize: loaded.model.configuration.vocabularySize)
-        let prompt = chat ? try chatPrompt(fields, loaded) : try completionPrompt(fields, loaded)
+        var options = try GenerationOptions(fields, chat: chat, vocabularySize: loaded.model.configuration.vocabularySize)
+        let tools = chat ? try ToolRequest(fields) : nil
+        options.parameters.grammar = try ReplyGrammar.make(
+            ReplyConstraint.parse(fields), tools: tools, format: loaded.toolTemplate.format, cache: loaded.grammars)
+        let prompt = chat ? loaded.model.tokenize(try renderChat(fields, tools: tools, loaded)) : try completionPrompt(fields, loaded)
         let stream = try loaded.engine.submit(EngineRequest(prompt: prompt, parameters: options.parameters, topLogprobs: options.topLogprobs))
         let response = CompletionWriter(
             chat: chat, id: OpenAIResponse.identifier(chat ? "chatcmpl-" : "cmpl-"), created: OpenAIResponse.now,
-            model: loaded.name, tokenizer: loaded.model.tokenizer, options: options)
+            model: loaded.name, tokenizer: loaded.model.tokenizer, options: options,
+            toolNames: tools?.parsedNames ?? [])
         if options.stream {
             return Response(
                 status: .ok,
@@ -156,7 +153,7 @@ struct Routes: Sendable {
     private func applyTemplate(_ request: Request) async throws -> Response {
         let loaded = try state.ready()
         let fields = try await readFields(request)
-        return jsonResponse(["prompt": .string(try renderChat(fields, loaded))])
+        return jsonResponse(["prompt": .string(try renderChat(fields, tools: try ToolRequest(fields), loaded))])
     }
 
     // MARK: - Metrics

@@ -17,6 +17,9 @@ final class ServerState: @unchecked Sendable {
         let model: LanguageModel
         let engine: InferenceEngine
         let template: ChatTemplate
+        /// What the template does with tools.
+        let toolTemplate: ToolTemplate
+        let grammars = GrammarCache()
         let name: String
     }
 
@@ -85,6 +88,8 @@ struct EngineService: Service {
         }
         loaded.engine.start()
         state.finishLoading(.ready(loaded))
+        // Built now, off the request path, rather than by the first request with a grammar.
+        GenerationThread { _ = loaded.model.tokenizer.grammarVocabulary }.start()
         let signals = configuration.drainSignals
         await withTaskGroup(of: Void.self) { group in
             if !signals.isEmpty {
@@ -107,6 +112,6 @@ struct EngineService: Service {
         // llama-server falls back to ChatML for models without a template.
         let template = try model.chatTemplate ?? ChatTemplate(builtIn: "chatml")
         let name = configuration.alias ?? URL(fileURLWithPath: configuration.modelPath).lastPathComponent
-        return ServerState.LoadedModel(model: model, engine: engine, template: template, name: name)
+        return ServerState.LoadedModel(model: model, engine: engine, template: template, toolTemplate: ToolTemplate(template), name: name)
     }
 }

@@ -117,6 +117,19 @@ import Testing
         #expect(report.summary().contains("decode strategies: F32 rows"), "the generic kernels have no row panels")
     }
 
+    /// `--json-schema` decodes the tg tests under the schema; the rows say so.
+    @Test func jsonSchemaConstrainsTheGenerationTests() throws {
+        let model = try Self.tinyModel()
+        let schema = #"{"type": "object", "properties": {"a": {"type": "integer"}}, "required": ["a"]}"#
+        let (report, rows) = try Self.measure(["-m", model.path, "-p", "8", "-n", "16", "-r", "1", "--bandwidth-mib", "0", "--json-schema", schema])
+        #expect(report.models[0].results.map(\.testName) == ["pp8", "tg16+schema"])
+        #expect(rows.count == 2 && rows[1].contains("| tg16+schema |"))
+        #expect(report.models[0].results[1].samples.allSatisfy { $0 > 0 })
+        #expect(Self.failure(["-m", model.path, "--json-schema", #"{"type": "array", "minItems": "x"}"#])
+            .contains("JSON schema at #/minItems: minItems must be a whole number"))
+        #expect(Self.failure(["-m", model.path, "--json-schema", model.directory + "/absent.json"]).contains("cannot read"))
+    }
+
     @Test func badArgumentsGiveClearErrors() throws {
         let model = try Self.tinyModel(contextLength: 32)
         #expect(Self.failure(["-m", model.path, "-p", "abc"]).contains("-p: 'abc' is not a whole number"))
