@@ -128,7 +128,7 @@ let package = Package(
         .testTarget(
             name: "ForgeServerTests",
             dependencies: [
-                "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeTraining",
+                "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeTraining", "ForgeTestSupport",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),

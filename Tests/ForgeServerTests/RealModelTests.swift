@@ -2,14 +2,15 @@ import Foundation
 import ForgeJinja
 import Hummingbird
 import HummingbirdTesting
+import ForgeTestSupport
 import Testing
 @testable import ForgeServer
 
 /// The server with SmolLM2-135M-Instruct (Q4_1), when the model cache has it.
-@Suite(.enabled(if: RealModel.path != nil, "needs smollm2-135m-instruct-q4_1.gguf in $FORGE_MODELS or ~/.cache/forge/models"))
+@Suite(RealModels.required([RealModels.smollm2]))
 struct RealModelTests {
     static func configuration(parallel: Int) -> ServerConfiguration {
-        var configuration = ServerConfiguration(modelPath: RealModel.path ?? "")
+        var configuration = ServerConfiguration(modelPath: RealModels.path(RealModels.smollm2) ?? "")
         configuration.port = 0
         configuration.parallel = parallel
         configuration.contextSize = 1024 * parallel
@@ -71,11 +72,11 @@ struct RealModelTests {
 }
 
 /// The server with Gemma 3 270M (multi-query attention, sliding-window layers), when cached.
-@Suite(.enabled(if: RealModel.gemmaPath != nil, "needs gemma-3-270m-q4_k_m.gguf in $FORGE_MODELS or ~/.cache/forge/models"))
+@Suite(RealModels.required([RealModels.gemma]))
 struct GemmaServerTests {
     /// Two slots of 1024 positions; the second prompt is longer than the local layers' 512-token window.
     @Test func servesGreedyCompletionsAsLlamaCpp() async throws {
-        var configuration = ServerConfiguration(modelPath: RealModel.gemmaPath ?? "")
+        var configuration = ServerConfiguration(modelPath: RealModels.path(RealModels.gemma) ?? "")
         configuration.port = 0
         configuration.parallel = 2
         configuration.contextSize = 2048

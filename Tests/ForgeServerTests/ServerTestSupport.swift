@@ -47,19 +47,6 @@ enum TinyModel {
     }()
 }
 
-/// The real small model, when the cache has it.
-enum RealModel {
-    static let path = cached("smollm2-135m-instruct-q4_1.gguf")
-    static let gemmaPath = cached("gemma-3-270m-q4_k_m.gguf")
-
-    static func cached(_ file: String) -> String? {
-        let directory = ProcessInfo.processInfo.environment["FORGE_MODELS"]
-            ?? FileManager.default.homeDirectoryForCurrentUser.appendingPathComponent(".cache/forge/models").path
-        let path = directory + "/" + file
-        return FileManager.default.fileExists(atPath: path) ? path : nil
-    }
-}
-
 func tinyConfiguration(_ edit: (inout ServerConfiguration) -> Void = { _ in }) -> ServerConfiguration {
     var configuration = ServerConfiguration(modelPath: TinyModel.path)
     configuration.port = 0
