@@ -27,16 +27,20 @@ public struct GenerationParameters: Sendable {
     /// Constrains the output to the grammar's language: tokens it cannot accept are never sampled,
     /// and generation stops once the grammar is complete.
     public var grammar: Grammar?
+    /// The tools offered in the prompt: calls to them in the output (in any format `ToolCallParser`
+    /// reads) come back as the result's `toolCalls`. Empty: the output is only text.
+    public var toolNames: [String]
 
     public init(
         maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = [],
-        showSpecialTokens: Bool = false, grammar: Grammar? = nil
+        showSpecialTokens: Bool = false, grammar: Grammar? = nil, toolNames: [String] = []
     ) {
         self.maxTokens = maxTokens
         self.sampling = sampling
         self.stopStrings = stopStrings
         self.showSpecialTokens = showSpecialTokens
         self.grammar = grammar
+        self.toolNames = toolNames
     }
 }
 
@@ -58,6 +62,8 @@ public struct GenerationResult: Sendable {
     public var finishReason: FinishReason
     public var promptSeconds: Double
     public var generationSeconds: Double
+    /// The calls to `GenerationParameters.toolNames` in `text`, in order.
+    public var toolCalls: [ToolCall] = []
 }
 
 /// One conversation: a KV cache at the model's KV head count, the tokens it holds, and the
@@ -207,10 +213,16 @@ public final class GenerationSession: @unchecked Sendable {
             let tail = generator.flush()
             if !tail.isEmpty { _ = try onPiece(GeneratedPiece(tokenID: -1, text: tail)) }
         }
-        let result = GenerationResult(
+        var result = GenerationResult(
             promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: generator.output, text: generator.text,
             finishReason: finish, promptSeconds: promptSeconds, generationSeconds: (clock.now - generationStart).inSeconds
         )
+        if !parameters.toolNames.isEmpty {
+            result.toolCalls = ToolCallParser.split(result.text, toolNames: parameters.toolNames).compactMap { event in
+                if case .call(let call) = event { return call }
+                return nil
+            }
+        }
         state.withLock { latestResult = result }
         return result
     }

@@ -49,6 +49,9 @@ public struct JSONFormat: Sendable, Equatable {
         self.sortKeys = sortKeys
         self.ensureASCII = ensureASCII
     }
+
+    /// No spaces at all: OpenAI's wire format and its `function.arguments` strings.
+    public static let compact = JSONFormat(itemSeparator: ",", keySeparator: ":")
 }
 
 private struct JSONWriter {

@@ -74,7 +74,7 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
 }
 
 /// Compact JSON, as llama-server writes it.
-let compactJSON = JSONFormat(itemSeparator: ",", keySeparator: ":")
+let compactJSON = JSONFormat.compact
 
 func jsonResponse(_ value: JinjaValue, status: HTTPResponse.Status = .ok) -> Response {
     Response(

@@ -46,7 +46,7 @@ struct CompletionWriter: Sendable {
 
     /// One entry of `tool_calls`; streamed, the first chunk of a call carries its id and name and
     /// the second its arguments, as OpenAI sends them.
-    private func toolCall(_ call: ParsedToolCall, index: Int, id: String?, arguments: String) -> JinjaValue {
+    private func toolCall(_ call: ToolCall, index: Int, id: String?, arguments: String) -> JinjaValue {
         var function: JinjaObject = [:]
         var object: JinjaObject = [:]
         if options.stream { object["index"] = .int(index) }
@@ -81,7 +81,7 @@ struct CompletionWriter: Sendable {
 
     private func choice(text: String, logprobs: [TokenLogprob], summary: CompletionSummary) -> JinjaValue {
         var content = text
-        var calls: [ParsedToolCall] = []
+        var calls: [ToolCall] = []
         if !toolNames.isEmpty {
             content = ""
             for event in ToolCallParser.split(text, toolNames: toolNames) {

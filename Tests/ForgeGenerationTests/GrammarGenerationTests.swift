@@ -47,6 +47,23 @@ struct GrammarGenerationTests {
         #expect(free.text.allSatisfy { $0.isLetter || $0 == " " })
     }
 
+    @Test func toolCallsInTheOutputComeBackParsed() throws {
+        let tiny = try TinyLanguageModel(contextLength: 512)
+        let session = try GenerationSession(model: tiny.model, contextSize: 512, threadCount: 2)
+        let call = try Grammar(gbnf: #"""
+            root ::= "Sure. <tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"" [a-z]{1,8} "\"}}</tool_call>"
+            """#)
+        var parameters = GenerationParameters(maxTokens: 200, sampling: .greedy, grammar: call, toolNames: ["get_weather"])
+        let result = try session.generate(prompt: Self.prompt, parameters: parameters)
+        #expect(result.toolCalls.count == 1, "\(result.text)")
+        #expect(result.toolCalls.first?.name == "get_weather")
+        let arguments = try JSONSerialization.jsonObject(with: Data((result.toolCalls.first?.arguments ?? "").utf8)) as? [String: String]
+        #expect(arguments?["city"].map { (1...8).contains($0.count) && $0.allSatisfy(\.isLowercase) } == true)
+
+        parameters.toolNames = []
+        #expect(try session.generate(prompt: Self.prompt, parameters: parameters).toolCalls.isEmpty, "no tools offered, no calls parsed")
+    }
+
     @Test func sampledOutputFollowsTheSchemaForEverySeed() throws {
         let tiny = try TinyLanguageModel(contextLength: 512)
         let session = try GenerationSession(model: tiny.model, contextSize: 512, threadCount: 2)

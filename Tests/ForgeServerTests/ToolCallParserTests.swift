@@ -1,11 +1,12 @@
+import ForgeGeneration
 import Testing
 @testable import ForgeServer
 
 /// The tool-call parser on every format it reads, whole and streamed in pieces of every size.
 @Suite struct ToolCallParserTests {
     static let names = ["get_weather", "get_time"]
-    static let paris = ParsedToolCall(name: "get_weather", arguments: #"{"city":"Paris"}"#)
-    static let utc = ParsedToolCall(name: "get_time", arguments: #"{"zone":"UTC","precise":true}"#)
+    static let paris = ToolCall(name: "get_weather", arguments: #"{"city":"Paris"}"#)
+    static let utc = ToolCall(name: "get_time", arguments: #"{"zone":"UTC","precise":true}"#)
 
     struct Case: CustomTestStringConvertible, Sendable {
         let text: String
@@ -47,7 +48,7 @@ import Testing
              events: [.content("<tool_call>\n{\"name\": \"delete_everything\", \"arguments\": {}}\n</tool_call>")]),
         // Multi-byte characters in text and inside arguments.
         Case(text: "Météo ☀️ <tool_call>{\"name\": \"get_weather\", \"arguments\": {\"city\": \"Zürich\"}}</tool_call>",
-             events: [.content("Météo ☀️"), .call(ParsedToolCall(name: "get_weather", arguments: #"{"city":"Zürich"}"#))]),
+             events: [.content("Météo ☀️"), .call(ToolCall(name: "get_weather", arguments: #"{"city":"Zürich"}"#))]),
     ]
 
     /// Joins neighbouring text events, which streaming may split differently.

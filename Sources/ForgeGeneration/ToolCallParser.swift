@@ -1,10 +1,15 @@
 import ForgeJinja
 
 /// A tool call found in a reply.
-struct ParsedToolCall: Sendable, Equatable {
-    var name: String
+public struct ToolCall: Sendable, Equatable {
+    public var name: String
     /// The arguments object as compact JSON text (OpenAI's `function.arguments`).
-    var arguments: String
+    public var arguments: String
+
+    public init(name: String, arguments: String) {
+        self.name = name
+        self.arguments = arguments
+    }
 }
 
 /// Splits a reply, as it arrives, into text and tool calls in any of the formats models use:
@@ -15,10 +20,10 @@ struct ParsedToolCall: Sendable, Equatable {
 /// Text that may be the start of a call is held back until it is one (then it is a `.call`, never
 /// content) or cannot be (then it is content), so streamed and whole replies split the same way.
 /// Whitespace around calls is dropped, as is whitespace at the end of the reply.
-struct ToolCallParser: Sendable {
-    enum Event: Sendable, Equatable {
+public struct ToolCallParser: Sendable {
+    public enum Event: Sendable, Equatable {
         case content(String)
-        case call(ParsedToolCall)
+        case call(ToolCall)
     }
 
     private let names: Set<String>
@@ -38,23 +43,23 @@ struct ToolCallParser: Sendable {
     private static let json = Array("json".utf8)
     private static let markers = [hermesOpen, pythonTag, fence]
 
-    init(toolNames: [String]) {
+    public init(toolNames: [String]) {
         names = Set(toolNames)
     }
 
-    mutating func feed(_ text: String) -> [Event] {
+    public mutating func feed(_ text: String) -> [Event] {
         buffer += Array(text.utf8)
         return process(final: false)
     }
 
     /// The end of the reply: whatever is still held is a call if it is complete, text otherwise.
-    mutating func finish() -> [Event] {
+    public mutating func finish() -> [Event] {
         defer { pendingWhitespace = "" }
         return process(final: true)
     }
 
     /// Every event of a whole reply.
-    static func split(_ text: String, toolNames: [String]) -> [Event] {
+    public static func split(_ text: String, toolNames: [String]) -> [Event] {
         var parser = ToolCallParser(toolNames: toolNames)
         return parser.feed(text) + parser.finish()
     }
@@ -63,7 +68,7 @@ struct ToolCallParser: Sendable {
 
     private enum Match {
         /// A call taking this many bytes of the buffer.
-        case call(ParsedToolCall, length: Int)
+        case call(ToolCall, length: Int)
         /// Maybe a call: wait for more text.
         case undecided
         /// Not a call: the first `length` bytes are text.
@@ -186,7 +191,7 @@ struct ToolCallParser: Sendable {
         return names.contains(name)
     }
 
-    private func call(from bytes: ArraySlice<UInt8>) -> ParsedToolCall? {
+    private func call(from bytes: ArraySlice<UInt8>) -> ToolCall? {
         guard case .object(let object)? = try? JinjaValue(parsingJSON: Array(bytes)),
               case .string(let name)? = object["name"], names.contains(name) else { return nil }
         var arguments = object["arguments"] ?? object["parameters"] ?? .object(JinjaObject())
@@ -196,7 +201,7 @@ struct ToolCallParser: Sendable {
             arguments = parsed
         }
         guard case .object = arguments else { return nil }
-        return ParsedToolCall(name: name, arguments: arguments.jsonString(compactJSON))
+        return ToolCall(name: name, arguments: arguments.jsonString(.compact))
     }
 
     /// The offset just past the JSON object starting at `start`, or nil when it is not closed yet.
