@@ -36,4 +36,9 @@ public struct Grammar: Sendable {
     public static func gbnf(jsonSchema: String, rule: String = "root") throws -> String {
         try JSONSchemaConverter.convert(schemaText: jsonSchema, ruleName: rule)
     }
+
+    /// A GBNF string literal matching `text` exactly, for composing grammar texts.
+    public static func gbnfLiteral(_ text: String) -> String {
+        JSONSchemaConverter.literal(text)
+    }
 }

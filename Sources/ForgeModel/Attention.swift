@@ -68,6 +68,17 @@ extension Evaluator {
 }
 
 extension ForwardPass {
+    /// x += output · attention: the attention half's projection and residual add, where no norm
+    /// follows the projection (Llama, Qwen).
+    func addAttentionOutput(_ output: WeightMatrix) {
+        let c = evaluator.transformer.configuration
+        observe("kqv_out", attention, width: c.queryWidth)
+        linear(output, attention, into: normed)
+        observe("attn_out", normed, width: c.embeddingLength)
+        add(normed, to: x)
+        observe("ffn_inp", x, width: c.embeddingLength)
+    }
+
     /// Writes the batch's new keys and values (`k`, `v`) into this layer's cache rows.
     func storeKeysAndValues() {
         let width = cache.rowWidth

@@ -9,6 +9,16 @@ enum GatedActivation {
 }
 
 extension ForwardPass {
+    /// The pre-norm feed-forward half of a layer: x += feedForward(norm(x)), as `feedForward`.
+    func addFeedForward(norm weight: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix,
+                        activation: GatedActivation, postNorm: [Float]? = nil) {
+        let width = evaluator.transformer.configuration.embeddingLength
+        norm(x, weight, into: normed)
+        observe("ffn_norm", normed, width: width)
+        feedForward(gate: gate, up: up, down: down, activation: activation, postNorm: postNorm, normed)
+        observe("l_out", x, width: width)
+    }
+
     /// x += down(act(gate · input) ⊙ (up · input)), normalized by `postNorm` before the residual
     /// add when given (Gemma). Runs `evaluator.feedForwardChunk` tokens at a time (see there).
     func feedForward(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, activation: GatedActivation,

@@ -76,10 +76,8 @@ enum Gemma3 {
             f.add(f.normed, to: f.x)
             f.observe("sa_out", f.x, width: c.embeddingLength)
 
-            f.norm(f.x, feedForwardNorm, into: f.normed)
-            f.observe("ffn_norm", f.normed, width: c.embeddingLength)
-            f.feedForward(gate: gate, up: up, down: down, activation: .geluTanh, postNorm: postFeedForwardNorm, f.normed)
-            f.observe("l_out", f.x, width: c.embeddingLength)
+            f.addFeedForward(norm: feedForwardNorm, gate: gate, up: up, down: down, activation: .geluTanh,
+                             postNorm: postFeedForwardNorm)
         }
     }
 }

@@ -46,16 +46,8 @@ enum Llama {
             f.ropeQueriesAndKeys(style: ropeStyle)
             f.storeKeysAndValues()
             f.attend(scale: 1 / Float(c.keyLength).squareRoot())
-            f.observe("kqv_out", f.attention, width: c.queryWidth)
-            f.linear(attentionOutput, f.attention, into: f.normed)
-            f.observe("attn_out", f.normed, width: c.embeddingLength)
-            f.add(f.normed, to: f.x)
-            f.observe("ffn_inp", f.x, width: c.embeddingLength)
-
-            f.norm(f.x, feedForwardNorm, into: f.normed)
-            f.observe("ffn_norm", f.normed, width: c.embeddingLength)
-            f.feedForward(gate: gate, up: up, down: down, activation: .silu, f.normed)
-            f.observe("l_out", f.x, width: c.embeddingLength)
+            f.addAttentionOutput(attentionOutput)
+            f.addFeedForward(norm: feedForwardNorm, gate: gate, up: up, down: down, activation: .silu)
         }
     }
 }

@@ -59,7 +59,7 @@ enum ReplyGrammar {
         for (position, function) in callable.enumerated() {
             let (opening, closing) = format.callText(name: function.name)
             let arguments = "tool\(position)-arguments"
-            rules.append("tool\(position) ::= \(literal(opening)) \(arguments) \(literal(closing))")
+            rules.append("tool\(position) ::= \(Grammar.gbnfLiteral(opening)) \(arguments) \(Grammar.gbnfLiteral(closing))")
             rules.append(try schemaRules(function.parameters, rule: arguments, field: "tools[\(function.index)].function.parameters"))
         }
         return rules
@@ -71,23 +71,6 @@ enum ReplyGrammar {
         } catch {
             throw APIError.invalidRequest("\(field) cannot be used: \(error)")
         }
-    }
-
-    /// A GBNF string literal matching `text` exactly.
-    private static func literal(_ text: String) -> String {
-        var out = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20: out += "\\x" + String(scalar.value, radix: 16).leftPadded(to: 2)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
     }
 }
 
@@ -106,11 +89,5 @@ final class GrammarCache: @unchecked Sendable {
             grammars[gbnf] = grammar
         }
         return grammar
-    }
-}
-
-private extension String {
-    func leftPadded(to width: Int) -> String {
-        String(repeating: "0", count: max(0, width - count)) + self
     }
 }
