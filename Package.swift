@@ -62,7 +62,7 @@ let package = Package(
         // Architectures, forward pass, KV cache.
         .target(
             name: "ForgeModel",
-            dependencies: ["ForgeGGUF", "ForgeTokenizer", "ForgeKernels", "ForgeVulkan"],
+            dependencies: ["ForgeGGUF", "ForgeKernels", "ForgeVulkan"],
             swiftSettings: hotSwiftSettings
         ),
         // Grammars (GBNF, JSON Schema) and the matcher that masks tokens for constrained decoding.
@@ -70,7 +70,10 @@ let package = Package(
         // Sampling and generation sessions: the Swift API the CLI and server use.
         .target(
             name: "ForgeGeneration",
-            dependencies: ["ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels", "ForgeGrammar"],
+            dependencies: [
+                "ForgeGGUF", "ForgeModel", "ForgeTokenizer", "ForgeJinja", "ForgeKernels", "ForgeGrammar",
+                .product(name: "Atomics", package: "swift-atomics"),
+            ],
             swiftSettings: hotSwiftSettings
         ),
         // OpenAI-compatible HTTP server with continuous batching over parallel KV-cache slots.
@@ -119,7 +122,7 @@ let package = Package(
         .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja", "ForgeKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF", .product(name: "Atomics", package: "swift-atomics")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeTestSupport", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer", "ForgeTestSupport"],
                     resources: [.copy("Fixtures")]),
@@ -128,12 +131,16 @@ let package = Package(
         .testTarget(
             name: "ForgeServerTests",
             dependencies: [
-                "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeTraining", "ForgeTestSupport",
+                "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeTraining", "ForgeTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
             ]
         ),
-        .testTarget(name: "ForgeCLITests", dependencies: ["ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeTraining", "ForgeKernels", "ForgeTestSupport"]),
-        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeTraining", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
+        .testTarget(name: "ForgeCLITests", dependencies: [
+            "ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeGrammar", "ForgeTraining", "ForgeKernels", "ForgeTestSupport",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
         .testTarget(name: "ForgeGrammarTests", dependencies: ["ForgeGrammar"]),
         // Test helpers more than one test target uses (tiny model files, the real-model locator).
         .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),

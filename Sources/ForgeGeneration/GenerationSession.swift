@@ -91,7 +91,7 @@ public final class GenerationSession: @unchecked Sendable {
         let context = min(contextSize, model.trainingContextLength)
         let batch = min(batchSize, context)
         cache = try KVCache(configuration: model.configuration, contextSize: context, type: cacheType, maxBatchSize: batch)
-        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, threadCount: threadCount)
+        evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, threadCount: threadCount)
     }
 
     public var contextSize: Int { cache.contextSize }

@@ -8,7 +8,7 @@ import ForgeTokenizer
 public final class LanguageModel: Sendable {
     public let path: String
     public let file: GGUFFile
-    public let transformer: Transformer
+    public let weights: ModelWeights
     public let tokenizer: Tokenizer
     /// The model's chat template, or nil when the file has none (callers may pick a built-in).
     public let chatTemplate: ChatTemplate?
@@ -18,16 +18,16 @@ public final class LanguageModel: Sendable {
     public init(path: String) throws {
         self.path = path
         file = try GGUFFile(path: path)
-        transformer = try Transformer(gguf: file)
+        weights = try ModelWeights(gguf: file)
         tokenizer = try Tokenizer(gguf: file)
-        guard tokenizer.vocabularySize == transformer.configuration.vocabularySize else {
-            throw GenerationError.invalidParameter("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's embedding has \(transformer.configuration.vocabularySize) rows")
+        guard tokenizer.vocabularySize == weights.configuration.vocabularySize else {
+            throw GenerationError.invalidParameter("the tokenizer has \(tokenizer.vocabularySize) tokens but the model's embedding has \(weights.configuration.vocabularySize) rows")
         }
         chatTemplate = try ChatTemplate.source(in: file).map { try ChatTemplate(source: $0) }
         (bosText, eosText) = try ChatTemplate.specialTokenTexts(in: file)
     }
 
-    public var configuration: ModelConfiguration { transformer.configuration }
+    public var configuration: ModelConfiguration { weights.configuration }
 
     /// The model's training context: the largest context a session may ask for.
     public var trainingContextLength: Int { configuration.contextLength }

@@ -25,7 +25,7 @@ public enum Perplexity {
             throw GenerationError.invalidParameter("the text is \(tokens.count) tokens; perplexity needs at least \(contextSize) (one chunk)")
         }
         let cache = try KVCache(configuration: model.configuration, contextSize: contextSize, maxBatchSize: contextSize)
-        let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: contextSize, maxLogitRows: 32, threadCount: threadCount)
+        let evaluator = Evaluator(weights: model.weights, maxBatchSize: contextSize, maxLogitRows: 32, threadCount: threadCount)
         let first = contextSize / 2
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosTokenID : nil
         var sum = 0.0, sumSquares = 0.0, count = 0

@@ -73,12 +73,12 @@ public final class SpeedBenchmark {
     public var modelBytes: Int { model.file.tensorByteCount }
 
     /// Elements of all weight tensors (llama-bench's "params").
-    public var parameterCount: Int { model.transformer.parameterCount }
+    public var parameterCount: Int { model.weights.parameterCount }
 
     /// Weight bytes one decode step reads: every matrix once, the output head once, and a single
     /// row of the token embedding (all of it when it doubles as the output head).
     public var weightBytesPerToken: Int {
-        guard !model.transformer.outputIsTied, let embedding = model.file.tensor(named: "token_embd.weight") else {
+        guard !model.weights.outputIsTied, let embedding = model.file.tensor(named: "token_embd.weight") else {
             return modelBytes
         }
         return modelBytes - embedding.byteCount + embedding.bytesPerRow
@@ -106,7 +106,7 @@ public final class SpeedBenchmark {
         }
         let batch = test.kind == .prompt ? min(test.tokens, Self.batchLimit) : 1
         let compute = try ComputeContext(threadCount: threads, variant: kernels, calibration: calibration)
-        let evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: 1, compute: compute)
+        let evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, maxLogitRows: 1, compute: compute)
         let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens, maxBatchSize: batch)
         let run: (Int) throws -> Void = test.kind == .prompt
             ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator, cache: cache) }

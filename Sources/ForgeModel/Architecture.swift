@@ -3,7 +3,7 @@ import ForgeGGUF
 /// One architecture: the hyperparameters only it has, its layer's tensors and how that layer
 /// runs. Each lives in a file of its own (Llama.swift, Qwen2.swift, Qwen3.swift, Gemma3.swift)
 /// that composes its layer from the evaluator's operations; what every architecture shares
-/// (embedding lookup, final norm, output head, batching) is in Transformer.swift.
+/// (embedding lookup, final norm, output head, batching) is in Evaluator.swift.
 public struct Architecture: Sendable {
     public let name: String
     /// Reads the hyperparameters beyond those every architecture has (sliding windows, …).

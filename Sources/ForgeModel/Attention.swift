@@ -35,11 +35,11 @@ struct AttentionPlan {
 extension Evaluator {
     /// Lays out `batch` in buffers kept between batches.
     func planAttention(_ batch: Batch, into plan: inout AttentionPlan) {
-        let c = transformer.configuration
+        let c = weights.configuration
         plan.singleRows.removeAll(keepingCapacity: true)
         plan.singleRowIsLone.removeAll(keepingCapacity: true)
         plan.tiles.removeAll(keepingCapacity: true)
-        let tiled = ComputeContext.attentionTilesSupport(headDimension: c.keyLength)
+        let tiled = ComputeContext.attentionTilesSupport(headDimension: c.headDimension)
         let headsPerTile = min(c.groupSize, ComputeContext.attentionTileRows)
         let tokensPerTile = max(1, ComputeContext.attentionTileRows / headsPerTile)
         var start = 0
@@ -71,7 +71,7 @@ extension ForwardPass {
     /// x += output · attention: the attention half's projection and residual add, where no norm
     /// follows the projection (Llama, Qwen).
     func addAttentionOutput(_ output: WeightMatrix) {
-        let c = evaluator.transformer.configuration
+        let c = evaluator.weights.configuration
         observe("kqv_out", attention, width: c.queryWidth)
         linear(output, attention, into: normed)
         observe("attn_out", normed, width: c.embeddingLength)
@@ -109,12 +109,12 @@ extension ForwardPass {
     /// KV head h / (n_head / n_head_kv) straight from the cache, the positions its token sees
     /// (causal, and within the layer's sliding window), scores multiplied by `scale`.
     func attend(scale: Float) {
-        let c = evaluator.transformer.configuration
+        let c = evaluator.weights.configuration
         let plan = evaluator.attentionPlan
         if !plan.tiles.isEmpty { attendInTiles(plan, scale: scale) }
         if plan.singleRows.isEmpty { return }
         let rows = plan.singleRows, lone = plan.singleRowIsLone
-        let headDim = c.keyLength, heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
+        let headDim = c.headDimension, heads = c.headCount, group = c.groupSize, kvHeads = c.kvHeadCount
         let compute = evaluator.compute, threads = compute.threadCount
         let q = self.q, attention = self.attention, batch = self.batch, cache = self.cache, layer = self.layer
         compute.parallelFor(rows.count * kvHeads) { range in
@@ -149,8 +149,8 @@ extension ForwardPass {
     }
 
     private func attendInTiles(_ plan: AttentionPlan, scale: Float) {
-        let c = evaluator.transformer.configuration
-        let headDim = c.keyLength, heads = c.headCount
+        let c = evaluator.weights.configuration
+        let headDim = c.headDimension, heads = c.headCount
         let tileRows = ComputeContext.attentionTileRows
         let tiles = plan.tiles, order = plan.tileOrder
         let element: AttentionElement = cache.type == .f16 ? .f16 : .f32

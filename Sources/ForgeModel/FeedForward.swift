@@ -12,7 +12,7 @@ extension ForwardPass {
     /// The pre-norm feed-forward half of a layer: x += feedForward(norm(x)), as `feedForward`.
     func addFeedForward(norm weight: [Float], gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix,
                         activation: GatedActivation, postNorm: [Float]? = nil) {
-        let width = evaluator.transformer.configuration.embeddingLength
+        let width = evaluator.weights.configuration.embeddingLength
         norm(x, weight, into: normed)
         observe("ffn_norm", normed, width: width)
         feedForward(gate: gate, up: up, down: down, activation: activation, postNorm: postNorm, normed)
@@ -23,7 +23,7 @@ extension ForwardPass {
     /// add when given (Gemma). Runs `evaluator.feedForwardChunk` tokens at a time (see there).
     func feedForward(gate: WeightMatrix, up: WeightMatrix, down: WeightMatrix, activation: GatedActivation,
                      postNorm: [Float]? = nil, _ input: UnsafeMutablePointer<Float>) {
-        let e = evaluator, c = e.transformer.configuration
+        let e = evaluator, c = e.weights.configuration
         let dim = c.embeddingLength, width = c.feedForwardLength
         var start = 0
         while start < tokens {

@@ -44,8 +44,8 @@ enum Gemma3 {
             let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
             attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
             (query, key, value) = try t.attentionProjections(layer: i, c)
-            queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.keyLength)
-            keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.keyLength)
+            queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.headDimension)
+            keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.headDimension)
             attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
             postAttentionNorm = try t.vector(p + "post_attention_norm.weight", count: dim)
             feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
@@ -56,7 +56,7 @@ enum Gemma3 {
         }
 
         func forward(_ f: ForwardPass) {
-            let c = f.evaluator.transformer.configuration
+            let c = f.evaluator.weights.configuration
             f.norm(f.x, attentionNorm, into: f.normed)
             f.observe("attn_norm", f.normed, width: c.embeddingLength)
             f.linear(query, f.normed, into: f.q)
@@ -65,7 +65,7 @@ enum Gemma3 {
             f.queryKeyNorm(queryNorm, keyNorm)
             f.ropeQueriesAndKeys(style: .neox)
             // Gemma 3 27B scales by its embedding per head instead (gemma_pytorch's config).
-            let queryScale = c.layerCount == 62 ? Float(c.embeddingLength / c.headCount) : Float(c.keyLength)
+            let queryScale = c.layerCount == 62 ? Float(c.embeddingLength / c.headCount) : Float(c.headDimension)
             f.scale(f.q, by: 1 / queryScale.squareRoot(), width: c.queryWidth)
             f.storeKeysAndValues()
             f.attend(scale: 1)

@@ -15,7 +15,7 @@ extension ForwardPass {
 
     /// The residual connection: destination += source over the batch's rows of the residual width.
     func add(_ source: UnsafeMutablePointer<Float>, to destination: UnsafeMutablePointer<Float>) {
-        let count = tokens * evaluator.transformer.configuration.embeddingLength
+        let count = tokens * evaluator.weights.configuration.embeddingLength
         for i in 0..<count { destination[i] += source[i] }
     }
 

@@ -37,7 +37,7 @@ enum Llama {
         }
 
         func forward(_ f: ForwardPass) {
-            let c = f.evaluator.transformer.configuration
+            let c = f.evaluator.weights.configuration
             f.norm(f.x, attentionNorm, into: f.normed)
             f.observe("attn_norm", f.normed, width: c.embeddingLength)
             f.linear(query, bias: queryBias, f.normed, into: f.q)
@@ -45,7 +45,7 @@ enum Llama {
             f.linear(value, bias: valueBias, f.normed, into: f.v)
             f.ropeQueriesAndKeys(style: ropeStyle)
             f.storeKeysAndValues()
-            f.attend(scale: 1 / Float(c.keyLength).squareRoot())
+            f.attend(scale: 1 / Float(c.headDimension).squareRoot())
             f.addAttentionOutput(attentionOutput)
             f.addFeedForward(norm: feedForwardNorm, gate: gate, up: up, down: down, activation: .silu)
         }

@@ -8,7 +8,7 @@ public struct ModelConfiguration: Sendable, Equatable {
     public var feedForwardLength: Int
     public var headCount: Int
     public var kvHeadCount: Int
-    public var keyLength: Int
+    public var headDimension: Int
     public var valueLength: Int
     public var rmsEpsilon: Float
     public var ropeFrequencyBase: Float
@@ -38,8 +38,8 @@ public struct ModelConfiguration: Sendable, Equatable {
 
     /// Query heads that share one KV head.
     public var groupSize: Int { headCount / kvHeadCount }
-    public var queryWidth: Int { headCount * keyLength }
-    public var kvWidth: Int { kvHeadCount * keyLength }
+    public var queryWidth: Int { headCount * headDimension }
+    public var kvWidth: Int { kvHeadCount * headDimension }
 
     /// Reads and validates the keys every architecture has, for architecture `arch`
     /// (`Architecture.configure` reads the rest, such as sliding windows).
@@ -54,11 +54,11 @@ public struct ModelConfiguration: Sendable, Equatable {
         headCount = try gguf.integer(key("attention.head_count"))
         kvHeadCount = try gguf.optionalInteger(key("attention.head_count_kv")) ?? headCount
         let derivedHeadLength = headCount > 0 ? embeddingLength / headCount : 0
-        keyLength = try gguf.optionalInteger(key("attention.key_length")) ?? derivedHeadLength
+        headDimension = try gguf.optionalInteger(key("attention.key_length")) ?? derivedHeadLength
         valueLength = try gguf.optionalInteger(key("attention.value_length")) ?? derivedHeadLength
         rmsEpsilon = Float(try gguf.optionalFloat(key("attention.layer_norm_rms_epsilon")) ?? 1e-5)
         ropeFrequencyBase = Float(try gguf.optionalFloat(key("rope.freq_base")) ?? 10_000)
-        ropeDimensionCount = try gguf.optionalInteger(key("rope.dimension_count")) ?? keyLength
+        ropeDimensionCount = try gguf.optionalInteger(key("rope.dimension_count")) ?? headDimension
         contextLength = try gguf.optionalInteger(key("context_length")) ?? 2048
         ropeFrequencyScale = 1
         switch try gguf.optionalString(key("rope.scaling.type")) {
@@ -81,7 +81,7 @@ public struct ModelConfiguration: Sendable, Equatable {
 
     public init(
         architecture: String, layerCount: Int, embeddingLength: Int, feedForwardLength: Int, headCount: Int,
-        kvHeadCount: Int, keyLength: Int, valueLength: Int, rmsEpsilon: Float, ropeFrequencyBase: Float,
+        kvHeadCount: Int, headDimension: Int, valueLength: Int, rmsEpsilon: Float, ropeFrequencyBase: Float,
         ropeDimensionCount: Int, ropeFrequencyScale: Float = 1, contextLength: Int, vocabularySize: Int
     ) throws {
         self.architecture = architecture
@@ -90,7 +90,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         self.feedForwardLength = feedForwardLength
         self.headCount = headCount
         self.kvHeadCount = kvHeadCount
-        self.keyLength = keyLength
+        self.headDimension = headDimension
         self.valueLength = valueLength
         self.rmsEpsilon = rmsEpsilon
         self.ropeFrequencyBase = ropeFrequencyBase
@@ -105,7 +105,7 @@ public struct ModelConfiguration: Sendable, Equatable {
         let positive: [(String, Int)] = [
             ("block_count", layerCount), ("embedding_length", embeddingLength),
             ("feed_forward_length", feedForwardLength), ("attention.head_count", headCount),
-            ("attention.head_count_kv", kvHeadCount), ("attention.key_length", keyLength),
+            ("attention.head_count_kv", kvHeadCount), ("attention.key_length", headDimension),
             ("attention.value_length", valueLength), ("context_length", contextLength), ("vocabulary size", vocabularySize),
         ]
         for (name, value) in positive where value <= 0 {
@@ -114,11 +114,11 @@ public struct ModelConfiguration: Sendable, Equatable {
         guard headCount % kvHeadCount == 0 else {
             throw ModelError("\(architecture): head_count \(headCount) is not a multiple of head_count_kv \(kvHeadCount)")
         }
-        guard keyLength == valueLength else {
-            throw ModelError("\(architecture): key_length \(keyLength) != value_length \(valueLength) is not supported")
+        guard headDimension == valueLength else {
+            throw ModelError("\(architecture): key_length \(headDimension) != value_length \(valueLength) is not supported")
         }
-        guard ropeDimensionCount > 0, ropeDimensionCount <= keyLength, ropeDimensionCount % 2 == 0 else {
-            throw ModelError("\(architecture).rope.dimension_count \(ropeDimensionCount) must be even and at most the head size \(keyLength)")
+        guard ropeDimensionCount > 0, ropeDimensionCount <= headDimension, ropeDimensionCount % 2 == 0 else {
+            throw ModelError("\(architecture).rope.dimension_count \(ropeDimensionCount) must be even and at most the head size \(headDimension)")
         }
         guard rmsEpsilon > 0, rmsEpsilon.isFinite, ropeFrequencyBase > 0, ropeFrequencyBase.isFinite,
               slidingWindowRopeBase > 0, slidingWindowRopeBase.isFinite else {

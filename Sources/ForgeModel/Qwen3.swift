@@ -21,8 +21,8 @@ enum Qwen3 {
             let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
             attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
             (query, key, value) = try t.attentionProjections(layer: i, c)
-            queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.keyLength)
-            keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.keyLength)
+            queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.headDimension)
+            keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.headDimension)
             attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
             feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
             gate = try t.matrix(p + "ffn_gate.weight", rows: ffn, columns: dim)
@@ -31,7 +31,7 @@ enum Qwen3 {
         }
 
         func forward(_ f: ForwardPass) {
-            let c = f.evaluator.transformer.configuration
+            let c = f.evaluator.weights.configuration
             f.norm(f.x, attentionNorm, into: f.normed)
             f.observe("attn_norm", f.normed, width: c.embeddingLength)
             f.linear(query, f.normed, into: f.q)
@@ -40,7 +40,7 @@ enum Qwen3 {
             f.queryKeyNorm(queryNorm, keyNorm)
             f.ropeQueriesAndKeys(style: .neox)
             f.storeKeysAndValues()
-            f.attend(scale: 1 / Float(c.keyLength).squareRoot())
+            f.attend(scale: 1 / Float(c.headDimension).squareRoot())
             f.addAttentionOutput(attentionOutput)
             f.addFeedForward(norm: feedForwardNorm, gate: gate, up: up, down: down, activation: .silu)
         }

@@ -23,10 +23,10 @@ extension Evaluator {
     /// Fills `table` for the batch as ggml computes the angles: θ starts at the position and is
     /// multiplied by base^(-2/d) per pair, in f32, so they match it exactly.
     func fillRoPETable(_ table: RoPETable, _ batch: Batch) {
-        let c = transformer.configuration
+        let c = weights.configuration
         let rotated = c.ropeDimensionCount
         let thetaScale = powf(table.base, -2 / Float(rotated))
-        let factors = transformer.weights.ropeFrequencyFactors
+        let factors = weights.tensors.ropeFrequencyFactors
         for t in 0..<batch.count {
             let row = table.values + t * rotated
             var theta = Float(batch.positions[t])
@@ -45,7 +45,7 @@ extension ForwardPass {
     /// Rotates the queries and keys by their tokens' positions, and shows Q, K and V as they go
     /// into the cache and attention.
     func ropeQueriesAndKeys(style: RoPEStyle) {
-        let c = evaluator.transformer.configuration
+        let c = evaluator.weights.configuration
         rope(q, heads: c.headCount, style: style)
         rope(k, heads: c.kvHeadCount, style: style)
         observe("Qcur", q, width: c.queryWidth)
@@ -56,8 +56,8 @@ extension ForwardPass {
     /// Rotates the first rope-dimension values of each of `heads` heads per token by the token's
     /// position, with this layer's base and scale.
     private func rope(_ vectors: UnsafeMutablePointer<Float>, heads: Int, style: RoPEStyle) {
-        let c = evaluator.transformer.configuration
-        let headDim = c.keyLength, rotated = c.ropeDimensionCount
+        let c = evaluator.weights.configuration
+        let headDim = c.headDimension, rotated = c.ropeDimensionCount
         let table = evaluator.ropeTables[evaluator.ropeTableOfLayer[layer]]
         for t in 0..<tokens {
             let angles = table.values + t * rotated

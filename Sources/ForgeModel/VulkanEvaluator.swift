@@ -12,7 +12,7 @@ import ForgeVulkan
 /// last token's logits come back. Runs the Llama layer (Llama, Mistral, SmolLM, Qwen2).
 /// Not for concurrent use.
 public final class VulkanEvaluator {
-    public let transformer: Transformer
+    public let weights: ModelWeights
     public let device: VulkanDevice
     public let contextSize: Int
     public let maxBatchSize: Int
@@ -35,14 +35,14 @@ public final class VulkanEvaluator {
 
     /// Checks that the device can run the model and that everything fits its memory before
     /// uploading anything, then uploads the weights.
-    public init(transformer: Transformer, device: VulkanDevice, contextSize: Int, maxBatchSize: Int = 64) throws {
-        let c = transformer.configuration, w = transformer.weights
+    public init(weights: ModelWeights, device: VulkanDevice, contextSize: Int, maxBatchSize: Int = 64) throws {
+        let c = weights.configuration, w = weights.tensors
         let sources = w.layers.compactMap { $0 as? Llama.Layer }
-        guard sources.count == c.layerCount, transformer.architecture.embeddingScale(c) == nil, c.slidingWindow == nil else {
+        guard sources.count == c.layerCount, weights.architecture.embeddingScale(c) == nil, c.slidingWindow == nil else {
             throw ModelError("the Vulkan backend runs the Llama layer (llama, qwen2), not \(c.architecture)")
         }
-        guard c.keyLength % 2 == 0, c.keyLength <= 256 else {
-            throw ModelError("the Vulkan backend's attention takes even head sizes up to 256, not \(c.keyLength)")
+        guard c.headDimension % 2 == 0, c.headDimension <= 256 else {
+            throw ModelError("the Vulkan backend's attention takes even head sizes up to 256, not \(c.headDimension)")
         }
         let matrices = [w.output] + sources.flatMap { [$0.query, $0.key, $0.value, $0.attentionOutput, $0.gate, $0.up, $0.down] }
         if let unsupported = matrices.first(where: { !DeviceMatrix.supportedTypes.contains($0.type) }) {
@@ -93,7 +93,7 @@ public final class VulkanEvaluator {
         } catch let error as VulkanError {
             throw ModelError("uploading the model to \(device.info.name): \(error)")
         }
-        self.transformer = transformer
+        self.weights = weights
         self.device = device
         self.contextSize = contextSize
         self.maxBatchSize = maxBatchSize
@@ -102,7 +102,7 @@ public final class VulkanEvaluator {
     /// Runs `tokens` at positions `position`, `position` + 1, … (the cache holds every earlier
     /// position of the sequence) and returns the last token's logits.
     public func evaluate(_ tokens: [Int], startingAt position: Int) throws -> [Float] {
-        let c = transformer.configuration
+        let c = weights.configuration
         guard !tokens.isEmpty, position >= 0, position + tokens.count <= contextSize else {
             throw ModelError("positions \(position)..<\(position + tokens.count) do not fit the device's context of \(contextSize)")
         }
@@ -122,7 +122,7 @@ public final class VulkanEvaluator {
     }
 
     private func run(_ tokens: [Int], startingAt position: Int) throws -> [Float] {
-        let c = transformer.configuration, w = transformer.weights
+        let c = weights.configuration, w = weights.tensors
         let n = tokens.count, dim = c.embeddingLength
         var embeddings = [Float](repeating: 0, count: n * dim)
         try embeddings.withUnsafeMutableBufferPointer { rows in
@@ -146,22 +146,22 @@ public final class VulkanEvaluator {
 
     /// One Llama layer, as Llama.Layer.forward runs it on the CPU.
     private func record(_ layer: Layer, tokens n: Int, _ r: CommandRecorder) throws {
-        let c = transformer.configuration, dim = c.embeddingLength
+        let c = weights.configuration, dim = c.embeddingLength
         let style: DeviceRoPEStyle = layer.source.ropeStyle == .neox ? .neox : .normal
         try r.rmsNorm(x.range(), weight: layer.attentionNorm.range(), into: normed.range(), rows: n, width: dim, epsilon: c.rmsEpsilon)
         for (matrix, bias, destination) in [(layer.query, layer.queryBias, q), (layer.key, layer.keyBias, k), (layer.value, layer.valueBias, v)] {
             try r.matmul(matrix, input: normed.range(), output: destination.range(), tokens: n)
             if let bias { try r.add(bias.range(), to: destination.range(), count: n * matrix.rows, period: matrix.rows) }
         }
-        try r.rope(q.range(), angles: angles.range(), tokens: n, heads: c.headCount, headDimension: c.keyLength,
+        try r.rope(q.range(), angles: angles.range(), tokens: n, heads: c.headCount, headDimension: c.headDimension,
                    rotated: c.ropeDimensionCount, style: style)
-        try r.rope(k.range(), angles: angles.range(), tokens: n, heads: c.kvHeadCount, headDimension: c.keyLength,
+        try r.rope(k.range(), angles: angles.range(), tokens: n, heads: c.kvHeadCount, headDimension: c.headDimension,
                    rotated: c.ropeDimensionCount, style: style)
         try r.storeKeysAndValues(keys: k.range(), values: v.range(), keyCache: layer.keyCache.range(), valueCache: layer.valueCache.range(),
                                  positions: positions.range(), tokens: n, kvWidth: c.kvWidth)
         try r.attention(queries: q.range(), keyCache: layer.keyCache.range(), valueCache: layer.valueCache.range(), positions: positions.range(),
-                        output: attention.range(), tokens: n, heads: c.headCount, kvHeads: c.kvHeadCount, headDimension: c.keyLength,
-                        scale: 1 / Float(c.keyLength).squareRoot())
+                        output: attention.range(), tokens: n, heads: c.headCount, kvHeads: c.kvHeadCount, headDimension: c.headDimension,
+                        scale: 1 / Float(c.headDimension).squareRoot())
         try r.matmul(layer.attentionOutput, input: attention.range(), output: normed.range(), tokens: n)
         try r.add(normed.range(), to: x.range(), count: n * dim, period: n * dim)
         try r.rmsNorm(x.range(), weight: layer.feedForwardNorm.range(), into: normed.range(), rows: n, width: dim, epsilon: c.rmsEpsilon)
@@ -175,10 +175,10 @@ public final class VulkanEvaluator {
     /// cos and sin of every rotated pair at each position, computed as Evaluator.fillRoPETable
     /// computes them so that both backends rotate by the same angles.
     private func ropeAngles(positions: Range<Int>) -> [Float] {
-        let c = transformer.configuration
+        let c = weights.configuration
         let rotated = c.ropeDimensionCount, (base, scale) = c.rope(layer: 0)
         let thetaScale = powf(base, -2 / Float(rotated))
-        let factors = transformer.weights.ropeFrequencyFactors
+        let factors = weights.tensors.ropeFrequencyFactors
         var values: [Float] = []
         values.reserveCapacity(positions.count * rotated)
         for position in positions {

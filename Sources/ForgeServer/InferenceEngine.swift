@@ -134,7 +134,7 @@ final class InferenceEngine: @unchecked Sendable {
         let batch = max(slotCount, min(configuration.batchSize, slotCount * slotContextSize))
         cache = try KVCache(configuration: model.configuration, contextSize: slotContextSize, slotCount: slotCount,
                             type: configuration.cacheType, maxBatchSize: batch)
-        evaluator = Evaluator(transformer: model.transformer, maxBatchSize: batch, maxLogitRows: slotCount, threadCount: configuration.threadCount)
+        evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, maxLogitRows: slotCount, threadCount: configuration.threadCount)
         slots = Array(repeating: Slot(), count: slotCount)
         metrics.slotCount = slotCount
     }

@@ -42,7 +42,7 @@ struct Routes: Sendable {
                 "n_ctx_train": .int(loaded.model.trainingContextLength),
                 "n_ctx": .int(loaded.engine.slotContextSize),
                 "n_embd": .int(c.embeddingLength),
-                "n_params": .int(loaded.model.transformer.parameterCount),
+                "n_params": .int(loaded.model.weights.parameterCount),
                 "size": .int(loaded.model.file.tensorByteCount),
             ],
         ]

@@ -45,11 +45,11 @@ import ForgeModel
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(model.name)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try Self.write(model, to: path)
-        let transformer = try Transformer(gguf: GGUFFile(path: path))
-        #expect(transformer.architecture.name == model.architecture)
-        #expect(transformer.configuration.keyLength == model.headDim)
-        let evaluator = Evaluator(transformer: transformer, maxBatchSize: batch, maxLogitRows: batch, threadCount: 2)
-        let cache = try KVCache(configuration: transformer.configuration, contextSize: contextSize, maxBatchSize: batch)
+        let weights = try ModelWeights(gguf: GGUFFile(path: path))
+        #expect(weights.architecture.name == model.architecture)
+        #expect(weights.configuration.headDimension == model.headDim)
+        let evaluator = Evaluator(weights: weights, maxBatchSize: batch, maxLogitRows: batch, threadCount: 2)
+        let cache = try KVCache(configuration: weights.configuration, contextSize: contextSize, maxBatchSize: batch)
         var logits: [Float] = []
         try evaluator.evaluate(Batch(tokens: Array(tokens[..<batch]), startingAt: 0), cache: cache)
         logits += try evaluator.logits(rows: 0..<batch)
@@ -70,7 +70,7 @@ import ForgeModel
     @Test func slidingWindowLayersKeepOnlyTheirRing() throws {
         var configuration = try ModelConfiguration(
             architecture: "gemma3", layerCount: 18, embeddingLength: 640, feedForwardLength: 2048, headCount: 4,
-            kvHeadCount: 1, keyLength: 256, valueLength: 256, rmsEpsilon: 1e-6, ropeFrequencyBase: 1e6,
+            kvHeadCount: 1, headDimension: 256, valueLength: 256, rmsEpsilon: 1e-6, ropeFrequencyBase: 1e6,
             ropeDimensionCount: 256, contextLength: 32768, vocabularySize: 262_144)
         configuration.slidingWindow = 512
         configuration.slidingWindowLayers = (0..<18).map { $0 % 6 < 5 }

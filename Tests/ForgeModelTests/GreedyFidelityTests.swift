@@ -23,8 +23,8 @@ import ForgeTokenizer
     func greedyTokensMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("greedy-\(model).json")
         let file = try GGUFFile(path: #require(RealModels.path(model + ".gguf")))
-        let transformer = try Transformer(gguf: file)
-        let evaluator = Evaluator(transformer: transformer, threadCount: 2)
+        let weights = try ModelWeights(gguf: file)
+        let evaluator = Evaluator(weights: weights, threadCount: 2)
         let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
         var fullMatches = 0
         let prompts = try #require(reference["prompts"] as? [[String: Any]])
@@ -37,7 +37,7 @@ import ForgeTokenizer
                 ?? (prompt["step_top2"] as? [[String: Any]] ?? []).map { $0["margin"] as? Double ?? 0 }
             let safePrefix = prompt["steps_before_first_margin_below_0.1"] as? Int ?? 0
             // At least 4096 positions as llama.cpp had, so sliding-window layers keep a ring.
-            let cache = try KVCache(configuration: transformer.configuration, contextSize: max(4096, ids.count + 72))
+            let cache = try KVCache(configuration: weights.configuration, contextSize: max(4096, ids.count + 72))
             var produced: [Int] = []
             var position = 0
             var start = 0

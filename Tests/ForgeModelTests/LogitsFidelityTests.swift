@@ -9,15 +9,15 @@ import ForgeTestSupport
     @Test(RealModels.required(ReferenceModels.files(ReferenceModels.all)), arguments: ReferenceModels.all)
     func lastPositionLogitsMatchLlamaCpp(model: String) throws {
         let reference = try ReferenceData.json("logits-\(model).json")
-        let transformer = try Transformer(gguf: GGUFFile(path: #require(RealModels.path(model + ".gguf"))))
-        let evaluator = Evaluator(transformer: transformer, threadCount: 2)
+        let weights = try ModelWeights(gguf: GGUFFile(path: #require(RealModels.path(model + ".gguf"))))
+        let evaluator = Evaluator(weights: weights, threadCount: 2)
         let quantized = !(model.hasSuffix("f16") || model.hasSuffix("f32"))
         let prompts = try #require(reference["prompts"] as? [[String: Any]])
         try #require(!prompts.isEmpty)
         for prompt in prompts {
             let name = prompt["name"] as? String ?? "?"
             let ids = prompt["prompt_ids"] as? [Int] ?? []
-            let cache = try KVCache(configuration: transformer.configuration, contextSize: 512)
+            let cache = try KVCache(configuration: weights.configuration, contextSize: 512)
             try evaluator.evaluate(Batch(tokens: ids, startingAt: 0), cache: cache)
             let logits = Array(try evaluator.logits(row: ids.count - 1))
             // The Q8_0 reference records only the top 20 logits; the others have the full vector.

@@ -42,7 +42,7 @@ import ForgeTestSupport
             #expect(file.tensor(named: "blk.0.attn_q.weight")?.type == type)
             #expect(file.tensor(named: "blk.0.attn_norm.weight")?.type == .f32)
             #expect(try file.string("general.architecture") == "llama")
-            _ = try Transformer(gguf: file)
+            _ = try ModelWeights(gguf: file)
         }
         #expect(throws: ModelError.self) {
             try Quantizer.quantize(input: directory + "/in.gguf", output: directory + "/q4k.gguf", to: .q4_K)

@@ -32,15 +32,15 @@ import ForgeModel
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.write(to: path)
-        let transformer = try Transformer(gguf: GGUFFile(path: path))
-        #expect(transformer.configuration.groupSize == shape.heads / shape.kvHeads)
-        #expect(transformer.outputIsTied == shape.tied)
+        let weights = try ModelWeights(gguf: GGUFFile(path: path))
+        #expect(weights.configuration.groupSize == shape.heads / shape.kvHeads)
+        #expect(weights.outputIsTied == shape.tied)
 
         let tokens = [3, 17, 5, 29, 11, 2, 23]
         let expected = model.referenceLogits(tokens: tokens)
         for cacheType in KVCacheType.allCases {
-            let evaluator = Evaluator(transformer: transformer, threadCount: 2)
-            let cache = try KVCache(configuration: transformer.configuration, contextSize: 16, type: cacheType)
+            let evaluator = Evaluator(weights: weights, threadCount: 2)
+            let cache = try KVCache(configuration: weights.configuration, contextSize: 16, type: cacheType)
             // The prompt in one batch, then one token at a time through the cache.
             try evaluator.evaluate(Batch(tokens: Array(tokens[..<4]), startingAt: 0), cache: cache)
             var logits = [[Float]]()
@@ -68,14 +68,14 @@ import ForgeModel
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("tiny-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
         try model.write(to: path)
-        let transformer = try Transformer(gguf: GGUFFile(path: path))
-        let chunked = Evaluator(transformer: transformer, maxBatchSize: 2 * Evaluator.maxFeedForwardChunk + 69, maxLogitRows: 1, threadCount: 2)
+        let weights = try ModelWeights(gguf: GGUFFile(path: path))
+        let chunked = Evaluator(weights: weights, maxBatchSize: 2 * Evaluator.maxFeedForwardChunk + 69, maxLogitRows: 1, threadCount: 2)
         let chunk = chunked.feedForwardChunk
         #expect(chunk >= 2 * Evaluator.feedForwardGrain && chunk % Evaluator.feedForwardGrain == 0)
         let count = 2 * chunk + 69
         let tokens = (0..<count).map { ($0 * 7 + 3) % model.vocab }
         func logits(batches: [Range<Int>], evaluator: Evaluator) throws -> [[Float]] {
-            let cache = try KVCache(configuration: transformer.configuration, contextSize: count)
+            let cache = try KVCache(configuration: weights.configuration, contextSize: count)
             var rows: [[Float]] = []
             for batch in batches {
                 try evaluator.evaluate(Batch(tokens: Array(tokens[batch]), startingAt: batch.lowerBound), cache: cache)
@@ -83,7 +83,7 @@ import ForgeModel
             }
             return rows
         }
-        let small = Evaluator(transformer: transformer, maxBatchSize: 100, maxLogitRows: 1, threadCount: 2)
+        let small = Evaluator(weights: weights, maxBatchSize: 100, maxLogitRows: 1, threadCount: 2)
         #expect(small.feedForwardChunk == 100)
         let oneChunkEach = try logits(batches: stride(from: 0, to: count, by: 100).map { $0..<min($0 + 100, count) }, evaluator: small)
         let whole = try logits(batches: [0..<count], evaluator: chunked)
@@ -97,7 +97,7 @@ import ForgeModel
     @Test func gqaCacheHoldsOnlyKVHeads() throws {
         let configuration = try ModelConfiguration(
             architecture: "qwen2", layerCount: 24, embeddingLength: 896, feedForwardLength: 4864, headCount: 14,
-            kvHeadCount: 2, keyLength: 64, valueLength: 64, rmsEpsilon: 1e-6, ropeFrequencyBase: 1e6,
+            kvHeadCount: 2, headDimension: 64, valueLength: 64, rmsEpsilon: 1e-6, ropeFrequencyBase: 1e6,
             ropeDimensionCount: 64, contextLength: 32768, vocabularySize: 151_936)
         let cache = try KVCache(configuration: configuration, contextSize: 4096)
         #expect(cache.byteCount == 2 * 24 * 4096 * 2 * 64 * 2)
@@ -114,7 +114,7 @@ import ForgeModel
             defer { try? FileManager.default.removeItem(atPath: path) }
             try model.write(to: path)
             do {
-                _ = try Transformer(gguf: GGUFFile(path: path))
+                _ = try ModelWeights(gguf: GGUFFile(path: path))
                 Issue.record("expected an error mentioning \(expectation)")
             } catch {
                 #expect("\(error)".contains(expectation), "\(error)")

@@ -22,8 +22,8 @@ struct EngineRoundTripTests {
 
         let tokens = [256] + Array("Hello, world".utf8).map(Int.init)
         let expected = try trainer.model.logits(tokens: tokens, parameters: trainer.parameterValues)
-        let engine = try ForgeModel.Transformer(gguf: GGUFFile(path: path))
-        let evaluator = Evaluator(transformer: engine, threadCount: 2)
+        let engine = try ModelWeights(gguf: GGUFFile(path: path))
+        let evaluator = Evaluator(weights: engine, threadCount: 2)
         let cache = try KVCache(configuration: engine.configuration, contextSize: 32, type: .f32)
         try evaluator.evaluate(Batch(tokens: tokens, startingAt: 0), cache: cache)
         let vocabulary = engine.configuration.vocabularySize

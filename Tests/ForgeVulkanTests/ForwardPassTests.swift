@@ -27,11 +27,11 @@ struct ForwardPassTests {
     @Test(RealModels.required([RealModels.smollm2]))
     func logitsMatchTheCPUBackend() throws {
         let file = try GGUFFile(path: Self.modelPath!)
-        let transformer = try Transformer(gguf: file)
+        let weights = try ModelWeights(gguf: file)
         let prompt = [1, 504, 3458, 282, 4649, 314, 253, 1789, 28, 284, 4649, 314] // 12 tokens of a prompt, then one decode step
-        let device = try VulkanEvaluator(transformer: transformer, device: TestDevice.shared, contextSize: 16, maxBatchSize: 8)
-        let cpu = Evaluator(transformer: transformer, threadCount: 2)
-        let cache = try KVCache(configuration: transformer.configuration, contextSize: 16)
+        let device = try VulkanEvaluator(weights: weights, device: TestDevice.shared, contextSize: 16, maxBatchSize: 8)
+        let cpu = Evaluator(weights: weights, threadCount: 2)
+        let cache = try KVCache(configuration: weights.configuration, contextSize: 16)
         for (tokens, position) in [(prompt, 0), ([28], prompt.count)] {
             let logits = try device.evaluate(tokens, startingAt: position)
             try cpu.evaluate(Batch(tokens: tokens, startingAt: position), cache: cache)
@@ -51,11 +51,11 @@ struct ForwardPassTests {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/greedy-smollm2-135m-instruct-q4_1", withExtension: "json"))
         let reference = try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as? [String: Any] ?? [:]
         let file = try GGUFFile(path: Self.modelPath!)
-        let transformer = try Transformer(gguf: file)
+        let weights = try ModelWeights(gguf: file)
         let endOfGeneration = try Tokenizer(gguf: file).endOfGenerationTokenIDs
         let prompts = try #require(reference["prompts"] as? [[String: Any]]).filter { ($0["prompt_ids"] as? [Int] ?? []).count <= Self.longestPrompt }
         try #require(prompts.count >= 5)
-        let evaluator = try VulkanEvaluator(transformer: transformer, device: TestDevice.shared, contextSize: Self.longestPrompt + Self.steps)
+        let evaluator = try VulkanEvaluator(weights: weights, device: TestDevice.shared, contextSize: Self.longestPrompt + Self.steps)
         var fullMatches = 0
         for prompt in prompts {
             let name = prompt["name"] as? String ?? "?"

@@ -6,52 +6,6 @@ import Darwin
 import ForgeGGUF
 import ForgeKernels
 
-/// A model's weights and configuration, loaded from a GGUF file. Immutable and shared:
-/// any number of `Evaluator`s (each with its own buffers) can run it at once.
-public final class Transformer: @unchecked Sendable {
-    public let configuration: ModelConfiguration
-    public let architecture: Architecture
-    public let file: GGUFFile
-    let weights: ModelWeights
-
-    public init(gguf: GGUFFile) throws {
-        architecture = try Architecture.of(gguf)
-        var configuration = try ModelConfiguration(gguf: gguf, architecture: architecture.name)
-        try architecture.configure(&configuration, gguf)
-        try configuration.validate() // again, with what the architecture added
-        self.configuration = configuration
-        weights = try ModelWeights(gguf: gguf, configuration: configuration, architecture: architecture)
-        file = gguf
-    }
-
-    public var outputIsTied: Bool { weights.outputIsTied }
-
-    /// Parameters in the weight tensors (the tied head counted once).
-    public var parameterCount: Int { file.tensorElementCount }
-}
-
-/// A batch of tokens to run together: each token's position in its sequence and the KV-cache
-/// slot that sequence owns. A prompt is one slot with consecutive positions; a decoding step of
-/// several sequences is one token per slot.
-public struct Batch: Sendable {
-    public var tokens: [Int]
-    public var positions: [Int]
-    public var slots: [Int]
-
-    public init(tokens: [Int], positions: [Int], slots: [Int]) {
-        self.tokens = tokens
-        self.positions = positions
-        self.slots = slots
-    }
-
-    /// Consecutive tokens of one sequence starting at `position`.
-    public init(tokens: [Int], startingAt position: Int, slot: Int = 0) {
-        self.init(tokens: tokens, positions: Array(position..<position + tokens.count), slots: Array(repeating: slot, count: tokens.count))
-    }
-
-    public var count: Int { tokens.count }
-}
-
 /// Runs the forward pass: the steps every architecture shares (checking the batch, the embedding
 /// lookup, RoPE tables, attention planning, the final norm, the output head), and in between each
 /// layer's own `forward`, which its architecture's file composes from the operations in
@@ -59,7 +13,7 @@ public struct Batch: Sendable {
 /// activation buffer, allocated once for `maxBatchSize` tokens, so nothing allocates per token.
 /// Not for concurrent use: one per thread of control.
 public final class Evaluator: @unchecked Sendable {
-    public let transformer: Transformer
+    public let weights: ModelWeights
     public let maxBatchSize: Int
     /// Rows of logits one `logits(rows:)` call can return.
     public let maxLogitRows: Int
@@ -107,16 +61,16 @@ public final class Evaluator: @unchecked Sendable {
     /// Nil in normal use.
     public var tensorObserver: ((String, UnsafeBufferPointer<Float>) -> Void)?
 
-    public convenience init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
-        self.init(transformer: transformer, maxBatchSize: maxBatchSize, maxLogitRows: maxLogitRows,
+    public convenience init(weights: ModelWeights, maxBatchSize: Int = 512, maxLogitRows: Int = 32, threadCount: Int) {
+        self.init(weights: weights, maxBatchSize: maxBatchSize, maxLogitRows: maxLogitRows,
                   compute: ComputeContext(threadCount: max(1, threadCount)))
     }
 
-    /// As `init(transformer:maxBatchSize:maxLogitRows:threadCount:)` on a given pool and kernel
+    /// As `init(weights:maxBatchSize:maxLogitRows:threadCount:)` on a given pool and kernel
     /// variant (`forge bench --kernels` measures each).
-    public init(transformer: Transformer, maxBatchSize: Int = 512, maxLogitRows: Int = 32, compute: ComputeContext) {
-        let c = transformer.configuration
-        self.transformer = transformer
+    public init(weights: ModelWeights, maxBatchSize: Int = 512, maxLogitRows: Int = 32, compute: ComputeContext) {
+        let c = weights.configuration
+        self.weights = weights
         self.maxBatchSize = max(1, maxBatchSize)
         self.maxLogitRows = max(1, maxLogitRows)
         self.compute = compute
@@ -164,7 +118,7 @@ public final class Evaluator: @unchecked Sendable {
     /// Runs `batch` through every layer, writing its keys and values into `cache`, and leaves the
     /// final normalized hidden states for `logits(rows:)`. Checks the batch before computing.
     public func evaluate(_ batch: Batch, cache: KVCache) throws {
-        let c = transformer.configuration
+        let c = weights.configuration
         let n = batch.count
         guard n > 0, n <= maxBatchSize else {
             throw ModelError("batch of \(n) tokens (1 to \(maxBatchSize) allowed)")
@@ -191,14 +145,14 @@ public final class Evaluator: @unchecked Sendable {
             }
         }
         evaluatedCount = 0
-        let w = transformer.weights
+        let w = weights.tensors
         let dim = c.embeddingLength
 
         for t in 0..<n {
             let row = w.tokenEmbedding.data + batch.tokens[t] * w.tokenEmbedding.bytesPerRow
             try Quantization.dequantize(w.tokenEmbedding.type, from: row, to: x + t * dim, count: dim)
         }
-        if let scale = transformer.architecture.embeddingScale(c) {
+        if let scale = weights.architecture.embeddingScale(c) {
             for i in 0..<n * dim { x[i] *= scale }
         }
         for table in ropeTables { fillRoPETable(table, batch) }
@@ -218,8 +172,8 @@ public final class Evaluator: @unchecked Sendable {
         guard rows.lowerBound >= 0, rows.upperBound <= evaluatedCount, !rows.isEmpty, rows.count <= maxLogitRows else {
             throw ModelError("logit rows \(rows) not available (last batch had \(evaluatedCount) tokens, at most \(maxLogitRows) rows per call)")
         }
-        let c = transformer.configuration
-        compute.matmul(transformer.weights.output, input: normed + rows.lowerBound * c.embeddingLength, output: logitBuffer, tokens: rows.count)
+        let c = weights.configuration
+        compute.matmul(weights.tensors.output, input: normed + rows.lowerBound * c.embeddingLength, output: logitBuffer, tokens: rows.count)
         return UnsafeBufferPointer(start: logitBuffer, count: rows.count * c.vocabularySize)
     }
 
