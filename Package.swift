@@ -111,8 +111,8 @@ let package = Package(
                 "ForgeVulkan",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Atomics", package: "swift-atomics"),
-                .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .executableTarget(name: "forge", dependencies: ["ForgeCLI"]),
@@ -134,6 +134,8 @@ let package = Package(
                 "ForgeServer", "ForgeGeneration", "ForgeGGUF", "ForgeJinja", "ForgeTokenizer", "ForgeTraining", "ForgeTestSupport",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
         .testTarget(name: "ForgeCLITests", dependencies: [

@@ -1,7 +1,7 @@
 import ArgumentParser
 import Foundation
 import ForgeServer
-import Hummingbird
+import ServiceLifecycle
 import Logging
 
 /// `forge serve`: the OpenAI-compatible HTTP server.
@@ -10,11 +10,13 @@ public struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Serve a model over an OpenAI-compatible HTTP API.",
         discussion: """
-            Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, \
-            POST /tokenize, POST /detokenize, POST /apply-template, and GET /metrics with --metrics. \
-            --ctx-size is divided among the --parallel slots, as llama-server does. Prints \
-            "listening on http://HOST:PORT" on stderr once the model is loaded; SIGINT or SIGTERM \
-            ends active generations and stops the server.
+            Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health \
+            (ready), GET /livez (alive), POST /tokenize, POST /detokenize, POST /apply-template, and \
+            GET /metrics with --metrics. --ctx-size is divided among the --parallel slots, as \
+            llama-server does. Prints "listening on http://HOST:PORT" on stderr once the model is \
+            loaded. SIGTERM or SIGINT drains: /health and new requests get 503, running requests get \
+            --drain-timeout seconds to finish, the rest end cleanly, and the server exits 0; a second \
+            SIGINT exits at once.
             """)
 
     @OptionGroup public var modelOptions: ModelOptions
@@ -44,12 +46,16 @@ public struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Serve Prometheus metrics at /metrics.")
     public var metrics = false
 
+    @Option(help: ArgumentHelp("Seconds running requests get to finish after SIGTERM or SIGINT.", valueName: "S"))
+    public var drainTimeout = 30.0
+
     public init() {}
 
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard parallel >= 1, parallel <= 256 else { throw ValidationError("--parallel must be between 1 and 256") }
         if let timeout { guard timeout.isFinite, timeout > 0 else { throw ValidationError("--timeout must be a positive number of seconds") } }
+        guard drainTimeout.isFinite, drainTimeout >= 0 else { throw ValidationError("--drain-timeout must be 0 or a positive number of seconds") }
     }
 
     public func run() async throws {
@@ -64,17 +70,19 @@ public struct ServeCommand: AsyncParsableCommand {
         configuration.alias = alias
         configuration.timeout = timeout
         configuration.metricsEnabled = metrics
-        configuration.drainSignals = [.sigint, .sigterm]
+        configuration.drainSignals = [.sigterm, .sigint]
+        configuration.drainTimeout = drainTimeout
         configuration.onReady = { host, port in
             StandardStreams.error("listening on http://\(host):\(port)\n")
         }
         var logger = Logger(label: "forge.serve")
         logger.logLevel = runtime.verbose ? .info : .warning
         do {
-            let app = try buildApplication(configuration: configuration, logger: logger)
-            try await app.runService(gracefulShutdownSignals: [.sigterm, .sigint])
+            try await buildServer(configuration: configuration, logger: logger).run()
         } catch let error as ServerConfigurationError {
             throw ValidationError(error.message)
+        } catch is ServerInterrupted {
+            throw ExitCode(130)
         }
     }
 

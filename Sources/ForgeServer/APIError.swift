@@ -10,12 +10,15 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var message: String
     /// Fields added to the error object (`n_prompt_tokens` and `n_ctx` for an over-long prompt).
     public var extraFields: [(String, Int)]
+    /// Seconds after which the client may try again (the `Retry-After` header).
+    public var retryAfter: Int?
 
-    public init(status: HTTPResponse.Status, type: String, message: String, extraFields: [(String, Int)] = []) {
+    public init(status: HTTPResponse.Status, type: String, message: String, extraFields: [(String, Int)] = [], retryAfter: Int? = nil) {
         self.status = status
         self.type = type
         self.message = message
         self.extraFields = extraFields
+        self.retryAfter = retryAfter
     }
 
     public var description: String { "\(status.code) \(type): \(message)" }
@@ -44,6 +47,11 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(status: .serviceUnavailable, type: "unavailable_error", message: message)
     }
 
+    /// A draining server's answer: behind a balancer the retry lands on another replica.
+    static let draining = APIError(
+        status: .serviceUnavailable, type: "unavailable_error", message: "the server is shutting down; retry on another replica",
+        retryAfter: 1)
+
     static func server(_ message: String) -> APIError {
         APIError(status: .internalServerError, type: "server_error", message: message)
     }
@@ -69,7 +77,9 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     }
 
     var response: Response {
-        jsonResponse(json, status: status)
+        var response = jsonResponse(json, status: status)
+        if let retryAfter { response.headers[.retryAfter] = "\(retryAfter)" }
+        return response
     }
 }
 

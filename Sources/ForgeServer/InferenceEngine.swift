@@ -45,6 +45,9 @@ struct EngineMetrics: Sendable {
     var requestsTotal = 0
     var promptTokensTotal = 0
     var generatedTokensTotal = 0
+    /// Prompt tokens taken from a slot's cache instead of evaluated, and the requests that did so.
+    var cachedPromptTokensTotal = 0
+    var promptCacheHitsTotal = 0
     /// Wall time of the forward passes that carried decode tokens.
     var decodeSeconds = 0.0
     var busySlots = 0
@@ -230,6 +233,8 @@ final class InferenceEngine: @unchecked Sendable {
                 waiting.removeFirst(newJobs.count)
             }
             metrics.queueLength = waiting.count
+            // Counted busy before they are admitted, so busy + queued never reads 0 while the engine holds a request.
+            metrics.busySlots += newJobs.count
             condition.unlock()
 
             for job in newJobs { admit(job) }
@@ -387,6 +392,8 @@ final class InferenceEngine: @unchecked Sendable {
         job.continuation.finish()
         condition.lock()
         metrics.requestsTotal += 1
+        metrics.cachedPromptTokensTotal += job.cachedTokens
+        if job.cachedTokens > 0 { metrics.promptCacheHitsTotal += 1 }
         condition.unlock()
     }
 

@@ -4,14 +4,15 @@ import ForgeJinja
 import ForgeTokenizer
 import Hummingbird
 
-/// The endpoints: OpenAI's chat, completions and models, and llama-server's health, tokenize,
-/// detokenize, apply-template and metrics.
+/// The endpoints: OpenAI's chat, completions and models, llama-server's health, tokenize,
+/// detokenize, apply-template and metrics, and the liveness check balancers and Kubernetes expect.
 struct Routes: Sendable {
     let state: ServerState
 
     func register(on router: Router<BasicRequestContext>) {
-        router.get("/health") { _, _ in try health() }
-        router.get("/v1/health") { _, _ in try health() }
+        router.get("/health") { request, _ in try health(request) }
+        router.get("/v1/health") { request, _ in try health(request) }
+        router.get("/livez") { _, _ in jsonResponse(["status": "ok"]) }
         router.get("/v1/models") { _, _ in try models() }
         router.get("/models") { _, _ in try models() }
         router.post("/v1/chat/completions") { request, _ in try await generate(request, chat: true) }
@@ -24,8 +25,10 @@ struct Routes: Sendable {
         router.get("/metrics") { _, _ in try metrics() }
     }
 
-    private func health() throws -> Response {
-        _ = try state.ready()
+    /// Readiness: 200 once the model is loaded and until the drain begins. `?live` asks for
+    /// liveness instead (as `/livez`): 200 while the process answers at all.
+    private func health(_ request: Request) throws -> Response {
+        if !request.uri.queryParameters.has("live") { _ = try state.ready() }
         return jsonResponse(["status": "ok"])
     }
 
@@ -162,19 +165,28 @@ struct Routes: Sendable {
         guard state.configuration.metricsEnabled else {
             throw APIError(status: .notImplemented, type: "not_supported_error", message: "This server does not support metrics endpoint. Start it with `--metrics`")
         }
-        let m = try state.ready().engine.snapshot
+        let m = try state.loaded().engine.snapshot
         let rate = m.decodeSeconds > 0 ? Double(m.generatedTokensTotal) / m.decodeSeconds : 0
         var lines: [String] = []
         func metric(_ name: String, _ type: String, _ help: String, _ value: String) {
-            lines += ["# HELP forge_\(name) \(help)", "# TYPE forge_\(name) \(type)", "forge_\(name) \(value)"]
+            lines += ["# HELP \(name) \(help)", "# TYPE \(name) \(type)", "\(name) \(value)"]
         }
-        metric("requests_total", "counter", "Requests completed.", "\(m.requestsTotal)")
-        metric("prompt_tokens_total", "counter", "Prompt tokens evaluated (cached prefixes excluded).", "\(m.promptTokensTotal)")
-        metric("generated_tokens_total", "counter", "Tokens generated.", "\(m.generatedTokensTotal)")
-        metric("generated_tokens_per_second", "gauge", "Generated tokens per second of decoding time, all slots together.", String(format: "%.3f", rate))
-        metric("slots_busy", "gauge", "Slots with a request in progress.", "\(m.busySlots)")
-        metric("slots_total", "gauge", "Slots (parallel sequences).", "\(m.slotCount)")
-        metric("queue_length", "gauge", "Requests waiting for a slot.", "\(m.queueLength)")
+        metric("forge_requests_total", "counter", "Requests completed.", "\(m.requestsTotal)")
+        metric("forge_prompt_tokens_total", "counter", "Prompt tokens evaluated (cached prefixes excluded).", "\(m.promptTokensTotal)")
+        metric("forge_generated_tokens_total", "counter", "Tokens generated.", "\(m.generatedTokensTotal)")
+        metric("forge_generated_tokens_per_second", "gauge", "Generated tokens per second of decoding time, all slots together.", String(format: "%.3f", rate))
+        metric("forge_slots_busy", "gauge", "Slots with a request in progress.", "\(m.busySlots)")
+        metric("forge_slots_total", "gauge", "Slots (parallel sequences).", "\(m.slotCount)")
+        metric("forge_queue_length", "gauge", "Requests waiting for a slot.", "\(m.queueLength)")
+        metric("forge_prompt_cache_hits_total", "counter", "Requests whose prompt reused tokens held in a slot's KV cache.", "\(m.promptCacheHitsTotal)")
+        metric("forge_prompt_cached_tokens_total", "counter", "Prompt tokens reused from a slot's KV cache instead of evaluated.", "\(m.cachedPromptTokensTotal)")
+        metric("forge_draining", "gauge", "1 once the server drains (SIGTERM): it takes no new requests.", state.isDraining ? "1" : "0")
+        // llama-server's names for the same figures, so dashboards and autoscaling rules written for it read Forge unchanged.
+        metric("llamacpp:prompt_tokens_total", "counter", "Number of prompt tokens processed.", "\(m.promptTokensTotal)")
+        metric("llamacpp:tokens_predicted_total", "counter", "Number of generation tokens processed.", "\(m.generatedTokensTotal)")
+        metric("llamacpp:predicted_tokens_seconds", "gauge", "Average generation throughput in tokens/s.", String(format: "%.3f", rate))
+        metric("llamacpp:requests_processing", "gauge", "Number of requests processing.", "\(m.busySlots)")
+        metric("llamacpp:requests_deferred", "gauge", "Number of requests deferred.", "\(m.queueLength)")
         return Response(
             status: .ok, headers: [.contentType: "text/plain; version=0.0.4"],
             body: ResponseBody(byteBuffer: ByteBuffer(string: lines.joined(separator: "\n") + "\n")))

@@ -27,9 +27,12 @@ public struct ServerConfiguration: Sendable {
     public var cacheType: KVCacheType = .f16
     /// Largest request body accepted; larger ones get 413.
     public var maxBodyBytes = 4 << 20
-    /// Signals that end active generations cleanly before the HTTP server drains (the CLI passes
-    /// SIGINT and SIGTERM; in-process tests none).
+    /// Signals that start the drain (the CLI passes SIGINT and SIGTERM; in-process tests none).
+    /// With SIGINT among them, a second SIGINT during the drain stops the server at once.
     public var drainSignals: [UnixSignal] = []
+    /// Seconds running requests get to finish once the drain begins; the rest then end cleanly
+    /// (finish reason `length`).
+    public var drainTimeout = 30.0
     /// Called once the server listens and the model is loaded, with the bound host and port.
     public var onReady: (@Sendable (_ host: String, _ port: Int) -> Void)?
 
@@ -51,6 +54,7 @@ public struct ServerConfiguration: Sendable {
         guard contextSize >= parallel else { throw fail("--ctx-size must be at least --parallel (each slot needs one position)") }
         guard threadCount >= 1, threadCount <= 256 else { throw fail("--threads must be between 1 and 256") }
         if let timeout { guard timeout.isFinite, timeout > 0 else { throw fail("--timeout must be a positive number of seconds") } }
+        guard drainTimeout.isFinite, drainTimeout >= 0 else { throw fail("--drain-timeout must be 0 or a positive number of seconds") }
         if let queueCapacity { guard queueCapacity >= 0 else { throw fail("the queue capacity must be 0 or more") } }
         guard batchSize >= parallel else { throw fail("the batch size must be at least --parallel") }
         guard apiKeys.allSatisfy({ !$0.isEmpty }) else { throw fail("an API key cannot be empty") }

@@ -5,7 +5,8 @@ import Logging
 import ServiceLifecycle
 import UnixSignals
 
-/// The model and engine once loaded; until then requests that need them get 503.
+/// The model and engine once loaded, and whether the server is draining; requests that need the
+/// model get 503 until it is loaded and again once the drain begins.
 final class ServerState: @unchecked Sendable {
     enum Phase: Sendable {
         case loading
@@ -26,6 +27,7 @@ final class ServerState: @unchecked Sendable {
     let configuration: ServerConfiguration
     private let lock = NSLock()
     private var phase = Phase.loading
+    private var draining = false
     private var boundPort: Int?
     private var announced = false
 
@@ -35,13 +37,27 @@ final class ServerState: @unchecked Sendable {
 
     var current: Phase { lock.withLock { phase } }
 
-    /// The loaded model, or the 503 a request gets while there is none.
+    var isDraining: Bool { lock.withLock { draining } }
+
+    /// The model for a request: the 503 it gets while there is none, or once the server drains.
     func ready() throws -> LoadedModel {
+        let loaded = try self.loaded()
+        if isDraining { throw APIError.draining }
+        return loaded
+    }
+
+    /// The loaded model, draining or not (`/metrics` reports throughout the drain).
+    func loaded() throws -> LoadedModel {
         switch current {
         case .ready(let loaded): return loaded
         case .loading: throw APIError.unavailable("Loading model")
         case .failed(let reason): throw APIError.unavailable("the model failed to load: \(reason)")
         }
+    }
+
+    /// From now on `/health` and new requests get 503, so balancers route elsewhere.
+    func beginDraining() {
+        lock.withLock { draining = true }
     }
 
     func finishLoading(_ result: Phase) {
@@ -64,9 +80,8 @@ final class ServerState: @unchecked Sendable {
     }
 }
 
-/// Loads the model (off the cooperative pool), runs the engine, and stops it on shutdown. With
-/// drain signals configured, the first one ends active generations at their next step so the
-/// HTTP server's own graceful shutdown finds only streams that are closing.
+/// Loads the model (off the cooperative pool), runs the engine, and stops it on shutdown (after
+/// the HTTP server has finished its requests: a ServiceGroup shuts its services down in reverse).
 struct EngineService: Service {
     let state: ServerState
     let logger: Logger
@@ -90,19 +105,7 @@ struct EngineService: Service {
         state.finishLoading(.ready(loaded))
         // Built now, off the request path, rather than by the first request with a grammar.
         GenerationThread { _ = loaded.model.tokenizer.grammarVocabulary }.start()
-        let signals = configuration.drainSignals
-        await withTaskGroup(of: Void.self) { group in
-            if !signals.isEmpty {
-                group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: signals) {
-                        loaded.engine.drain()
-                        break
-                    }
-                }
-            }
-            try? await gracefulShutdown()
-            group.cancelAll()
-        }
+        try? await gracefulShutdown()
         loaded.engine.stop()
     }
 
@@ -114,4 +117,54 @@ struct EngineService: Service {
         let name = configuration.alias ?? URL(fileURLWithPath: configuration.modelPath).lastPathComponent
         return ServerState.LoadedModel(model: model, engine: engine, template: template, toolTemplate: ToolTemplate(template), name: name)
     }
+}
+
+/// The drain. It runs after the application in `forge serve`'s ServiceGroup, so it is the first
+/// service to see graceful shutdown (SIGTERM or SIGINT) and the HTTP server keeps listening while
+/// it works: `/health` and new requests get 503 with `Retry-After` (a balancer sends them to
+/// another replica), running requests get `drainTimeout` seconds to finish, and the rest are
+/// ended cleanly. Then the HTTP server shuts down, with nothing left but closing streams.
+struct DrainService: Service {
+    let state: ServerState
+    let logger: Logger
+
+    func run() async throws {
+        do {
+            try await gracefulShutdown()
+        } catch {
+            return
+        }
+        state.beginDraining()
+        guard let engine = try? state.loaded().engine else { return }
+        let configuration = state.configuration
+        logger.notice("draining: new requests get 503; running ones have \(configuration.drainTimeout) s to finish")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await Self.waitUntilIdle(engine, seconds: configuration.drainTimeout) }
+            if configuration.drainSignals.contains(.sigint) {
+                // Ctrl-C again: throwing makes the ServiceGroup cancel everything at once.
+                group.addTask {
+                    for await _ in await UnixSignalsSequence(trapping: .sigint) { throw ServerInterrupted() }
+                }
+            }
+            _ = try await group.next()
+            group.cancelAll()
+        }
+        engine.drain()
+    }
+
+    /// Polls, because the engine thread has no async notification to offer; a tenth of a second
+    /// is nothing beside a drain measured in seconds.
+    static func waitUntilIdle(_ engine: InferenceEngine, seconds: Double) async throws {
+        let deadline = ContinuousClock.now + .milliseconds(Int64(seconds * 1000))
+        while ContinuousClock.now < deadline {
+            let metrics = engine.snapshot
+            if metrics.busySlots == 0 && metrics.queueLength == 0 { return }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
+
+/// A second SIGINT during the drain: `forge serve` stops without waiting for running requests.
+public struct ServerInterrupted: Error, CustomStringConvertible {
+    public var description: String { "interrupted during the drain" }
 }
