@@ -134,16 +134,18 @@ struct DrainService: Service {
         } catch {
             return
         }
+        let configuration = state.configuration
+        // Trapped before the drain shows, so a Ctrl-C that follows the first 503 is never lost.
+        let interrupts = configuration.drainSignals.contains(.sigint) ? await UnixSignalsSequence(trapping: .sigint) : nil
         state.beginDraining()
         guard let engine = try? state.loaded().engine else { return }
-        let configuration = state.configuration
         logger.notice("draining: new requests get 503; running ones have \(configuration.drainTimeout) s to finish")
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask { try await Self.waitUntilIdle(engine, seconds: configuration.drainTimeout) }
-            if configuration.drainSignals.contains(.sigint) {
+            if let interrupts {
                 // Ctrl-C again: throwing makes the ServiceGroup cancel everything at once.
                 group.addTask {
-                    for await _ in await UnixSignalsSequence(trapping: .sigint) { throw ServerInterrupted() }
+                    for await _ in interrupts { throw ServerInterrupted() }
                 }
             }
             _ = try await group.next()
