@@ -8,7 +8,7 @@ import Testing
         let command = try ServeCommand.parse([
             "-m", "model.gguf", "--host", "0.0.0.0", "--port", "9000", "--ctx-size", "2048", "--parallel", "4",
             "--api-key", "k1", "--api-key", "k2", "--api-key-file", "keys.txt", "--alias", "smol", "--timeout", "30",
-            "--metrics", "-t", "3",
+            "--metrics", "-t", "3", "--drain-timeout", "12.5",
         ])
         #expect(command.modelOptions.model == "model.gguf")
         #expect(command.host == "0.0.0.0")
@@ -21,6 +21,7 @@ import Testing
         #expect(command.timeout == 30)
         #expect(command.metrics)
         #expect(command.runtime.threads == 3)
+        #expect(command.drainTimeout == 12.5)
     }
 
     @Test func defaultsBindToLoopback() throws {
@@ -29,10 +30,11 @@ import Testing
         #expect(command.port == 8080)
         #expect(command.parallel == 1)
         #expect(!command.metrics)
+        #expect(command.drainTimeout == 30)
     }
 
     @Test func rejectsBadValues() {
-        for arguments in [["--parallel", "0"], ["--port", "70000"], ["--timeout", "-1"], ["--timeout", "nan"]] {
+        for arguments in [["--parallel", "0"], ["--port", "70000"], ["--timeout", "-1"], ["--timeout", "nan"], ["--drain-timeout", "-1"], ["--drain-timeout", "inf"]] {
             #expect(throws: (any Error).self, "\(arguments)") { try ServeCommand.parse(arguments) }
         }
     }

@@ -136,12 +136,16 @@ func expectError(_ response: TestResponse, status: HTTPResponse.Status, type: St
 }
 
 /// A plain TCP client for what the test clients cannot do: read part of a stream, then hang up.
-final class RawHTTPConnection {
+/// Used by one test at a time.
+final class RawHTTPConnection: @unchecked Sendable {
     private let descriptor: Int32
 
     init(port: Int) throws {
         descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard descriptor >= 0 else { throw TestFailure(description: "socket() failed") }
+        // A server that never answers fails the test instead of hanging it.
+        var receiveTimeout = timeval(tv_sec: 60, tv_usec: 0)
+        setsockopt(descriptor, SOL_SOCKET, SO_RCVTIMEO, &receiveTimeout, socklen_t(MemoryLayout<timeval>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -175,6 +179,14 @@ final class RawHTTPConnection {
             received += buffer[..<n]
         }
         return String(decoding: received, as: UTF8.self)
+    }
+
+    /// `read(until:)` on a thread of its own: tests blocked in reads on the cooperative pool (two
+    /// threads on a two-core machine) would starve the server they are waiting for.
+    func receive(until marker: String) async -> String {
+        await withCheckedContinuation { continuation in
+            Thread { continuation.resume(returning: self.read(until: marker)) }.start()
+        }
     }
 
     func hangUp() { close(descriptor) }

@@ -287,6 +287,7 @@ def check_failover(client, a, b):
 
 
 def check_interrupt_twice(a):
+    """Ctrl-C twice: the first starts the drain, the second ends the replica (status 130) at once."""
     stream = Stream(a.client(), None, 3000)
     stream.started.wait(30)
     a.signal(signal.SIGINT)
