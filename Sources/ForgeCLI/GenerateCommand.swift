@@ -139,16 +139,6 @@ struct GenerateReport: Encodable {
         var generatedTokens: Int
         var generationSeconds: Double
         var generationTokensPerSecond: Double
-
-        enum CodingKeys: String, CodingKey {
-            case loadSeconds = "load_seconds"
-            case promptTokens = "prompt_tokens"
-            case promptSeconds = "prompt_seconds"
-            case promptTokensPerSecond = "prompt_tokens_per_second"
-            case generatedTokens = "generated_tokens"
-            case generationSeconds = "generation_seconds"
-            case generationTokensPerSecond = "generation_tokens_per_second"
-        }
     }
 
     var promptIDs: [Int]
@@ -170,10 +160,6 @@ struct GenerateReport: Encodable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case promptIDs = "prompt_ids"
-        case outputIDs = "output_ids"
-        case text
-        case finishReason = "finish_reason"
-        case timings
+        case promptIDs = "prompt_ids", outputIDs = "output_ids", text, finishReason, timings
     }
 }

@@ -78,8 +78,6 @@ struct LogitsReport: Encodable {
     var top: [Entry]
 
     enum CodingKeys: String, CodingKey {
-        case promptIDs = "prompt_ids"
-        case vocabularySize = "n_vocab"
-        case top
+        case promptIDs = "prompt_ids", vocabularySize = "n_vocab", top
     }
 }

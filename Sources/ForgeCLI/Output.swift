@@ -13,10 +13,12 @@ enum StandardStreams {
     }
 }
 
-/// The `--json` reports the CLI prints: one compact object per line, keys sorted so runs compare.
+/// The `--json` reports the CLI prints: one compact object per line, keys in snake_case and
+/// sorted so runs compare (an acronym like `promptIDs` needs its key spelled out).
 enum JSONReport {
     static func line(_ report: some Encodable) throws -> String {
         let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
     }

@@ -77,14 +77,14 @@ struct CompletionWriter: Sendable {
         func sendText(_ text: String, logprob: TokenLogprob?, textOffset: Int) async throws {
             if chat {
                 let logprobs = logprob.map { ChatLogprobs([$0], tokenizer: tokenizer) }
-                try await send(envelope([ChatChunkChoice(delta: .init(content: text), logprobs: logprobs)]))
+                try await send(envelope([ChatChoice(delta: .init(content: text), logprobs: logprobs)]))
             } else {
                 let logprobs = logprob.map { CompletionLogprobs([$0], tokenizer: tokenizer, textOffset: textOffset) }
                 try await send(envelope([TextChoice(text: text, logprobs: logprobs)]))
             }
         }
         if chat {
-            try await send(envelope([ChatChunkChoice(delta: .init(role: "assistant", content: ""))]))
+            try await send(envelope([ChatChoice(delta: .init(role: "assistant", content: ""))]))
         }
         var textOffset = 0
         var callCount = 0
@@ -104,7 +104,7 @@ struct CompletionWriter: Sendable {
                     case .call(let call):
                         for (position, entry) in ToolCallEntry.streamed(call, index: callCount).enumerated() {
                             let logprobs = position == 0 ? logprob.map { ChatLogprobs([$0], tokenizer: tokenizer) } : nil
-                            try await send(envelope([ChatChunkChoice(delta: .init(toolCalls: [entry]), logprobs: logprobs)]))
+                            try await send(envelope([ChatChoice(delta: .init(toolCalls: [entry]), logprobs: logprobs)]))
                         }
                         callCount += 1
                     }
@@ -118,7 +118,7 @@ struct CompletionWriter: Sendable {
             case .finished(let result):
                 let finish = finishReason(result.finishReason, madeCalls: callCount > 0)
                 if chat {
-                    try await send(envelope([ChatChunkChoice(delta: .init(), finishReason: finish)]))
+                    try await send(envelope([ChatChoice(delta: .init(), finishReason: finish)]))
                 } else {
                     try await send(envelope([TextChoice(text: "", finishReason: finish)]))
                 }

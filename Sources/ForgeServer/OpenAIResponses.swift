@@ -69,7 +69,8 @@ struct Usage: Encodable, Sendable {
     }
 }
 
-/// A choice of `chat.completion`.
+/// A choice of `chat.completion` (a `message`) or of `chat.completion.chunk` (a `delta`: the role
+/// first, then content or tool calls, then an empty delta with the finish reason).
 struct ChatChoice: Encodable, Sendable {
     struct Message: Encodable, Sendable {
         var role = "assistant"
@@ -83,20 +84,7 @@ struct ChatChoice: Encodable, Sendable {
         }
     }
 
-    var index = 0
-    var message: Message
-    @ExplicitNull var logprobs: ChatLogprobs? = nil
-    @ExplicitNull var finishReason: String? = nil
-
-    enum CodingKeys: String, CodingKey {
-        case index, message, logprobs
-        case finishReason = "finish_reason"
-    }
-}
-
-/// A choice of `chat.completion.chunk`: the role first, then content or tool-call deltas, then
-/// an empty delta with the finish reason.
-struct ChatChunkChoice: Encodable, Sendable {
+    /// A message's fields, each present only in the chunks that carry it.
     struct Delta: Encodable, Sendable {
         var role: String?
         var content: String?
@@ -109,12 +97,13 @@ struct ChatChunkChoice: Encodable, Sendable {
     }
 
     var index = 0
-    var delta: Delta
+    var message: Message?
+    var delta: Delta?
     @ExplicitNull var logprobs: ChatLogprobs? = nil
     @ExplicitNull var finishReason: String? = nil
 
     enum CodingKeys: String, CodingKey {
-        case index, delta, logprobs
+        case index, message, delta, logprobs
         case finishReason = "finish_reason"
     }
 }
