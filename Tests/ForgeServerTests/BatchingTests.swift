@@ -126,7 +126,7 @@ import Testing
             let body = #"{"messages":[{"role":"user","content":"hi"}],"max_tokens":3000,"temperature":0,"logit_bias":{"257":-100},"stream":true}"#
             let connection = try RawHTTPConnection(port: port)
             connection.send("POST /v1/chat/completions HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n\(body)")
-            let head = connection.read(until: "\"content\":\"")
+            let head = await connection.receive(until: "\"content\":\"")
             #expect(head.hasPrefix("HTTP/1.1 200"))
             #expect(head.contains("text/event-stream"))
             // The role chunk may come before the engine admits the request: wait for the slot.

@@ -169,8 +169,8 @@ final class RawHTTPConnection: @unchecked Sendable {
         }
     }
 
-    /// Reads until `marker` has arrived (or the peer closes).
-    func read(until marker: String) -> String {
+    /// Reads until `marker` has arrived (or the peer closes), blocking the calling thread.
+    private func read(until marker: String) -> String {
         var received: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 4096)
         while !String(decoding: received, as: UTF8.self).contains(marker) {
