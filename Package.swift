@@ -143,7 +143,7 @@ let package = Package(
         .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
         .testTarget(name: "ForgeGrammarTests", dependencies: ["ForgeGrammar"]),
         // Test helpers more than one test target uses (tiny model files, the real-model locator).
-        .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
+        .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels", "ForgeGGUF"], path: "Tests/ForgeTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )
