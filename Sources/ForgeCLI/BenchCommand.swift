@@ -50,6 +50,8 @@ public struct BenchCommand: ParsableCommand {
         valueName: "FILE|JSON"))
     public var jsonSchema: String?
 
+    @OptionGroup public var placement: DeviceOptions
+
     @Flag(help: "Print one JSON object instead of the table.")
     public var json = false
 
@@ -109,7 +111,7 @@ public struct BenchCommand: ParsableCommand {
             schema = text
         }
         return BenchPlan(modelPaths: paths, tests: tests, threadCounts: threads, repetitions: repetitions,
-                         bandwidthBytes: bandwidthMiB << 20, kernels: variant, jsonSchema: schema)
+                         bandwidthBytes: bandwidthMiB << 20, kernels: variant, jsonSchema: schema, placement: placement)
     }
 
     /// Comma-separated or repeated values of one option, each a whole number ≥ `minimum`; no
@@ -138,6 +140,8 @@ struct BenchPlan {
     /// Generation tests decode under this schema.
     var jsonSchema: String?
     var calibration: KernelCalibration = .shared
+    /// Opened when the measuring starts.
+    var placement = DeviceOptions()
 }
 
 /// Everything one `forge bench` run measured.
@@ -169,6 +173,8 @@ struct BenchReport {
     var peakResidentBytes = 0
     var kernels = KernelVariant.best
     var tuning = KernelCalibration.Mode.automatic
+    /// Where the models ran (`--device`).
+    var device = "CPU"
 
     static let tableHeader = """
         | model                          |       size |     params | threads |  test |              t/s |
@@ -180,6 +186,8 @@ struct BenchReport {
     /// bandwidth (last, so its buffer does not count in the models' peak memory).
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
         var report = BenchReport(kernels: plan.kernels, tuning: plan.calibration.mode)
+        let device = try plan.placement.open()
+        report.device = device.name
         for (index, path) in plan.modelPaths.enumerated() {
             let start = ProcessStatistics.secondsSinceStart()
             let loadStart = Date()
@@ -193,7 +201,7 @@ struct BenchReport {
             for threads in plan.threadCounts {
                 for test in plan.tests {
                     let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels,
-                                                   calibration: plan.calibration, jsonSchema: plan.jsonSchema)
+                                                   calibration: plan.calibration, jsonSchema: plan.jsonSchema, device: device)
                     if index == 0, figures.results.isEmpty, let start {
                         figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
                     }
@@ -269,7 +277,7 @@ struct BenchReport {
                 + String(format: "%.1f GB/s", measurement.bytesPerSecond / 1e9)
                 + " (best of \(measurement.passes) passes over \(Self.mebibytes(measurement.bufferBytes)), streaming read in C)")
         }
-        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels")
+        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels, models on \(device)")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -318,6 +326,7 @@ struct BenchReport {
             "bandwidth": .array(probes),
             "peak_rss_bytes": .int(peakResidentBytes),
             "kernels": .string(kernels.name),
+            "device": .string(device),
         ]
         return report.jsonString(JSONFormat(itemSeparator: ",", keySeparator: ":"))
     }

@@ -12,13 +12,15 @@ public struct ServeCommand: AsyncParsableCommand {
         discussion: """
             Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health, \
             POST /tokenize, POST /detokenize, POST /apply-template, and GET /metrics with --metrics. \
-            --ctx-size is divided among the --parallel slots, as llama-server does. Prints \
+            --ctx-size is divided among the --parallel slots, as llama-server does (on a Vulkan device the \
+            slots' KV cache lives there too). Prints \
             "listening on http://HOST:PORT" on stderr once the model is loaded; SIGINT or SIGTERM \
             ends active generations and stops the server.
             """)
 
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var placement: DeviceOptions
 
     @Option(help: "Address to listen on.")
     public var host = "127.0.0.1"
@@ -60,6 +62,7 @@ public struct ServeCommand: AsyncParsableCommand {
         configuration.parallel = parallel
         configuration.threadCount = runtime.threads
         configuration.cacheType = runtime.kvCacheType
+        configuration.device = try placement.open()
         configuration.apiKeys = apiKeys + (try readKeyFile())
         configuration.alias = alias
         configuration.timeout = timeout
