@@ -26,6 +26,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-atomics", from: "1.3.0"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
@@ -35,8 +36,8 @@ let package = Package(
     targets: [
         // File format: GGUF reading (memory-mapped, validated) and writing.
         .target(name: "ForgeGGUF"),
-        // Jinja2 subset for chat templates; no dependencies.
-        .target(name: "ForgeJinja"),
+        // Jinja2 subset for chat templates (ordered dicts from swift-collections).
+        .target(name: "ForgeJinja", dependencies: [.product(name: "OrderedCollections", package: "swift-collections")]),
         // Tokenizers (byte-level BPE, SentencePiece) and chat-template rendering.
         .target(name: "ForgeTokenizer", dependencies: ["ForgeGGUF", "ForgeJinja"]),
         // SIMD kernels: quantized dot products and row loops (see kernels.md for why C).

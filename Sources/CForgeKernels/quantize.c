@@ -218,6 +218,22 @@ static float block_signed_max(const float *x, int count) {
     return max;
 }
 
+static void block_range(const float *x, int count, float *min, float *max) {
+    *min = FLT_MAX;
+    *max = -FLT_MAX;
+    for (int j = 0; j < count; ++j) {
+        if (x[j] < *min) *min = x[j];
+        if (x[j] > *max) *max = x[j];
+    }
+}
+
+// 5-bit values j and j + QK/2: low nibbles share byte j, fifth bits go to bits j and j + QK/2.
+static void pack_q5_pair(uint8_t *qs, uint32_t *high_bits, int j, int low, int high) {
+    qs[j] = (uint8_t)((low & 0x0f) | ((high & 0x0f) << 4));
+    *high_bits |= (uint32_t)((low >> 4) & 1) << j;
+    *high_bits |= (uint32_t)((high >> 4) & 1) << (j + QK / 2);
+}
+
 static void quantize_q8_0_reference(const float *x, block_q8_0 *blocks, int64_t count) {
     for (int64_t b = 0; b < count / QK; ++b, x += QK) {
         const float d = block_absolute_max(x, QK) / 127;
@@ -255,11 +271,8 @@ static void quantize_q4_0_reference(const float *x, block_q4_0 *blocks, int64_t 
 
 static void quantize_q4_1_reference(const float *x, block_q4_1 *blocks, int64_t count) {
     for (int64_t b = 0; b < count / QK; ++b, x += QK) {
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < QK; ++j) {
-            if (x[j] < min) min = x[j];
-            if (x[j] > max) max = x[j];
-        }
+        float min, max;
+        block_range(x, QK, &min, &max);
         const float d = (max - min) / 15;
         const float inverse = d != 0 ? 1.0f / d : 0.0f;
         blocks[b].d = f32_to_f16(d);
@@ -282,9 +295,7 @@ static void quantize_q5_0_reference(const float *x, block_q5_0 *blocks, int64_t 
             int low = (int8_t)(x[j] * inverse + 16.5f), high = (int8_t)(x[j + QK / 2] * inverse + 16.5f);
             low = low < 31 ? low : 31;
             high = high < 31 ? high : 31;
-            blocks[b].qs[j] = (uint8_t)((low & 0x0f) | ((high & 0x0f) << 4));
-            high_bits |= (uint32_t)((low >> 4) & 1) << j;
-            high_bits |= (uint32_t)((high >> 4) & 1) << (j + QK / 2);
+            pack_q5_pair(blocks[b].qs, &high_bits, j, low, high);
         }
         for (int i = 0; i < 4; ++i) blocks[b].qh[i] = (uint8_t)(high_bits >> (8 * i));
     }
@@ -292,11 +303,8 @@ static void quantize_q5_0_reference(const float *x, block_q5_0 *blocks, int64_t 
 
 static void quantize_q5_1_reference(const float *x, block_q5_1 *blocks, int64_t count) {
     for (int64_t b = 0; b < count / QK; ++b, x += QK) {
-        float min = FLT_MAX, max = -FLT_MAX;
-        for (int j = 0; j < QK; ++j) {
-            if (x[j] < min) min = x[j];
-            if (x[j] > max) max = x[j];
-        }
+        float min, max;
+        block_range(x, QK, &min, &max);
         const float d = (max - min) / 31;
         const float inverse = d != 0 ? 1.0f / d : 0.0f;
         blocks[b].d = f32_to_f16(d);
@@ -305,9 +313,7 @@ static void quantize_q5_1_reference(const float *x, block_q5_1 *blocks, int64_t 
         for (int j = 0; j < QK / 2; ++j) {
             const int low = (int8_t)((x[j] - min) * inverse + 0.5f);
             const int high = (int8_t)((x[j + QK / 2] - min) * inverse + 0.5f);
-            blocks[b].qs[j] = (uint8_t)((low & 0x0f) | ((high & 0x0f) << 4));
-            high_bits |= (uint32_t)((low >> 4) & 1) << j;
-            high_bits |= (uint32_t)((high >> 4) & 1) << (j + QK / 2);
+            pack_q5_pair(blocks[b].qs, &high_bits, j, low, high);
         }
         for (int i = 0; i < 4; ++i) blocks[b].qh[i] = (uint8_t)(high_bits >> (8 * i));
     }

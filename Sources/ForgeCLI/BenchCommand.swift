@@ -7,8 +7,9 @@ import ForgeHub
 import ForgeJinja
 import ForgeKernels
 
-/// `forge bench`: llama-bench's tests and table, plus what decoding speed means on this machine
-/// (effective weight bandwidth against the measured read ceiling), peak memory and load time.
+/// `forge bench`: llama-bench's tests and table, plus what the speeds mean on this machine (decode's
+/// weight bandwidth against the measured read ceiling, prompt processing's arithmetic against the
+/// measured multiply-add ceiling), peak memory and load time.
 public struct BenchCommand: ParsableCommand {
     public static let configuration = CommandConfiguration(
         commandName: "bench",
@@ -18,7 +19,8 @@ public struct BenchCommand: ParsableCommand {
             decodes N tokens one at a time. Every test runs once untimed, then -r timed repetitions: tokens/s is \
             their mean ± sample standard deviation. Lists may be comma-separated or repeated (-p 128,512 or -p 128 -p 512); \
             0 skips a kind of test. Afterwards a streaming read of a large buffer measures the memory bandwidth \
-            ceiling for each thread count.
+            ceiling, and chains of fused multiply-adds (with the kernels' vectors) the compute ceiling, for each \
+            thread count.
             """)
 
     @Option(name: [.customShort("m"), .customLong("model")], parsing: .singleValue, help: ArgumentHelp(
@@ -152,6 +154,10 @@ struct BenchReport {
         var sizeBytes: Int
         var parameters: Int
         var weightBytesPerToken: Int
+        /// Floating-point operations per prompt token, by prompt length.
+        var promptFlopsPerToken: [Int: Double]
+        /// Whether the multiply-add ceiling bounds the prompt tests (float layer matrices).
+        var computeBound: Bool
         var loadSeconds: Double
         /// From process start to the first test's warm-up logits (the first model only).
         var firstTokenSeconds: Double?
@@ -170,6 +176,7 @@ struct BenchReport {
 
     var models: [ModelFigures] = []
     var bandwidth: [MemoryBandwidth.Measurement] = []
+    var compute: [ComputeCeiling.Measurement] = []
     var peakResidentBytes = 0
     var kernels = KernelVariant.best
     var tuning = KernelCalibration.Mode.automatic
@@ -183,7 +190,7 @@ struct BenchReport {
         """
 
     /// Runs every test of every model, handing each finished table row to `row`, then probes the
-    /// bandwidth (last, so its buffer does not count in the models' peak memory).
+    /// bandwidth (last, so its buffer does not count in the models' peak memory) and the compute rate.
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
         var report = BenchReport(kernels: plan.kernels, tuning: plan.calibration.mode)
         let device = try plan.placement.open()
@@ -197,6 +204,10 @@ struct BenchReport {
             var figures = ModelFigures(
                 path: path, description: benchmark.modelDescription, sizeBytes: benchmark.modelBytes,
                 parameters: benchmark.parameterCount, weightBytesPerToken: benchmark.weightBytesPerToken,
+                promptFlopsPerToken: Dictionary(plan.tests.filter { $0.kind == .prompt }.map {
+                    ($0.tokens, benchmark.promptFlopsPerToken(tokens: $0.tokens))
+                }, uniquingKeysWith: { first, _ in first }),
+                computeBound: benchmark.layerMatricesAreFloat,
                 loadSeconds: loadSeconds, firstTokenSeconds: nil, firstTokenTest: plan.tests[0], peakResidentBytes: 0, results: [])
             for threads in plan.threadCounts {
                 for test in plan.tests {
@@ -216,6 +227,11 @@ struct BenchReport {
         if plan.bandwidthBytes > 0 {
             for threads in plan.threadCounts {
                 report.bandwidth.append(try MemoryBandwidth.measure(bytes: plan.bandwidthBytes, threads: threads))
+            }
+        }
+        if plan.tests.contains(where: { $0.kind == .prompt }) {
+            for threads in plan.threadCounts {
+                report.compute.append(try ComputeCeiling.measure(threads: threads, variant: plan.kernels))
             }
         }
         return report
@@ -242,6 +258,16 @@ struct BenchReport {
         bandwidth.first { $0.threads == threads }
     }
 
+    func computeCeiling(threads: Int) -> ComputeCeiling.Measurement? {
+        compute.first { $0.threads == threads }
+    }
+
+    /// Prompt speed as arithmetic: operations per token × tokens per second.
+    static func effectiveFlopsPerSecond(_ model: ModelFigures, _ result: BenchmarkResult) -> Double? {
+        guard result.test.kind == .prompt, let flops = model.promptFlopsPerToken[result.test.tokens] else { return nil }
+        return flops * result.mean
+    }
+
     /// Decode speed as memory traffic: weight bytes per token × tokens per second.
     static func effectiveBytesPerSecond(_ model: ModelFigures, _ result: BenchmarkResult) -> Double? {
         result.test.kind == .generation ? Double(model.weightBytesPerToken) * result.mean : nil
@@ -263,6 +289,14 @@ struct BenchReport {
                     + " (logits of the untimed \(model.firstTokenTest) warm-up)")
             }
             for result in model.results {
+                if let flops = Self.effectiveFlopsPerSecond(model, result) {
+                    var line = "  \(result.testName) with \(result.threads) threads: " + String(format: "%.1f GFLOP/s", flops / 1e9)
+                    if model.computeBound, let ceiling = computeCeiling(threads: result.threads) {
+                        line += String(format: ", %.0f%% of the %.1f GFLOP/s multiply-add ceiling", 100 * flops / ceiling.flopsPerSecond,
+                                       ceiling.flopsPerSecond / 1e9)
+                    }
+                    lines.append(line)
+                }
                 guard let effective = Self.effectiveBytesPerSecond(model, result) else { continue }
                 var line = "  \(result.testName) with \(result.threads) threads: " + String(format: "%.1f GB/s of weights", effective / 1e9)
                 if let ceiling = ceiling(threads: result.threads) {
@@ -276,6 +310,11 @@ struct BenchReport {
             lines.append("read bandwidth ceiling, \(measurement.threads) threads: "
                 + String(format: "%.1f GB/s", measurement.bytesPerSecond / 1e9)
                 + " (best of \(measurement.passes) passes over \(Self.mebibytes(measurement.bufferBytes)), streaming read in C)")
+        }
+        for measurement in compute {
+            lines.append("multiply-add ceiling, \(measurement.threads) threads: "
+                + String(format: "%.1f GFLOP/s", measurement.flopsPerSecond / 1e9)
+                + " (best of \(measurement.passes) passes of independent \(measurement.variant.name) fused multiply-adds in C)")
         }
         lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels, models on \(device)")
         return lines.joined(separator: "\n") + "\n"
@@ -292,6 +331,12 @@ struct BenchReport {
                 "stddev": number(result.standardDeviation),
                 "samples": .array(result.samples.map(number)),
             ]
+            if let flops = Self.effectiveFlopsPerSecond(model, result) {
+                fields["effective_gflop_per_second"] = number(flops / 1e9)
+                if model.computeBound, let ceiling = computeCeiling(threads: result.threads) {
+                    fields["fraction_of_compute"] = number(flops / ceiling.flopsPerSecond)
+                }
+            }
             if let effective = Self.effectiveBytesPerSecond(model, result) {
                 fields["effective_gb_per_second"] = number(effective / 1e9)
                 if let ceiling = ceiling(threads: result.threads) {
@@ -324,6 +369,11 @@ struct BenchReport {
             "models": .array(modelObjects),
             "read_bandwidth_gb_per_second": bandwidth.map(\.bytesPerSecond).max().map { number($0 / 1e9) } ?? .null,
             "bandwidth": .array(probes),
+            "compute_gflop_per_second": compute.map(\.flopsPerSecond).max().map { number($0 / 1e9) } ?? .null,
+            "compute": .array(compute.map { measurement in
+                ["threads": .int(measurement.threads), "gflop_per_second": number(measurement.flopsPerSecond / 1e9),
+                 "passes": .int(measurement.passes), "kernels": .string(measurement.variant.name)]
+            }),
             "peak_rss_bytes": .int(peakResidentBytes),
             "kernels": .string(kernels.name),
             "device": .string(device),

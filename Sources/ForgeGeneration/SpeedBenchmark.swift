@@ -84,6 +84,27 @@ public final class SpeedBenchmark {
         return modelBytes - embedding.byteCount + embedding.bytesPerRow
     }
 
+    /// Floating-point operations per token of a `tokens`-token prompt: a multiply-add per weight of
+    /// the layers' matrices, attention's two products over the keys each token sees (on average half
+    /// the prompt), and the output head once per prompt, as llama-bench asks for one row of logits.
+    public func promptFlopsPerToken(tokens: Int) -> Double {
+        let c = model.configuration
+        let layerWeights = layerMatrices.reduce(0) { $0 + $1.elementCount }
+        let head = Double(c.vocabularySize * c.embeddingLength) / Double(max(tokens, 1))
+        let attention = 2 * Double(c.layerCount * c.queryWidth) * Double(tokens + 1)
+        return 2 * Double(layerWeights) + 2 * head + attention
+    }
+
+    /// Whether every layer matrix is F32, F16 or BF16, whose products are float multiply-adds; the
+    /// quantized formats' integer dot products are bounded by other instructions.
+    public var layerMatricesAreFloat: Bool {
+        layerMatrices.allSatisfy { [.f32, .f16, .bf16].contains($0.type) }
+    }
+
+    private var layerMatrices: [GGUFTensor] {
+        model.file.tensors.filter { $0.name.hasPrefix("blk.") && $0.shape.count == 2 }
+    }
+
     /// llama-bench's model description: architecture, size class and file type.
     public var modelDescription: String {
         let fileType = (try? model.file.optionalInteger("general.file_type")).flatMap { $0 }

@@ -156,19 +156,7 @@ struct JSONSchemaConverter {
 
     /// A GBNF string literal matching `text` exactly.
     static func literal(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case _ where scalar.value < 0x20 || scalar.value == 0x7F: result += hexEscape(scalar.value)
-            default: result.unicodeScalars.append(scalar)
-            }
-        }
-        return result + "\""
+        doubleQuoted(text, isControl: { $0 < 0x20 || $0 == 0x7F }, escape: hexEscape)
     }
 
     /// A GBNF character class holding exactly `set`.

@@ -39,23 +39,14 @@ enum JSONValue: Equatable, Sendable {
     }
 
     static func quoted(_ text: String) -> String {
-        var result = "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": result += "\\\""
-            case "\\": result += "\\\\"
-            case "\n": result += "\\n"
-            case "\r": result += "\\r"
-            case "\t": result += "\\t"
-            case "\u{08}": result += "\\b"
-            case "\u{0C}": result += "\\f"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                result += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: result.unicodeScalars.append(scalar)
+        doubleQuoted(text) { value in
+            let hex = String(value, radix: 16)
+            return switch value {
+            case 0x08: "\\b"
+            case 0x0C: "\\f"
+            default: "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
             }
         }
-        return result + "\""
     }
 
     /// The number as an integer when it is one (`3`, `3.0`, `3e2`), else nil.
@@ -270,4 +261,23 @@ struct JSONParser {
         }
         return value
     }
+}
+
+/// `text` in double quotes, with quote, backslash, newline, return and tab escaped as JSON and GBNF
+/// both write them; the other control characters (and whatever else `isControl` admits) are spelled by
+/// `escape`, since the two languages differ there.
+func doubleQuoted(_ text: String, isControl: (UInt32) -> Bool = { $0 < 0x20 }, escape: (UInt32) -> String) -> String {
+    var result = "\""
+    for scalar in text.unicodeScalars {
+        switch scalar {
+        case "\"": result += "\\\""
+        case "\\": result += "\\\\"
+        case "\n": result += "\\n"
+        case "\r": result += "\\r"
+        case "\t": result += "\\t"
+        case _ where isControl(scalar.value): result += escape(scalar.value)
+        default: result.unicodeScalars.append(scalar)
+        }
+    }
+    return result + "\""
 }

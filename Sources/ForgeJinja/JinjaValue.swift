@@ -1,3 +1,5 @@
+import OrderedCollections
+
 /// Data passed into a template: the JSON model, with Python's distinction between integers and floats
 /// and with object keys kept in insertion order (Python dicts are ordered, and `tojson` output depends on it).
 public enum JinjaValue: Sendable, Equatable {
@@ -33,8 +35,7 @@ public enum JinjaValue: Sendable, Equatable {
 
 /// A string-keyed dictionary that remembers insertion order.
 public struct JinjaObject: Sendable, Equatable {
-    public private(set) var keys: [String] = []
-    private var storage: [String: JinjaValue] = [:]
+    private var storage = OrderedDictionary<String, JinjaValue>()
 
     public init() {}
 
@@ -42,27 +43,21 @@ public struct JinjaObject: Sendable, Equatable {
         for (key, value) in pairs { self[key] = value }
     }
 
-    public var count: Int { keys.count }
+    public var keys: [String] { Array(storage.keys) }
 
-    public var pairs: [(key: String, value: JinjaValue)] {
-        keys.compactMap { key in storage[key].map { (key, $0) } }
-    }
+    public var count: Int { storage.count }
+
+    public var pairs: [(key: String, value: JinjaValue)] { storage.pairs }
 
     /// Setting an existing key keeps its position; setting `nil` removes it.
     public subscript(key: String) -> JinjaValue? {
         get { storage[key] }
-        set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
-            }
-        }
+        set { storage[key] = newValue }
     }
 
     /// Python dict equality: same keys with equal values, order ignored.
     public static func == (lhs: JinjaObject, rhs: JinjaObject) -> Bool {
-        lhs.storage == rhs.storage
+        lhs.count == rhs.count && lhs.storage.allSatisfy { rhs.storage[$0.key] == $0.value }
     }
 }
 

@@ -1,3 +1,5 @@
+import OrderedCollections
+
 /// A runtime value while rendering: the data of `JinjaValue` plus what only exists inside a template
 /// (undefined, namespaces, macros, callables, the loop object). Semantics follow Python and jinja2.
 enum Value {
@@ -209,26 +211,10 @@ func pythonEquals(_ lhs: Value, _ rhs: Value) -> Bool {
 }
 
 /// An insertion-ordered dictionary with string keys, as Python dicts behave.
-struct Dict {
-    private(set) var keys: [String] = []
-    private var storage: [String: Value] = [:]
+typealias Dict = OrderedDictionary<String, Value>
 
-    var count: Int { keys.count }
-
-    var pairs: [(key: String, value: Value)] {
-        keys.compactMap { key in storage[key].map { (key, $0) } }
-    }
-
-    subscript(key: String) -> Value? {
-        get { storage[key] }
-        set {
-            if let newValue {
-                if storage.updateValue(newValue, forKey: key) == nil { keys.append(key) }
-            } else if storage.removeValue(forKey: key) != nil {
-                keys.removeAll { $0 == key }
-            }
-        }
-    }
+extension OrderedDictionary {
+    var pairs: [(key: Key, value: Value)] { Array(elements) }
 }
 
 /// `namespace()`: the one mutable object templates have, so it is a reference.

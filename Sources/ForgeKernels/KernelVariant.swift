@@ -53,7 +53,8 @@ public enum KernelVariant: CaseIterable, Sendable, CustomStringConvertible {
         self = variant
     }
 
-    var isa: forge_isa {
+    /// The C kernel table's name for this variant.
+    public var isa: forge_isa {
         switch self {
         case .generic: FORGE_ISA_GENERIC
         case .avx2: FORGE_ISA_AVX2

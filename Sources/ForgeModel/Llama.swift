@@ -22,7 +22,7 @@ enum Llama {
         let gate, up, down: WeightMatrix                            // ffn × dim, ffn × dim, dim × ffn
 
         init(_ t: TensorLoader, _ i: Int, _ c: ModelConfiguration, ropeStyle: RoPEStyle, requiresBiases: Bool) throws {
-            let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
+            let p = "blk.\(i).", dim = c.embeddingLength
             self.ropeStyle = ropeStyle
             attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
             (query, key, value) = try t.attentionProjections(layer: i, c)
@@ -31,9 +31,7 @@ enum Llama {
             valueBias = try t.optionalVector(p + "attn_v.bias", count: c.kvWidth, required: requiresBiases)
             attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
             feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
-            gate = try t.matrix(p + "ffn_gate.weight", rows: ffn, columns: dim)
-            up = try t.matrix(p + "ffn_up.weight", rows: ffn, columns: dim)
-            down = try t.matrix(p + "ffn_down.weight", rows: dim, columns: ffn)
+            (gate, up, down) = try t.feedForward(layer: i, c)
         }
 
         func forward(_ f: ForwardPass) {

@@ -18,16 +18,14 @@ enum Qwen3 {
         let gate, up, down: WeightMatrix                // ffn × dim, ffn × dim, dim × ffn
 
         init(_ t: TensorLoader, _ i: Int, _ c: ModelConfiguration) throws {
-            let p = "blk.\(i).", dim = c.embeddingLength, ffn = c.feedForwardLength
+            let p = "blk.\(i).", dim = c.embeddingLength
             attentionNorm = try t.vector(p + "attn_norm.weight", count: dim)
             (query, key, value) = try t.attentionProjections(layer: i, c)
             queryNorm = try t.vector(p + "attn_q_norm.weight", count: c.headDimension)
             keyNorm = try t.vector(p + "attn_k_norm.weight", count: c.headDimension)
             attentionOutput = try t.matrix(p + "attn_output.weight", rows: dim, columns: c.queryWidth)
             feedForwardNorm = try t.vector(p + "ffn_norm.weight", count: dim)
-            gate = try t.matrix(p + "ffn_gate.weight", rows: ffn, columns: dim)
-            up = try t.matrix(p + "ffn_up.weight", rows: ffn, columns: dim)
-            down = try t.matrix(p + "ffn_down.weight", rows: dim, columns: ffn)
+            (gate, up, down) = try t.feedForward(layer: i, c)
         }
 
         func forward(_ f: ForwardPass) {

@@ -97,4 +97,12 @@ extension TensorLoader {
         }
         return (try rows(0..<qWidth), try rows(qWidth..<qWidth + kvWidth), try rows(qWidth + kvWidth..<qWidth + 2 * kvWidth))
     }
+
+    /// Layer `index`'s gated feed-forward matrices: gate and up (ffn × dim), down (dim × ffn).
+    func feedForward(layer index: Int, _ c: ModelConfiguration) throws -> (WeightMatrix, WeightMatrix, WeightMatrix) {
+        let p = "blk.\(index).", dim = c.embeddingLength, ffn = c.feedForwardLength
+        return (try matrix(p + "ffn_gate.weight", rows: ffn, columns: dim),
+                try matrix(p + "ffn_up.weight", rows: ffn, columns: dim),
+                try matrix(p + "ffn_down.weight", rows: dim, columns: ffn))
+    }
 }

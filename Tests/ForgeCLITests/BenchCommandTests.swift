@@ -54,6 +54,18 @@ import Testing
         #expect(results[0]["effective_gb_per_second"] == nil)
         #expect((results[1]["effective_gb_per_second"] as? Double ?? 0) > 0)
         #expect((results[1]["fraction_of_bandwidth"] as? Double ?? 0) > 0)
+        // pp16 on 2 layers of width 32 (4 query heads and 2 KV heads of 8, ffn 64), vocabulary 258: the
+        // layers' matrices, attention over 17/2 keys on average, the output head once per prompt.
+        let layerWeights = 2 * (32 * 32 + 2 * 16 * 32 + 32 * 32 + 3 * 32 * 64)
+        let flopsPerToken = 2.0 * Double(layerWeights) + 2.0 * 258 * 32 / 16 + 2.0 * 2 * 32 * 17
+        let promptFlops = try #require(results[0]["effective_gflop_per_second"] as? Double) * 1e9
+        let promptRate = try #require(results[0]["tokens_per_second"] as? Double)
+        #expect(abs(promptFlops / promptRate - flopsPerToken) < 1e-6 * flopsPerToken)
+        #expect((results[0]["fraction_of_compute"] as? Double ?? 0) > 0)
+        #expect(results[1]["effective_gflop_per_second"] == nil)
+        let computeProbes = try #require(object["compute"] as? [[String: Any]])
+        #expect(computeProbes.count == 1 && computeProbes[0]["threads"] as? Int == 2)
+        #expect((object["compute_gflop_per_second"] as? Double ?? 0) > 0)
 
         #expect((object["read_bandwidth_gb_per_second"] as? Double ?? 0) > 0)
         let probes = try #require(object["bandwidth"] as? [[String: Any]])

@@ -56,7 +56,7 @@ import Testing
         let activationType = activationType(type)
         var activations = [Float](repeating: 0, count: testCase.input.count)
         var encoded = [UInt8](repeating: 0, count: try #require(activationType.byteCount(elements: testCase.input.count)))
-        #expect(forge_quantize_activations(isaOf(variant), activationType.rawValue, testCase.input, &encoded, Int64(testCase.input.count)) == 0)
+        #expect(forge_quantize_activations(variant.isa, activationType.rawValue, testCase.input, &encoded, Int64(testCase.input.count)) == 0)
         try Quantization.dequantize(activationType, from: encoded, to: &activations, count: activations.count)
         var values = [Double](repeating: 0, count: rows * testCase.tokens)
         var magnitudes = values

@@ -62,7 +62,7 @@ import Testing
         for j in 32..<64 { input[j] = 0 }
         for type in [GGMLType.q8_0, .q8_1] {
             var encoded = [UInt8](repeating: 0, count: try #require(type.byteCount(elements: input.count)))
-            let status = forge_quantize_activations(isaOf(variant), type.rawValue, input, &encoded, Int64(input.count))
+            let status = forge_quantize_activations(variant.isa, type.rawValue, input, &encoded, Int64(input.count))
             #expect(status == 0)
             for block in 0..<input.count / 32 {
                 let values = input[block * 32..<(block + 1) * 32]
@@ -97,7 +97,7 @@ import Testing
             var generic = [UInt8](repeating: 0xAA, count: size)
             var vector = [UInt8](repeating: 0x55, count: size)
             #expect(forge_quantize_activations(FORGE_ISA_GENERIC, type.rawValue, input, &generic, Int64(input.count)) == 0)
-            #expect(forge_quantize_activations(isaOf(variant), type.rawValue, input, &vector, Int64(input.count)) == 0)
+            #expect(forge_quantize_activations(variant.isa, type.rawValue, input, &vector, Int64(input.count)) == 0)
             let differing = zip(generic, vector).enumerated().filter { $0.element.0 != $0.element.1 }.map(\.offset)
             #expect(differing.isEmpty, "\(type) \(variant): bytes differ at \(differing.prefix(8))")
         }
@@ -112,16 +112,5 @@ import Testing
         #expect(throws: KernelError.partialBlock(.q8_0, count: 48)) {
             try Quantization.quantize(.q8_0, from: input, to: &output, count: 48)
         }
-    }
-}
-
-func isaOf(_ variant: KernelVariant) -> forge_isa {
-    switch variant {
-    case .generic: FORGE_ISA_GENERIC
-    case .avx2: FORGE_ISA_AVX2
-    case .avx512: FORGE_ISA_AVX512
-    case .neon: FORGE_ISA_NEON
-    case .neonDotprod: FORGE_ISA_NEON_DOTPROD
-    case .neonI8mm: FORGE_ISA_NEON_I8MM
     }
 }

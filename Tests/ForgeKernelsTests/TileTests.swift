@@ -18,14 +18,14 @@ import Testing
             let rowBytes = try #require(activationType.byteCount(elements: columns))
             var activations = [UInt8](repeating: 0, count: rowBytes * 4)
             let input = generator.normals(columns * 4)
-            #expect(forge_quantize_activations(isaOf(variant), activationType.rawValue, input, &activations, Int64(input.count)) == 0)
+            #expect(forge_quantize_activations(variant.isa, activationType.rawValue, input, &activations, Int64(input.count)) == 0)
             for tokens in 1...Int(FORGE_TILE_TOKENS) {
                 var tiled = [Float](repeating: .nan, count: tokens * 3)
-                #expect(forge_dot_tokens(isaOf(variant), type.rawValue, Int64(columns), weights, activations, rowBytes,
+                #expect(forge_dot_tokens(variant.isa, type.rawValue, Int64(columns), weights, activations, rowBytes,
                                          Int32(tokens), &tiled, 3) == 0)
                 for t in 0..<tokens {
                     let single = activations.withUnsafeBytes { raw in
-                        forge_dot(isaOf(variant), type.rawValue, Int64(columns), weights, raw.baseAddress! + t * rowBytes)
+                        forge_dot(variant.isa, type.rawValue, Int64(columns), weights, raw.baseAddress! + t * rowBytes)
                     }
                     if Self.fullTileHasOwnOrder(type, variant: variant, tokens: tokens) {
                         #expect(abs(tiled[t * 3] - single) <= 1e-4 * max(1, abs(single)), "\(type) \(variant) \(columns) columns, token \(t) of \(tokens)")
@@ -119,7 +119,7 @@ import Testing
             }
             let rowBytes = try #require(activationType.byteCount(elements: columns))
             var activations = [UInt8](repeating: 0, count: rowBytes * tokens)
-            #expect(forge_quantize_activations(isaOf(variant), activationType.rawValue, testCase.input, &activations, Int64(testCase.input.count)) == 0)
+            #expect(forge_quantize_activations(variant.isa, activationType.rawValue, testCase.input, &activations, Int64(testCase.input.count)) == 0)
             let weightRowBytes = testCase.weight.count / rows
             for t in 0..<tokens {
                 for r in 0..<rows {
@@ -127,7 +127,7 @@ import Testing
                     let dot = tokens == 1 ? forge_dot_single : forge_dot
                     let single = testCase.weight.withUnsafeBytes { weights in
                         activations.withUnsafeBytes { raw in
-                            dot(isaOf(variant), type.rawValue, Int64(columns), weights.baseAddress! + r * weightRowBytes, raw.baseAddress! + t * rowBytes)
+                            dot(variant.isa, type.rawValue, Int64(columns), weights.baseAddress! + r * weightRowBytes, raw.baseAddress! + t * rowBytes)
                         }
                     }
                     #expect(output[t * rows + r].bitPattern == single.bitPattern, "\(type) \(variant) \(rows)×\(columns)×\(tokens), rows \(decodeRows): row \(r), token \(t)")
@@ -234,7 +234,7 @@ import Testing
                 half /= 2
             }
             let product = weights.withUnsafeBytes { w in
-                activations.withUnsafeBytes { a in forge_dot(isaOf(variant), GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                activations.withUnsafeBytes { a in forge_dot(variant.isa, GGMLType.f32.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
             }
             #expect(product.bitPattern == lanes[0].bitPattern, "\(variant) \(columns) columns: \(product) vs \(lanes[0])")
         }
@@ -290,11 +290,11 @@ import Testing
                 let weightHalves = weights.map { Float16($0).bitPattern }
                 let activationHalves = activations.map { Float16($0).bitPattern }
                 product = weightHalves.withUnsafeBytes { w in
-                    activationHalves.withUnsafeBytes { a in forge_dot_single(isaOf(variant), type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                    activationHalves.withUnsafeBytes { a in forge_dot_single(variant.isa, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
                 }
             } else {
                 product = weights.withUnsafeBytes { w in
-                    activations.withUnsafeBytes { a in forge_dot_single(isaOf(variant), type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
+                    activations.withUnsafeBytes { a in forge_dot_single(variant.isa, type.rawValue, Int64(columns), w.baseAddress!, a.baseAddress!) }
                 }
             }
             #expect(product.bitPattern == expected.bitPattern, "\(variant) \(type) \(columns) columns: \(product) vs \(expected)")

@@ -125,6 +125,11 @@ void forge_pool_run(forge_pool *pool, int64_t count, int64_t grain, forge_range_
 /// nonzero reads eight 4 KiB streams side by side, zero one sequential stream (same sum).
 uint64_t forge_stream_sum(const void *bytes, size_t count, int lockstep);
 
+/// `steps` rounds of fused multiply-adds on independent chains in `isa`'s widest float vectors:
+/// the compute-ceiling probe of `forge bench`. Returns the floating-point operations done (0 when
+/// `isa` is unsupported); `sink` receives a value of the chains so none is optimized away.
+double forge_fma_chains(forge_isa isa, int64_t steps, float *sink);
+
 /// Activation scratch for matrix products: grown on demand, reused between calls.
 typedef struct forge_scratch {
     void *bytes;
