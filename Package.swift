@@ -139,6 +139,7 @@ let package = Package(
         ),
         .testTarget(name: "ForgeCLITests", dependencies: [
             "ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeGrammar", "ForgeTraining", "ForgeKernels", "ForgeTestSupport",
+            "ForgeModel", "ForgeVulkan",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),

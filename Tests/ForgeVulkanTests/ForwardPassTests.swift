@@ -47,9 +47,12 @@ struct ForwardPassTests {
         TestDevice.expectNoValidationMessages()
     }
 
-    /// `forge generate --device vulkan --temp 0 --json` against llama.cpp's greedy tokens, by the
-    /// rule GreedyFidelityTests holds the CPU backend to: equal before llama.cpp's first near-tie
-    /// (top-2 margin < 0.1), and where they first differ, llama.cpp's own margin was under 0.5.
+    /// `forge generate --device vulkan --temp 0 --json` against llama.cpp's greedy tokens: where
+    /// they first differ, llama.cpp's own top-2 margin was under 0.5 logit. GreedyFidelityTests also
+    /// holds the CPU backend to equality before the first margin under 0.1; the device keeps
+    /// activations in f32 where llama.cpp (and the CPU backend) round them to Q8_1, which moves
+    /// margins of a few tenths (raw_capital leaves llama.cpp at step 5, margin 0.26), so it is held
+    /// to the margin rule alone, as that test holds prompts whose reference is machine-dependent.
     @Test(RealModels.required([RealModels.smollm2]), .enabled(if: forgeBinary != nil, "needs the forge executable beside the test bundle"))
     func generateGivesLlamaCppsGreedyTokens() throws {
         let url = try #require(Bundle.module.url(forResource: "Fixtures/greedy-smollm2-135m-instruct-q4_1", withExtension: "json"))
@@ -64,7 +67,6 @@ struct ForwardPassTests {
             let text = try #require(prompt["prompt_text"] as? String)
             let expected = Array((prompt["output_ids"] as? [Int] ?? []).prefix(Self.steps))
             let margins = (prompt["step_top2"] as? [[String: Any]] ?? []).map { $0["margin"] as? Double ?? 0 }
-            let safePrefix = prompt["steps_before_first_margin_below_0.1"] as? Int ?? 0
             let report = try Self.forgeJSON(["generate", "-m", Self.modelPath!, "-p", text, "--device", "vulkan", "--temp", "0",
                                              "-n", "\(Self.steps)", "-c", "64", "--json"])
             #expect(report["prompt_ids"] as? [Int] == prompt["prompt_ids"] as? [Int], "\(name): prompt tokens")
@@ -74,7 +76,6 @@ struct ForwardPassTests {
                 fullMatches += 1
                 continue
             }
-            #expect(step >= safePrefix, "\(name): differs at step \(step), before llama.cpp's first near-tie at \(safePrefix)")
             #expect(step < margins.count && margins[step] < 0.5,
                     "\(name): differs at step \(step) where llama.cpp's margin was \(step < margins.count ? margins[step] : .nan)")
         }
