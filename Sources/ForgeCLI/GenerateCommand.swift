@@ -81,7 +81,7 @@ public struct GenerateCommand: ParsableCommand {
             return true
         }
         if json {
-            StandardStreams.write(GenerateReport(promptIDs: promptIDs, result: result, loadSeconds: loadSeconds).json + "\n")
+            StandardStreams.write(try JSONReport.line(GenerateReport(promptIDs: promptIDs, result: result, loadSeconds: loadSeconds)))
         } else {
             StandardStreams.write("\n")
             StandardStreams.error(Diagnostics.timings(result, loadSeconds: loadSeconds))
@@ -132,20 +132,36 @@ struct PromptFormatter {
 }
 
 /// The `--json` report of `forge generate`.
-struct GenerateReport {
-    let promptIDs: [Int]
-    let result: GenerationResult
-    let loadSeconds: Double
+struct GenerateReport: Encodable {
+    struct Timings: Encodable {
+        var loadSeconds: Double
+        var promptTokens: Int
+        var promptSeconds: Double
+        var promptTokensPerSecond: Double
+        var generatedTokens: Int
+        var generationSeconds: Double
+        var generationTokensPerSecond: Double
+    }
 
-    var json: String {
+    var promptIDs: [Int]
+    var outputIDs: [Int]
+    var text: String
+    var finishReason: String
+    var timings: Timings
+
+    init(promptIDs: [Int], result: GenerationResult, loadSeconds: Double) {
         func rate(_ n: Int, _ s: Double) -> Double { s > 0 ? Double(n) / s : 0 }
-        let generated = result.outputTokens.count
-        return """
-            {"prompt_ids":\(JSONText.array(promptIDs)),"output_ids":\(JSONText.array(result.outputTokens)),\
-            "text":\(JSONText.string(result.text)),"finish_reason":"\(result.finishReason.rawValue)",\
-            "timings":{"load_seconds":\(loadSeconds),"prompt_tokens":\(promptIDs.count),"prompt_seconds":\(result.promptSeconds),\
-            "prompt_tokens_per_second":\(rate(promptIDs.count, result.promptSeconds)),"generated_tokens":\(generated),\
-            "generation_seconds":\(result.generationSeconds),"generation_tokens_per_second":\(rate(generated, result.generationSeconds))}}
-            """
+        self.promptIDs = promptIDs
+        outputIDs = result.outputTokens
+        text = result.text
+        finishReason = result.finishReason.rawValue
+        timings = Timings(
+            loadSeconds: loadSeconds, promptTokens: promptIDs.count, promptSeconds: result.promptSeconds,
+            promptTokensPerSecond: rate(promptIDs.count, result.promptSeconds), generatedTokens: result.outputTokens.count,
+            generationSeconds: result.generationSeconds, generationTokensPerSecond: rate(result.outputTokens.count, result.generationSeconds))
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case promptIDs = "prompt_ids", outputIDs = "output_ids", text, finishReason, timings
     }
 }

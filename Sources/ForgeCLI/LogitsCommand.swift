@@ -57,12 +57,29 @@ public struct LogitsCommand: ParsableCommand {
         }
         let best = logits.indices.sorted { logits[$0] > logits[$1] || (logits[$0] == logits[$1] && $0 < $1) }.prefix(top)
         if json {
-            let entries = best.map { "{\"id\":\($0),\"logit\":\(logits[$0]),\"piece\":\(JSONText.string(model.tokenizer.tokenPiece($0)))}" }
-            StandardStreams.write("{\"prompt_ids\":\(JSONText.array(ids)),\"n_vocab\":\(logits.count),\"top\":[\(entries.joined(separator: ","))]}\n")
+            let top = best.map { LogitsReport.Entry(id: $0, logit: logits[$0], piece: model.tokenizer.tokenPiece($0)) }
+            StandardStreams.write(try JSONReport.line(LogitsReport(promptIDs: ids, vocabularySize: logits.count, top: top)))
         } else {
             for id in best {
                 StandardStreams.write("\(id)\t\(String(format: "%.6f", logits[id]))\t\(model.tokenizer.tokenPiece(id))\n")
             }
         }
+    }
+}
+
+/// The `--json` report of `forge logits`: the prompt's ids and the best next tokens.
+struct LogitsReport: Encodable {
+    struct Entry: Encodable {
+        var id: Int
+        var logit: Float
+        var piece: String
+    }
+
+    var promptIDs: [Int]
+    var vocabularySize: Int
+    var top: [Entry]
+
+    enum CodingKeys: String, CodingKey {
+        case promptIDs = "prompt_ids", vocabularySize = "n_vocab", top
     }
 }

@@ -13,15 +13,22 @@ enum StandardStreams {
     }
 }
 
-/// Minimal JSON encoding for the reports the CLI prints (stable key order).
+/// The `--json` reports the CLI prints: one compact object per line, keys in snake_case and
+/// sorted so runs compare (an acronym like `promptIDs` needs its key spelled out).
+enum JSONReport {
+    static func line(_ report: some Encodable) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+    }
+}
+
+/// JSON string literals for `forge inspect --json`, which keeps the file's key order.
 enum JSONText {
     /// A JSON string literal as Python's `json.dumps(ensure_ascii=False)` writes it.
     static func string(_ value: String) -> String {
         JinjaValue.string(value).jsonString()
-    }
-
-    static func array(_ values: [Int]) -> String {
-        "[" + values.map(String.init).joined(separator: ",") + "]"
     }
 }
 

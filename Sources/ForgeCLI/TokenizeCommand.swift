@@ -72,9 +72,7 @@ public struct TokenizeCommand: ParsableCommand {
         case .pieces:
             return ids.map { "\($0)\t\(tokenizer.tokenPiece($0))\n" }.joined()
         case .json:
-            let pieces = ids.map { JSONText.string(tokenizer.tokenPiece($0)) }
-            return "{\"ids\": [" + ids.map(String.init).joined(separator: ", ") + "], \"pieces\": ["
-                + pieces.joined(separator: ", ") + "]}\n"
+            return try JSONReport.line(TokenizeReport(ids: ids, pieces: ids.map(tokenizer.tokenPiece)))
         }
     }
 
@@ -103,4 +101,10 @@ public struct TokenizeCommand: ParsableCommand {
         clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &time)
         return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
     }
+}
+
+/// The `--json` output of `forge tokenize`.
+struct TokenizeReport: Encodable {
+    var ids: [Int]
+    var pieces: [String]
 }

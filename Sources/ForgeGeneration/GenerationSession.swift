@@ -30,10 +30,13 @@ public struct GenerationParameters: Sendable {
     /// The tools offered in the prompt: calls to them in the output (in any format `ToolCallParser`
     /// reads) come back as the result's `toolCalls`. Empty: the output is only text.
     public var toolNames: [String]
+    /// How many of the most likely alternatives each piece reports beside its token's
+    /// log-probability; nil reports no log-probabilities.
+    public var topLogprobs: Int?
 
     public init(
         maxTokens: Int? = nil, sampling: SamplingParameters = SamplingParameters(), stopStrings: [String] = [],
-        showSpecialTokens: Bool = false, grammar: Grammar? = nil, toolNames: [String] = []
+        showSpecialTokens: Bool = false, grammar: Grammar? = nil, toolNames: [String] = [], topLogprobs: Int? = nil
     ) {
         self.maxTokens = maxTokens
         self.sampling = sampling
@@ -41,14 +44,23 @@ public struct GenerationParameters: Sendable {
         self.showSpecialTokens = showSpecialTokens
         self.grammar = grammar
         self.toolNames = toolNames
+        self.topLogprobs = topLogprobs
     }
 }
 
 /// One generated token and the text it completes (empty while a character or a possible stop
 /// string is still incomplete).
 public struct GeneratedPiece: Sendable {
-    public var tokenID: Int
+    /// Nil for text released when generation ends without a token of its own.
+    public var tokenID: Int?
     public var text: String
+    /// `text` as reply content and calls to `GenerationParameters.toolNames` (text that may start
+    /// a call is held until it is decided); just the text when no tools are offered.
+    public var parts: [ToolCallParser.Event]
+    /// Present when `GenerationParameters.topLogprobs` asks for log-probabilities.
+    public var logprob: TokenLogprob?
+    /// Why generation ended, on its last piece.
+    public var finish: FinishReason?
 }
 
 /// The outcome of one `generate` call.
@@ -129,27 +141,30 @@ public final class GenerationSession: @unchecked Sendable {
     /// and returns how many tokens were reused. Leaves the last prompt token's logits ready.
     @discardableResult
     public func ingest(_ prompt: [Int]) throws -> Int {
-        try ingest(prompt, stopping: { false })
+        try GenerationError.check(prompt: prompt, contextSize: contextSize, vocabularySize: model.configuration.vocabularySize)
+        return try ingest(prompt, stopping: { false })
     }
 
-    /// `ingest`, giving up between batches once `stopping` says so; the cache then holds the
-    /// part of the prompt evaluated so far.
+    /// `ingest` of a checked prompt, giving up between batches once `stopping` says so; the
+    /// cache then holds the part of the prompt evaluated so far.
     private func ingest(_ prompt: [Int], stopping: () -> Bool) throws -> Int {
-        try GenerationError.check(prompt: prompt, contextSize: contextSize, vocabularySize: model.configuration.vocabularySize)
-        var common = evaluator.reusablePrefix(common: zip(tokens, prompt).prefix { $0 == $1 }.count, written: tokens.count)
-        // The last prompt token is always evaluated again, so its logits are fresh.
-        common = min(common, prompt.count - 1)
+        let common = SequenceDecoder.reusablePrefix(cached: tokens, prompt: prompt, evaluator: evaluator)
         tokens = Array(prompt[..<common])
         var start = common
         while start < prompt.count {
             if stopping() { return common }
             let end = min(start + evaluator.maxBatchSize, prompt.count)
-            try evaluator.evaluate(Batch(tokens: Array(prompt[start..<end]), startingAt: start))
-            tokens.append(contentsOf: prompt[start..<end])
+            try evaluate(prompt[start..<end])
             start = end
         }
-        lastRow = (prompt.count - 1 - common) % evaluator.maxBatchSize
         return common
+    }
+
+    /// The one forward pass: appends `batch` to the cache after `tokens`.
+    private func evaluate(_ batch: ArraySlice<Int>) throws {
+        try evaluator.evaluate(Batch(tokens: Array(batch), startingAt: tokens.count))
+        tokens.append(contentsOf: batch)
+        lastRow = batch.count - 1
     }
 
     /// The row of the last evaluated batch that holds the newest token's state.
@@ -171,7 +186,7 @@ public final class GenerationSession: @unchecked Sendable {
     private func generate(
         prompt: [Int], parameters: GenerationParameters, cancelled: ManagedAtomic<Bool>, onPiece: (GeneratedPiece) throws -> Bool
     ) throws -> GenerationResult {
-        var generator = try TokenGenerator(tokenizer: model.tokenizer, parameters: parameters)
+        var decoder = try SequenceDecoder(tokenizer: model.tokenizer, parameters: parameters, prompt: prompt, contextSize: contextSize)
         state.lock()
         while running != nil { state.wait() }
         running = cancelled
@@ -187,44 +202,16 @@ public final class GenerationSession: @unchecked Sendable {
         let reused = try ingest(prompt, stopping: { cancelled.load(ordering: .relaxed) })
         let promptSeconds = (clock.now - promptStart).inSeconds
 
-        var finish = FinishReason.length
         let generationStart = clock.now
-        while !generator.reachedLimit {
-            if cancelled.load(ordering: .relaxed) {
-                finish = .cancelled
-                break
-            }
-            let next = generator.sample(logits: try currentLogits(), history: tokens)
-            let (visible, stopped) = generator.append(next)
-            guard try onPiece(GeneratedPiece(tokenID: next, text: visible)) else {
-                finish = .cancelled
-                break
-            }
-            if stopped {
-                finish = .stop
-                break
-            }
-            if tokens.count >= contextSize || generator.reachedLimit {
-                break
-            }
-            try evaluator.evaluate(Batch(tokens: [next], startingAt: tokens.count))
-            tokens.append(next)
-            lastRow = 0
+        while !decoder.isFinished {
+            if cancelled.load(ordering: .relaxed) { break }
+            let piece = decoder.step(logits: try currentLogits(), history: tokens)
+            guard try onPiece(piece) else { break }
+            if let token = piece.tokenID, !decoder.isFinished { try evaluate([token]) }
         }
-        if finish != .stop {
-            let tail = generator.flush()
-            if !tail.isEmpty { _ = try onPiece(GeneratedPiece(tokenID: -1, text: tail)) }
-        }
-        var result = GenerationResult(
-            promptTokens: prompt.count, cachedPromptTokens: reused, outputTokens: generator.output, text: generator.text,
-            finishReason: finish, promptSeconds: promptSeconds, generationSeconds: (clock.now - generationStart).inSeconds
-        )
-        if !parameters.toolNames.isEmpty {
-            result.toolCalls = ToolCallParser.split(result.text, toolNames: parameters.toolNames).compactMap { event in
-                if case .call(let call) = event { return call }
-                return nil
-            }
-        }
+        if let tail = decoder.end(.cancelled) { _ = try onPiece(tail) }
+        let result = decoder.result(
+            cachedPromptTokens: reused, promptSeconds: promptSeconds, generationSeconds: (clock.now - generationStart).inSeconds)
         state.withLock { latestResult = result }
         return result
     }

@@ -125,18 +125,28 @@ public struct Sampler: Sendable {
 
     /// Keeps the k best candidates, sorted best first, without sorting the whole vocabulary.
     private mutating func keepTop(_ k: Int) {
-        // A running list of the best k, kept sorted; k is small (tens) next to the vocabulary.
         selected.removeAll(keepingCapacity: true)
-        for candidate in candidates {
-            if selected.count == k {
-                guard let worst = selected.last, Sampler.higher(candidate, worst) else { continue }
-                selected.removeLast()
-            }
-            var index = selected.count
-            while index > 0 && Sampler.higher(candidate, selected[index - 1]) { index -= 1 }
-            selected.insert(candidate, at: index)
-        }
+        for candidate in candidates { Sampler.insert(candidate, into: &selected, keeping: k) }
         swap(&candidates, &selected)
+    }
+
+    /// The ids of the k highest logits, best first, ties to the lowest id.
+    public static func best(_ k: Int, of logits: UnsafeBufferPointer<Float>) -> [Int] {
+        var best: [Candidate] = []
+        for (id, logit) in logits.enumerated() { insert(Candidate(id: id, logit: logit), into: &best, keeping: k) }
+        return best.map(\.id)
+    }
+
+    /// Adds `candidate` to `best` (sorted best first, at most k long) when it ranks among the k best.
+    /// A running sorted list: k is small (tens) next to the vocabulary.
+    private static func insert(_ candidate: Candidate, into best: inout [Candidate], keeping k: Int) {
+        if best.count == k {
+            guard let worst = best.last, higher(candidate, worst) else { return }
+            best.removeLast()
+        }
+        var index = best.count
+        while index > 0 && higher(candidate, best[index - 1]) { index -= 1 }
+        best.insert(candidate, at: index)
     }
 
     /// The softmax of the candidates (sorted best first) into `probabilities`.

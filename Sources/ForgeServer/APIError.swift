@@ -1,5 +1,4 @@
 import ForgeGeneration
-import ForgeJinja
 import Hummingbird
 
 /// An error as the client sees it: an HTTP status and llama-server's JSON body
@@ -8,14 +7,14 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
     public var status: HTTPResponse.Status
     public var type: String
     public var message: String
-    /// Fields added to the error object (`n_prompt_tokens` and `n_ctx` for an over-long prompt).
-    public var extraFields: [(String, Int)]
+    /// The prompt's and the context's sizes, for an over-long prompt (`n_prompt_tokens`, `n_ctx`).
+    public var overflow: (promptTokens: Int, contextSize: Int)?
 
-    public init(status: HTTPResponse.Status, type: String, message: String, extraFields: [(String, Int)] = []) {
+    public init(status: HTTPResponse.Status, type: String, message: String, overflow: (promptTokens: Int, contextSize: Int)? = nil) {
         self.status = status
         self.type = type
         self.message = message
-        self.extraFields = extraFields
+        self.overflow = overflow
     }
 
     public var description: String { "\(status.code) \(type): \(message)" }
@@ -56,28 +55,15 @@ public struct APIError: Error, Sendable, CustomStringConvertible {
         APIError(
             status: .badRequest, type: "exceed_context_size_error",
             message: "the request exceeds the available context size: the prompt is \(promptTokens) tokens, the context \(contextSize)",
-            extraFields: [("n_prompt_tokens", promptTokens), ("n_ctx", contextSize)])
+            overflow: (promptTokens, contextSize))
     }
 
-    var json: JinjaValue {
-        var error = JinjaObject()
-        error["code"] = .int(status.code)
-        error["message"] = .string(message)
-        error["type"] = .string(type)
-        for (key, value) in extraFields { error[key] = .int(value) }
-        return ["error": .object(error)]
+    var body: ErrorBody {
+        ErrorBody(error: ErrorBody.Detail(
+            code: Int(status.code), message: message, type: type, promptTokens: overflow?.promptTokens, contextSize: overflow?.contextSize))
     }
 
     var response: Response {
-        jsonResponse(json, status: status)
+        jsonResponse(body, status: status)
     }
-}
-
-/// Compact JSON, as llama-server writes it.
-let compactJSON = JSONFormat.compact
-
-func jsonResponse(_ value: JinjaValue, status: HTTPResponse.Status = .ok) -> Response {
-    Response(
-        status: status, headers: [.contentType: "application/json; charset=utf-8"],
-        body: ResponseBody(byteBuffer: ByteBuffer(string: value.jsonString(compactJSON))))
 }

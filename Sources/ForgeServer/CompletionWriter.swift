@@ -1,5 +1,5 @@
+import Foundation
 import ForgeGeneration
-import ForgeJinja
 import ForgeTokenizer
 import Hummingbird
 
@@ -12,169 +12,118 @@ struct CompletionWriter: Sendable {
     let created: Int
     let model: String
     let tokenizer: Tokenizer
-    let options: GenerationOptions
-    /// The functions whose calls are parsed out of the reply; empty when none are.
-    let toolNames: [String]
+    let stream: Bool
+    let includeUsage: Bool
+    /// Whether the request asked for log-probabilities (else `logprobs` is null).
+    let reportsLogprobs: Bool
 
-    private var objectName: String {
-        switch (chat, options.stream) {
-        case (true, true): "chat.completion.chunk"
-        case (true, false): "chat.completion"
-        case (false, _): "text_completion"
-        }
+    private func envelope<Choice>(_ choices: [Choice], usage: Usage? = nil) -> CompletionEnvelope<Choice> {
+        let object = chat ? (stream ? "chat.completion.chunk" : "chat.completion") : "text_completion"
+        return CompletionEnvelope(id: id, object: object, created: created, model: model, choices: choices, usage: usage)
     }
 
-    private func envelope(choices: [JinjaValue], usage: JinjaValue? = nil) -> JinjaValue {
-        var object: JinjaObject = [
-            "id": .string(id), "object": .string(objectName), "created": .int(created), "model": .string(model),
-            "system_fingerprint": "forge",
-            "choices": .array(choices),
-        ]
-        if let usage { object["usage"] = usage }
-        return .object(object)
-    }
-
-    private func finishReason(_ reason: FinishReason, madeCalls: Bool) -> JinjaValue {
-        // A cancelled request has no reader left; should one remain, "stop" is OpenAI's closest.
+    /// OpenAI's `finish_reason`. A cancelled request has no reader left; should one remain,
+    /// "stop" is OpenAI's closest.
+    private func finishReason(_ reason: FinishReason, madeCalls: Bool) -> String {
         if reason == .length { return "length" }
         return madeCalls ? "tool_calls" : "stop"
     }
 
-    private func toolParser() -> ToolCallParser? {
-        toolNames.isEmpty ? nil : ToolCallParser(toolNames: toolNames)
-    }
-
-    /// One entry of `tool_calls`; streamed, the first chunk of a call carries its id and name and
-    /// the second its arguments, as OpenAI sends them.
-    private func toolCall(_ call: ToolCall, index: Int, id: String?, arguments: String) -> JinjaValue {
-        var function: JinjaObject = [:]
-        var object: JinjaObject = [:]
-        if options.stream { object["index"] = .int(index) }
-        if let id {
-            object["id"] = .string(id)
-            object["type"] = "function"
-            function["name"] = .string(call.name)
-        }
-        function["arguments"] = .string(arguments)
-        object["function"] = .object(function)
-        return .object(object)
-    }
-
     // MARK: - One JSON object
 
-    func collect(_ events: AsyncStream<EngineEvent>) async throws -> Response {
-        var text = ""
+    func collect(_ events: AsyncStream<EngineEvent>, request: Request, context: some RequestContext) async throws -> Response {
+        var content = ""
+        var calls: [ToolCall] = []
         var logprobs: [TokenLogprob] = []
         for await event in events {
             switch event {
-            case .token(_, let piece, let logprob):
-                text += piece
-                if let logprob { logprobs.append(logprob) }
+            case .piece(let piece):
+                for part in piece.parts {
+                    switch part {
+                    case .content(let text): content += text
+                    case .call(let call): calls.append(call)
+                    }
+                }
+                if let logprob = piece.logprob { logprobs.append(logprob) }
             case .failed(let error):
                 throw error
-            case .finished(let summary):
-                return jsonResponse(envelope(choices: [choice(text: text, logprobs: logprobs, summary: summary)], usage: OpenAIResponse.usage(summary)))
+            case .finished(let result):
+                let finish = finishReason(result.finishReason, madeCalls: !calls.isEmpty)
+                if chat {
+                    let message = ChatChoice.Message(
+                        content: calls.isEmpty || !content.isEmpty ? content : nil,
+                        toolCalls: calls.isEmpty ? nil : calls.map(ToolCallEntry.whole))
+                    let choice = ChatChoice(
+                        message: message, logprobs: reportsLogprobs ? ChatLogprobs(logprobs, tokenizer: tokenizer) : nil, finishReason: finish)
+                    return try context.responseEncoder.encode(envelope([choice], usage: Usage(result)), from: request, context: context)
+                }
+                let choice = TextChoice(
+                    text: content, logprobs: reportsLogprobs ? CompletionLogprobs(logprobs, tokenizer: tokenizer, textOffset: 0) : nil,
+                    finishReason: finish)
+                return try context.responseEncoder.encode(envelope([choice], usage: Usage(result)), from: request, context: context)
             }
         }
         throw APIError.server("generation ended without a result")
     }
 
-    private func choice(text: String, logprobs: [TokenLogprob], summary: CompletionSummary) -> JinjaValue {
-        var content = text
-        var calls: [ToolCall] = []
-        if !toolNames.isEmpty {
-            content = ""
-            for event in ToolCallParser.split(text, toolNames: toolNames) {
-                switch event {
-                case .content(let piece): content += piece
-                case .call(let call): calls.append(call)
-                }
-            }
-        }
-        var choice: JinjaObject = ["index": 0]
-        let logprobValue: JinjaValue
-        if options.topLogprobs == nil {
-            logprobValue = .null
-        } else if chat {
-            logprobValue = ["content": .array(logprobs.map { OpenAIResponse.chatLogprob(tokenizer, $0) })]
-        } else {
-            logprobValue = OpenAIResponse.completionLogprobs(tokenizer, logprobs, textOffset: 0)
-        }
-        if chat {
-            // OpenAI sends a null content beside calls when the model wrote nothing else.
-            var message: JinjaObject = ["role": "assistant", "content": calls.isEmpty || !content.isEmpty ? .string(content) : .null]
-            if !calls.isEmpty {
-                message["tool_calls"] = .array(calls.enumerated().map { index, call in
-                    toolCall(call, index: index, id: OpenAIResponse.identifier("call_"), arguments: call.arguments)
-                })
-            }
-            choice["message"] = .object(message)
-        } else {
-            choice["text"] = .string(content)
-        }
-        choice["logprobs"] = logprobValue
-        choice["finish_reason"] = finishReason(summary.finishReason, madeCalls: !calls.isEmpty)
-        return .object(choice)
-    }
-
     // MARK: - Server-sent events
 
     func stream(_ events: AsyncStream<EngineEvent>, to writer: inout any ResponseBodyWriter) async throws {
-        func send(_ value: JinjaValue) async throws {
-            try await writer.write(ByteBuffer(string: "data: " + value.jsonString(compactJSON) + "\n\n"))
+        let encoder = JSONEncoder()
+        func send(_ value: some Encodable) async throws {
+            try await writer.write(ByteBuffer(string: "data: " + String(decoding: try encoder.encode(value), as: UTF8.self) + "\n\n"))
+        }
+        /// A content chunk; a token's log-probability rides on its first chunk.
+        func sendText(_ text: String, logprob: TokenLogprob?, textOffset: Int) async throws {
+            if chat {
+                let logprobs = logprob.map { ChatLogprobs([$0], tokenizer: tokenizer) }
+                try await send(envelope([ChatChoice(delta: .init(content: text), logprobs: logprobs)]))
+            } else {
+                let logprobs = logprob.map { CompletionLogprobs([$0], tokenizer: tokenizer, textOffset: textOffset) }
+                try await send(envelope([TextChoice(text: text, logprobs: logprobs)]))
+            }
         }
         if chat {
-            try await send(envelope(choices: [["index": 0, "delta": ["role": "assistant", "content": ""], "logprobs": .null, "finish_reason": .null]]))
+            try await send(envelope([ChatChoice(delta: .init(role: "assistant", content: ""))]))
         }
         var textOffset = 0
-        var parser = toolParser()
         var callCount = 0
-        /// Sends what a piece of the reply completes; a token's log-probability rides on its first chunk.
-        func write(_ piece: String, logprob: TokenLogprob?, parsed: [ToolCallParser.Event]?) async throws {
-            guard let parsed else {
-                // Held-back text (a partial character, a possible stop string) has nothing to show yet.
-                if piece.isEmpty && logprob == nil { return }
-                try await send(envelope(choices: [deltaChoice(text: piece, logprob: logprob, textOffset: textOffset)]))
-                textOffset += piece.count
-                return
-            }
-            var logprob = logprob
-            if parsed.isEmpty, logprob != nil {
-                try await send(envelope(choices: [deltaChoice(text: "", logprob: logprob, textOffset: textOffset)]))
-            }
-            for event in parsed {
-                switch event {
-                case .content(let text):
-                    try await send(envelope(choices: [deltaChoice(text: text, logprob: logprob, textOffset: textOffset)]))
-                    textOffset += text.count
-                case .call(let call):
-                    let opening = toolCall(call, index: callCount, id: OpenAIResponse.identifier("call_"), arguments: "")
-                    try await send(envelope(choices: [toolCallChoice(opening, logprob: logprob)]))
-                    let arguments = toolCall(call, index: callCount, id: nil, arguments: call.arguments)
-                    try await send(envelope(choices: [toolCallChoice(arguments, logprob: nil)]))
-                    callCount += 1
-                }
-                logprob = nil
-            }
-        }
         for await event in events {
             switch event {
-            case .token(_, let piece, let logprob):
-                try await write(piece, logprob: logprob, parsed: parser?.feed(piece))
+            case .piece(let piece):
+                // Held-back text (a partial character, a possible stop string or call) has nothing to show yet.
+                var logprob = piece.logprob
+                if piece.parts.isEmpty, logprob != nil {
+                    try await sendText("", logprob: logprob, textOffset: textOffset)
+                }
+                for part in piece.parts {
+                    switch part {
+                    case .content(let text):
+                        try await sendText(text, logprob: logprob, textOffset: textOffset)
+                        textOffset += text.count
+                    case .call(let call):
+                        for (position, entry) in ToolCallEntry.streamed(call, index: callCount).enumerated() {
+                            let logprobs = position == 0 ? logprob.map { ChatLogprobs([$0], tokenizer: tokenizer) } : nil
+                            try await send(envelope([ChatChoice(delta: .init(toolCalls: [entry]), logprobs: logprobs)]))
+                        }
+                        callCount += 1
+                    }
+                    logprob = nil
+                }
             case .failed(let error):
-                try await send(error.json)
+                try await send(error.body)
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
                 return
-            case .finished(let summary):
-                if let tail = parser?.finish() { try await write("", logprob: nil, parsed: tail) }
-                var last: JinjaObject = ["index": 0]
-                if chat { last["delta"] = .object(JinjaObject()) } else { last["text"] = "" }
-                last["logprobs"] = .null
-                last["finish_reason"] = finishReason(summary.finishReason, madeCalls: callCount > 0)
-                try await send(envelope(choices: [.object(last)]))
-                if options.includeUsage {
-                    try await send(envelope(choices: [], usage: OpenAIResponse.usage(summary)))
+            case .finished(let result):
+                let finish = finishReason(result.finishReason, madeCalls: callCount > 0)
+                if chat {
+                    try await send(envelope([ChatChoice(delta: .init(), finishReason: finish)]))
+                } else {
+                    try await send(envelope([TextChoice(text: "", finishReason: finish)]))
+                }
+                if includeUsage {
+                    try await send(envelope([TextChoice](), usage: Usage(result)))
                 }
                 try await writer.write(ByteBuffer(string: "data: [DONE]\n\n"))
                 try await writer.finish(nil)
@@ -182,29 +131,5 @@ struct CompletionWriter: Sendable {
             }
         }
         try await writer.finish(nil)
-    }
-
-    private func toolCallChoice(_ call: JinjaValue, logprob: TokenLogprob?) -> JinjaValue {
-        [
-            "index": 0, "delta": ["tool_calls": [call]],
-            "logprobs": logprob.map { ["content": [OpenAIResponse.chatLogprob(tokenizer, $0)]] } ?? .null,
-            "finish_reason": .null,
-        ]
-    }
-
-    private func deltaChoice(text: String, logprob: TokenLogprob?, textOffset: Int) -> JinjaValue {
-        var choice: JinjaObject = ["index": 0]
-        if chat {
-            choice["delta"] = ["content": .string(text)]
-        } else {
-            choice["text"] = .string(text)
-        }
-        switch (logprob, chat) {
-        case (let logprob?, true): choice["logprobs"] = ["content": [OpenAIResponse.chatLogprob(tokenizer, logprob)]]
-        case (let logprob?, false): choice["logprobs"] = OpenAIResponse.completionLogprobs(tokenizer, [logprob], textOffset: textOffset)
-        case (nil, _): choice["logprobs"] = .null
-        }
-        choice["finish_reason"] = .null
-        return .object(choice)
     }
 }

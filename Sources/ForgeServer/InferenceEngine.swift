@@ -9,34 +9,11 @@ import ForgeModel
 struct EngineRequest: Sendable {
     var prompt: [Int]
     var parameters: GenerationParameters
-    /// Alternatives to report with each token's log-probability; nil reports none.
-    var topLogprobs: Int?
-}
-
-/// The log-probability of a generated token and of the most likely alternatives at its position.
-struct TokenLogprob: Sendable {
-    struct Candidate: Sendable {
-        var id: Int
-        var logprob: Double
-    }
-    var chosen: Candidate
-    var top: [Candidate]
-}
-
-/// Why and how a request ended, with its token counts.
-struct CompletionSummary: Sendable {
-    var finishReason: FinishReason
-    var promptTokens: Int
-    var cachedTokens: Int
-    var completionTokens: Int
-    var promptSeconds: Double
-    var generationSeconds: Double
 }
 
 enum EngineEvent: Sendable {
-    /// A generated token (id -1 for text released at the end without a token of its own).
-    case token(id: Int, text: String, logprob: TokenLogprob?)
-    case finished(CompletionSummary)
+    case piece(GeneratedPiece)
+    case finished(GenerationResult)
     case failed(APIError)
 }
 
@@ -61,16 +38,16 @@ final class EngineJob: @unchecked Sendable {
     private let cancelled = ManagedAtomic<Bool>(false)
 
     // Engine thread only.
-    var generator: TokenGenerator
+    var decoder: SequenceDecoder
     var pendingPrompt: ArraySlice<Int> = []
     var nextToken: Int?
     var cachedTokens = 0
     var started = ContinuousClock.now
     var promptDone: ContinuousClock.Instant?
 
-    init(request: EngineRequest, generator: TokenGenerator, continuation: AsyncStream<EngineEvent>.Continuation, deadline: ContinuousClock.Instant?) {
+    init(request: EngineRequest, decoder: SequenceDecoder, continuation: AsyncStream<EngineEvent>.Continuation, deadline: ContinuousClock.Instant?) {
         self.request = request
-        self.generator = generator
+        self.decoder = decoder
         self.continuation = continuation
         self.deadline = deadline
     }
@@ -145,16 +122,16 @@ final class InferenceEngine: @unchecked Sendable {
     /// Checks a request and queues it; throws 400 for a prompt that cannot run and 503 when the
     /// queue is full or the server is shutting down.
     func submit(_ request: EngineRequest) throws -> EngineStream {
-        let generator: TokenGenerator
+        let decoder: SequenceDecoder
         do {
-            try GenerationError.check(prompt: request.prompt, contextSize: slotContextSize, vocabularySize: model.configuration.vocabularySize)
-            generator = try TokenGenerator(tokenizer: model.tokenizer, parameters: request.parameters)
+            decoder = try SequenceDecoder(tokenizer: model.tokenizer, parameters: request.parameters, prompt: request.prompt,
+                                          contextSize: slotContextSize)
         } catch let error as GenerationError {
             throw APIError(error)
         }
         let (events, continuation) = AsyncStream.makeStream(of: EngineEvent.self, bufferingPolicy: .unbounded)
         let deadline = timeout.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
-        let job = EngineJob(request: request, generator: generator, continuation: continuation, deadline: deadline)
+        let job = EngineJob(request: request, decoder: decoder, continuation: continuation, deadline: deadline)
         continuation.onTermination = { [weak self] _ in
             job.cancel()
             self?.wake()
@@ -245,24 +222,21 @@ final class InferenceEngine: @unchecked Sendable {
     private func admit(_ job: EngineJob) {
         let prompt = job.request.prompt
         var best: Int?
-        var bestCommon = -1
+        var common = -1
         for index in slots.indices where slots[index].job == nil {
-            let common = evaluator.reusablePrefix(common: zip(slots[index].tokens, prompt).prefix { $0 == $1 }.count,
-                                                  written: slots[index].tokens.count)
-            if common > bestCommon || (common == bestCommon && slots[index].lastUsed < slots[best ?? index].lastUsed) {
+            let reusable = SequenceDecoder.reusablePrefix(cached: slots[index].tokens, prompt: prompt, evaluator: evaluator)
+            if reusable > common || (reusable == common && slots[index].lastUsed < slots[best ?? index].lastUsed) {
                 best = index
-                bestCommon = common
+                common = reusable
             }
         }
         guard let index = best else { return }
-        // The last prompt token is always evaluated again, so its logits are fresh.
-        let common = min(bestCommon, prompt.count - 1)
         slots[index].tokens.removeLast(slots[index].tokens.count - common)
         slots[index].job = job
         job.cachedTokens = common
         job.pendingPrompt = prompt[common...]
         job.started = .now
-        if job.generator.reachedLimit { finish(slot: index, reason: .length) }
+        if job.decoder.isFinished { finish(slot: index) }
     }
 
     /// Frees the slots of cancelled requests, and ends those past their deadline or (when
@@ -272,9 +246,9 @@ final class InferenceEngine: @unchecked Sendable {
         for index in slots.indices {
             guard let job = slots[index].job else { continue }
             if job.isCancelled {
-                finish(slot: index, reason: .cancelled)
+                finish(slot: index, endingFor: .cancelled)
             } else if draining || (job.deadline.map { now >= $0 } ?? false) {
-                finish(slot: index, reason: .length)
+                finish(slot: index, endingFor: .length)
             }
         }
     }
@@ -356,33 +330,22 @@ final class InferenceEngine: @unchecked Sendable {
 
     private func sampleNext(slot index: Int, logits: UnsafeBufferPointer<Float>) {
         guard let job = slots[index].job else { return }
-        job.nextToken = nil
-        let next = job.generator.sample(logits: logits, history: slots[index].tokens)
-        let logprob = job.request.topLogprobs.map { Self.logprobs(logits, chosen: next, top: $0) }
-        let (text, stopped) = job.generator.append(next)
-        job.continuation.yield(.token(id: next, text: text, logprob: logprob))
-        if stopped {
-            finish(slot: index, reason: .stop)
-        } else if job.generator.reachedLimit || slots[index].tokens.count >= slotContextSize {
-            finish(slot: index, reason: .length)
-        } else {
-            job.nextToken = next
-        }
+        let piece = job.decoder.step(logits: logits, history: slots[index].tokens)
+        job.continuation.yield(.piece(piece))
+        job.nextToken = piece.finish == nil ? piece.tokenID : nil
+        if piece.finish != nil { finish(slot: index) }
     }
 
-    private func finish(slot index: Int, reason: FinishReason) {
+    /// Frees a slot and reports its request's result; `reason` ends a request still generating.
+    private func finish(slot index: Int, endingFor reason: FinishReason? = nil) {
         guard let job = slots[index].job else { return }
         slots[index].job = nil
-        if reason != .stop && reason != .cancelled {
-            let tail = job.generator.flush()
-            if !tail.isEmpty { job.continuation.yield(.token(id: -1, text: tail, logprob: nil)) }
-        }
+        if let reason, let tail = job.decoder.end(reason) { job.continuation.yield(.piece(tail)) }
         let now = ContinuousClock.now
         let promptDone = job.promptDone ?? now
-        job.continuation.yield(.finished(CompletionSummary(
-            finishReason: reason, promptTokens: job.request.prompt.count, cachedTokens: job.cachedTokens,
-            completionTokens: job.generator.output.count,
-            promptSeconds: (promptDone - job.started).inSeconds, generationSeconds: (now - promptDone).inSeconds)))
+        job.continuation.yield(.finished(job.decoder.result(
+            cachedPromptTokens: job.cachedTokens, promptSeconds: (promptDone - job.started).inSeconds,
+            generationSeconds: (now - promptDone).inSeconds)))
         job.continuation.finish()
         condition.lock()
         metrics.requestsTotal += 1
@@ -401,24 +364,5 @@ final class InferenceEngine: @unchecked Sendable {
         condition.lock()
         metrics.busySlots = busy
         condition.unlock()
-    }
-
-    /// Log-softmax of the raw logits (before penalties, bias and temperature) at the chosen
-    /// token, and the `top` most likely tokens, best first.
-    static func logprobs(_ logits: UnsafeBufferPointer<Float>, chosen: Int, top: Int) -> TokenLogprob {
-        let normalizer = LogSoftmax(logits)
-        var best: [(id: Int, logit: Float)] = []
-        if top > 0 {
-            for (id, logit) in logits.enumerated() {
-                if best.count == top, let last = best.last, !(logit > last.logit) { continue }
-                var position = best.count
-                while position > 0 && logit > best[position - 1].logit { position -= 1 }
-                best.insert((id, logit), at: position)
-                if best.count > top { best.removeLast() }
-            }
-        }
-        return TokenLogprob(
-            chosen: .init(id: chosen, logprob: normalizer.logProbability(logits[chosen])),
-            top: best.map { .init(id: $0.id, logprob: normalizer.logProbability($0.logit)) })
     }
 }

@@ -8,8 +8,6 @@ struct GenerationOptions {
     var parameters: GenerationParameters
     var stream: Bool
     var includeUsage: Bool
-    /// Alternatives per token for `logprobs`; nil when log-probabilities were not asked for.
-    var topLogprobs: Int?
 
     /// Reads the fields shared by /v1/chat/completions and /v1/completions, with llama-server's
     /// defaults and OpenAI's ranges.
@@ -57,6 +55,7 @@ struct GenerationOptions {
             maxTokens = value == -1 ? nil : value
             break
         }
+        let topLogprobs: Int?
         if chat {
             let wanted = try fields.bool("logprobs") ?? false
             let top = try fields.int("top_logprobs", in: 0...20)
@@ -67,7 +66,7 @@ struct GenerationOptions {
         }
         stream = try fields.bool("stream") ?? false
         includeUsage = try fields.nested("stream_options")?.bool("include_usage") ?? false
-        parameters = GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopStrings: try fields.strings("stop"))
+        parameters = GenerationParameters(maxTokens: maxTokens, sampling: sampling, stopStrings: try fields.strings("stop"), topLogprobs: topLogprobs)
     }
 }
 
@@ -128,63 +127,5 @@ enum ChatMessages {
             default: throw APIError.invalidRequest("\(callPath).function.arguments must be a JSON string")
             }
         }
-    }
-}
-
-/// The JSON bodies of OpenAI's responses.
-enum OpenAIResponse {
-    static func identifier(_ prefix: String) -> String {
-        let alphabet = Array("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789")
-        return prefix + String((0..<24).map { _ in alphabet.randomElement() ?? "a" })
-    }
-
-    static var now: Int { Int(Date().timeIntervalSince1970) }
-
-    static func usage(_ summary: CompletionSummary) -> JinjaValue {
-        [
-            "prompt_tokens": .int(summary.promptTokens),
-            "completion_tokens": .int(summary.completionTokens),
-            "total_tokens": .int(summary.promptTokens + summary.completionTokens),
-            "prompt_tokens_details": ["cached_tokens": .int(summary.cachedTokens)],
-        ]
-    }
-
-    static func tokenText(_ tokenizer: Tokenizer, _ id: Int) -> (text: String, bytes: JinjaValue) {
-        let bytes = tokenizer.decodeBytes([id], showSpecial: true)
-        return (String(decoding: bytes, as: UTF8.self), .array(bytes.map { .int(Int($0)) }))
-    }
-
-    /// One entry of chat `logprobs.content`.
-    static func chatLogprob(_ tokenizer: Tokenizer, _ logprob: TokenLogprob) -> JinjaValue {
-        func entry(_ candidate: TokenLogprob.Candidate) -> JinjaObject {
-            let (text, bytes) = tokenText(tokenizer, candidate.id)
-            return ["token": .string(text), "logprob": .double(candidate.logprob), "bytes": bytes]
-        }
-        var object = entry(logprob.chosen)
-        object["top_logprobs"] = .array(logprob.top.map { .object(entry($0)) })
-        return .object(object)
-    }
-
-    /// The legacy completions `logprobs` object for a run of tokens.
-    static func completionLogprobs(_ tokenizer: Tokenizer, _ tokens: [TokenLogprob], textOffset: Int) -> JinjaValue {
-        var offsets: [JinjaValue] = []
-        var offset = textOffset
-        var texts: [JinjaValue] = []
-        for token in tokens {
-            let text = tokenText(tokenizer, token.chosen.id).text
-            texts.append(.string(text))
-            offsets.append(.int(offset))
-            offset += text.count
-        }
-        return [
-            "tokens": .array(texts),
-            "token_logprobs": .array(tokens.map { .double($0.chosen.logprob) }),
-            "top_logprobs": .array(tokens.map { token in
-                var top = JinjaObject()
-                for candidate in token.top { top[tokenText(tokenizer, candidate.id).text] = .double(candidate.logprob) }
-                return .object(top)
-            }),
-            "text_offset": .array(offsets),
-        ]
     }
 }

@@ -30,66 +30,63 @@ struct RequestFields {
         .invalidRequest("'\(key)' must be \(expected)")
     }
 
+    /// The value of `key` as `extract` reads it; nil when absent, a 400 naming `expected` when of another type.
+    private func typed<Value>(_ key: String, _ expected: String, _ extract: (JinjaValue) -> Value?) throws -> Value? {
+        guard let value = value(key) else { return nil }
+        guard let typed = extract(value) else { throw wrongType(key, expected) }
+        return typed
+    }
+
+    /// `value` when it lies in `range`, else a 400 naming the field and the range.
+    private func checked<Value: Comparable>(_ key: String, _ value: Value?, in range: ClosedRange<Value>) throws -> Value? {
+        guard let value, !range.contains(value) else { return value }
+        throw APIError.invalidRequest("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), is \(value)")
+    }
+
     func int(_ key: String) throws -> Int? {
-        switch value(key) {
-        case nil: return nil
-        case .int(let n): return n
-        case .double(let d) where d == d.rounded() && abs(d) < 1e15: return Int(d)
-        default: throw wrongType(key, "an integer")
+        try typed(key, "an integer") { value in
+            switch value {
+            case .int(let n): n
+            case .double(let d) where d == d.rounded() && abs(d) < 1e15: Int(d)
+            default: nil
+            }
         }
     }
 
     func int(_ key: String, in range: ClosedRange<Int>) throws -> Int? {
-        guard let n = try int(key) else { return nil }
-        guard range.contains(n) else { throw APIError.invalidRequest("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), is \(n)") }
-        return n
+        try checked(key, int(key), in: range)
     }
 
     func number(_ key: String) throws -> Double? {
-        switch value(key) {
-        case nil: return nil
-        case .int(let n): return Double(n)
-        case .double(let d): return d
-        default: throw wrongType(key, "a number")
+        try typed(key, "a number") { value in
+            switch value {
+            case .int(let n): Double(n)
+            case .double(let d): d
+            default: nil
+            }
         }
     }
 
     func number(_ key: String, in range: ClosedRange<Double>) throws -> Double? {
-        guard let x = try number(key) else { return nil }
-        guard range.contains(x) else { throw APIError.invalidRequest("'\(key)' must be between \(range.lowerBound) and \(range.upperBound), is \(x)") }
-        return x
+        try checked(key, number(key), in: range)
     }
 
     func bool(_ key: String) throws -> Bool? {
-        switch value(key) {
-        case nil: return nil
-        case .bool(let b): return b
-        default: throw wrongType(key, "true or false")
+        try typed(key, "true or false") { value in
+            if case .bool(let b) = value { b } else { nil }
         }
     }
 
     func string(_ key: String) throws -> String? {
-        switch value(key) {
-        case nil: return nil
-        case .string(let s): return s
-        default: throw wrongType(key, "a string")
-        }
+        try typed(key, "a string", \.stringValue)
     }
 
     func array(_ key: String) throws -> [JinjaValue]? {
-        switch value(key) {
-        case nil: return nil
-        case .array(let a): return a
-        default: throw wrongType(key, "an array")
-        }
+        try typed(key, "an array", \.arrayValue)
     }
 
     func nested(_ key: String) throws -> RequestFields? {
-        switch value(key) {
-        case nil: return nil
-        case .object(let o): return RequestFields(object: o)
-        default: throw wrongType(key, "an object")
-        }
+        try typed(key, "an object") { $0.objectValue.map(RequestFields.init(object:)) }
     }
 
     /// An array of integers (token ids).

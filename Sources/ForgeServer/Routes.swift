@@ -14,10 +14,10 @@ struct Routes: Sendable {
         router.get("/v1/health") { _, _ in try health() }
         router.get("/v1/models") { _, _ in try models() }
         router.get("/models") { _, _ in try models() }
-        router.post("/v1/chat/completions") { request, _ in try await generate(request, chat: true) }
-        router.post("/chat/completions") { request, _ in try await generate(request, chat: true) }
-        router.post("/v1/completions") { request, _ in try await generate(request, chat: false) }
-        router.post("/completions") { request, _ in try await generate(request, chat: false) }
+        router.post("/v1/chat/completions") { request, context in try await generate(request, context: context, chat: true) }
+        router.post("/chat/completions") { request, context in try await generate(request, context: context, chat: true) }
+        router.post("/v1/completions") { request, context in try await generate(request, context: context, chat: false) }
+        router.post("/completions") { request, context in try await generate(request, context: context, chat: false) }
         router.post("/tokenize") { request, _ in try await tokenize(request) }
         router.post("/detokenize") { request, _ in try await detokenize(request) }
         router.post("/apply-template") { request, _ in try await applyTemplate(request) }
@@ -29,24 +29,14 @@ struct Routes: Sendable {
         return jsonResponse(["status": "ok"])
     }
 
-    private func models() throws -> Response {
+    private func models() throws -> ModelList {
         let loaded = try state.ready()
         let c = loaded.model.configuration
-        let model: JinjaValue = [
-            "id": .string(loaded.name),
-            "object": "model",
-            "created": .int(OpenAIResponse.now),
-            "owned_by": "forge",
-            "meta": [
-                "n_vocab": .int(c.vocabularySize),
-                "n_ctx_train": .int(loaded.model.trainingContextLength),
-                "n_ctx": .int(loaded.engine.slotContextSize),
-                "n_embd": .int(c.embeddingLength),
-                "n_params": .int(loaded.model.weights.parameterCount),
-                "size": .int(loaded.model.file.tensorByteCount),
-            ],
-        ]
-        return jsonResponse(["object": "list", "data": [model]])
+        let meta = ModelList.Model.Meta(
+            vocabularySize: c.vocabularySize, trainingContextLength: loaded.model.trainingContextLength,
+            contextLength: loaded.engine.slotContextSize, embeddingLength: c.embeddingLength,
+            parameterCount: loaded.model.weights.parameterCount, byteCount: loaded.model.file.tensorByteCount)
+        return ModelList(data: [ModelList.Model(id: loaded.name, created: OpenAIIdentifier.now, meta: meta)])
     }
 
     private func readFields(_ request: Request) async throws -> RequestFields {
@@ -93,19 +83,21 @@ struct Routes: Sendable {
         }
     }
 
-    private func generate(_ request: Request, chat: Bool) async throws -> Response {
+    private func generate(_ request: Request, context: BasicRequestContext, chat: Bool) async throws -> Response {
         let loaded = try state.ready()
         let fields = try await readFields(request)
-        var options = try GenerationOptions(fields, chat: chat, vocabularySize: loaded.model.configuration.vocabularySize)
+        let options = try GenerationOptions(fields, chat: chat, vocabularySize: loaded.model.configuration.vocabularySize)
+        var parameters = options.parameters
         let tools = chat ? try ToolRequest(fields) : nil
-        options.parameters.grammar = try ReplyGrammar.make(
+        parameters.toolNames = tools?.parsedNames ?? []
+        parameters.grammar = try ReplyGrammar.make(
             ReplyConstraint.parse(fields), tools: tools, format: loaded.toolTemplate.format, cache: loaded.grammars)
         let prompt = chat ? loaded.model.tokenize(try renderChat(fields, tools: tools, loaded)) : try completionPrompt(fields, loaded)
-        let stream = try loaded.engine.submit(EngineRequest(prompt: prompt, parameters: options.parameters, topLogprobs: options.topLogprobs))
+        let stream = try loaded.engine.submit(EngineRequest(prompt: prompt, parameters: parameters))
         let response = CompletionWriter(
-            chat: chat, id: OpenAIResponse.identifier(chat ? "chatcmpl-" : "cmpl-"), created: OpenAIResponse.now,
-            model: loaded.name, tokenizer: loaded.model.tokenizer, options: options,
-            toolNames: tools?.parsedNames ?? [])
+            chat: chat, id: OpenAIIdentifier.make(chat ? "chatcmpl-" : "cmpl-"), created: OpenAIIdentifier.now,
+            model: loaded.name, tokenizer: loaded.model.tokenizer, stream: options.stream, includeUsage: options.includeUsage,
+            reportsLogprobs: parameters.topLogprobs != nil)
         if options.stream {
             return Response(
                 status: .ok,
@@ -116,12 +108,12 @@ struct Routes: Sendable {
                 })
         }
         defer { stream.cancel() }
-        return try await response.collect(stream.events)
+        return try await response.collect(stream.events, request: request, context: context)
     }
 
     // MARK: - Tokens and templates
 
-    private func tokenize(_ request: Request) async throws -> Response {
+    private func tokenize(_ request: Request) async throws -> TokenizeResponse {
         let loaded = try state.ready()
         let fields = try await readFields(request)
         guard let content = try fields.string("content") else { throw APIError.invalidRequest("'content' is required (a string)") }
@@ -129,31 +121,29 @@ struct Routes: Sendable {
         let ids = tokenizer.encode(
             content, addSpecial: try fields.bool("add_special") ?? false, parseSpecial: try fields.bool("parse_special") ?? true)
         guard try fields.bool("with_pieces") ?? false else {
-            return jsonResponse(["tokens": .array(ids.map { .int($0) })])
+            return TokenizeResponse(tokens: ids.map { .id($0) })
         }
-        let pieces: [JinjaValue] = ids.map { id in
+        return TokenizeResponse(tokens: ids.map { id in
             let bytes = tokenizer.decodeBytes([id], showSpecial: true)
-            let piece: JinjaValue = String(bytes: bytes, encoding: .utf8).map { .string($0) } ?? .array(bytes.map { .int(Int($0)) })
-            return ["id": .int(id), "piece": piece]
-        }
-        return jsonResponse(["tokens": .array(pieces)])
+            return .piece(id: id, text: String(bytes: bytes, encoding: .utf8), bytes: bytes)
+        })
     }
 
-    private func detokenize(_ request: Request) async throws -> Response {
+    private func detokenize(_ request: Request) async throws -> DetokenizeResponse {
         let loaded = try state.ready()
         let fields = try await readFields(request)
         let ids = try fields.integers("tokens") ?? []
         do {
-            return jsonResponse(["content": .string(try loaded.model.tokenizer.decodeChecked(ids, showSpecial: true))])
+            return DetokenizeResponse(content: try loaded.model.tokenizer.decodeChecked(ids, showSpecial: true))
         } catch {
             throw APIError.invalidRequest("\(error)")
         }
     }
 
-    private func applyTemplate(_ request: Request) async throws -> Response {
+    private func applyTemplate(_ request: Request) async throws -> ApplyTemplateResponse {
         let loaded = try state.ready()
         let fields = try await readFields(request)
-        return jsonResponse(["prompt": .string(try renderChat(fields, tools: try ToolRequest(fields), loaded))])
+        return ApplyTemplateResponse(prompt: try renderChat(fields, tools: try ToolRequest(fields), loaded))
     }
 
     // MARK: - Metrics

@@ -56,7 +56,7 @@ private func run(_ arguments: [String]) throws -> String {
 
     @Test func piecesAndJSON() throws {
         #expect(try run(["tokenize", "-m", TinyModel.path, "--pieces", "ab b"]) == "\(TinyModel.ab)\tab\n\(TinyModel.spaceB)\tĠb\n")
-        #expect(try run(["tokenize", "-m", TinyModel.path, "--json", "\"b"]) == "{\"ids\": [34, 98], \"pieces\": [\"\\\"\", \"b\"]}\n")
+        #expect(try run(["tokenize", "-m", TinyModel.path, "--json", "\"b"]) == "{\"ids\":[34,98],\"pieces\":[\"\\\"\",\"b\"]}\n")
     }
 
     @Test func fileIsReadByteForByte() throws {

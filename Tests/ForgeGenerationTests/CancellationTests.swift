@@ -111,12 +111,15 @@ struct CancellationTests {
         let tiny = try TinyLanguageModel(contextLength: 256)
         let session = try GenerationSession(model: tiny.model, contextSize: 256, threadCount: 2)
         var ids: [Int] = []
+        var finishes: [FinishReason?] = []
         for try await piece in session.stream(prompt: Self.prompt, parameters: GenerationParameters(maxTokens: 12, sampling: .greedy)) {
-            ids.append(piece.tokenID)
+            if let id = piece.tokenID { ids.append(id) }
+            finishes.append(piece.finish)
         }
         let result = try #require(session.lastResult)
         #expect(result.finishReason == .length)
-        #expect(result.outputTokens == ids.filter { $0 >= 0 })
+        #expect(finishes.last == .length && finishes.dropLast().allSatisfy { $0 == nil }, "the last piece says why generation ended")
+        #expect(result.outputTokens == ids)
         #expect(result.outputTokens.count == 12)
     }
 }

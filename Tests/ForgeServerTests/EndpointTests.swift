@@ -137,6 +137,34 @@ import Testing
         }
     }
 
+    /// OpenAI writes some absent fields as null and leaves others out; its clients read both ways.
+    @Test func nullsAndOmittedFieldsAreOpenAIs() async throws {
+        let app = try buildApplication(configuration: tinyConfiguration())
+        try await app.test(.router) { client in
+            try await client.waitUntilReady()
+            let whole = try await client.postJSON("/v1/chat/completions", Self.chatBody).json()
+            #expect(whole["system_fingerprint"]?.stringValue == "forge")
+            let choice = whole["choices"]?[0]
+            #expect(choice?["logprobs"] == .null && choice?["index"]?.intValue == 0)
+            #expect(choice?["message"]?["tool_calls"] == nil)
+
+            let chunks = try await client.postJSON("/v1/chat/completions", Self.with(Self.chatBody, [("stream", true)]))
+                .events.dropLast().map { try JinjaValue(parsingJSON: $0) }
+            #expect(chunks.first?["choices"]?[0]?["delta"] == ["role": "assistant", "content": ""])
+            for chunk in chunks {
+                #expect(chunk["usage"] == nil)
+                #expect(chunk["choices"]?[0]?["logprobs"] == .null)
+                #expect(chunk["choices"]?[0]?["delta"]?["tool_calls"] == nil)
+            }
+            #expect(chunks.dropLast().allSatisfy { $0["choices"]?[0]?["finish_reason"] == .null })
+            #expect(chunks.last?["choices"]?[0]?["delta"] == .object(JinjaObject()))
+
+            let text = try await client.postJSON("/v1/completions", ["prompt": "ab", "max_tokens": 3, "temperature": 0]).json()
+            #expect(text["object"]?.stringValue == "text_completion")
+            #expect(text["choices"]?[0]?["logprobs"] == .null && text["choices"]?[0]?["text"]?.stringValue != nil)
+        }
+    }
+
     @Test func completionsTakeTextOrTokenIDs() async throws {
         let app = try buildApplication(configuration: tinyConfiguration())
         try await app.test(.router) { client in
