@@ -141,12 +141,13 @@ let package = Package(
         ),
         .testTarget(name: "ForgeCLITests", dependencies: [
             "ForgeCLI", "ForgeGGUF", "ForgeHub", "ForgeGeneration", "ForgeGrammar", "ForgeTraining", "ForgeKernels", "ForgeTestSupport",
+            "ForgeModel", "ForgeVulkan",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
         .testTarget(name: "ForgeGenerationTests", dependencies: ["ForgeGeneration", "ForgeGrammar", "ForgeKernels", "ForgeTestSupport", "ForgeTokenizer", "ForgeJinja"]),
         .testTarget(name: "ForgeGrammarTests", dependencies: ["ForgeGrammar"]),
         // Test helpers more than one test target uses (tiny model files, the real-model locator).
-        .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels"], path: "Tests/ForgeTestSupport"),
+        .target(name: "ForgeTestSupport", dependencies: ["ForgeTraining", "ForgeKernels", "ForgeGGUF"], path: "Tests/ForgeTestSupport"),
     ],
     swiftLanguageModes: [.v6]
 )

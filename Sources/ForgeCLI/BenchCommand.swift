@@ -52,6 +52,8 @@ public struct BenchCommand: ParsableCommand {
         valueName: "FILE|JSON"))
     public var jsonSchema: String?
 
+    @OptionGroup public var placement: DeviceOptions
+
     @Flag(help: "Print one JSON object instead of the table.")
     public var json = false
 
@@ -111,7 +113,7 @@ public struct BenchCommand: ParsableCommand {
             schema = text
         }
         return BenchPlan(modelPaths: paths, tests: tests, threadCounts: threads, repetitions: repetitions,
-                         bandwidthBytes: bandwidthMiB << 20, kernels: variant, jsonSchema: schema)
+                         bandwidthBytes: bandwidthMiB << 20, kernels: variant, jsonSchema: schema, placement: placement)
     }
 
     /// Comma-separated or repeated values of one option, each a whole number ≥ `minimum`; no
@@ -140,6 +142,8 @@ struct BenchPlan {
     /// Generation tests decode under this schema.
     var jsonSchema: String?
     var calibration: KernelCalibration = .shared
+    /// Opened when the measuring starts.
+    var placement = DeviceOptions()
 }
 
 /// Everything one `forge bench` run measured.
@@ -176,6 +180,8 @@ struct BenchReport {
     var peakResidentBytes = 0
     var kernels = KernelVariant.best
     var tuning = KernelCalibration.Mode.automatic
+    /// Where the models ran (`--device`).
+    var device = "CPU"
 
     static let tableHeader = """
         | model                          |       size |     params | threads |  test |              t/s |
@@ -187,6 +193,8 @@ struct BenchReport {
     /// bandwidth (last, so its buffer does not count in the models' peak memory) and the compute rate.
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
         var report = BenchReport(kernels: plan.kernels, tuning: plan.calibration.mode)
+        let device = try plan.placement.open()
+        report.device = device.name
         for (index, path) in plan.modelPaths.enumerated() {
             let start = ProcessStatistics.secondsSinceStart()
             let loadStart = Date()
@@ -204,7 +212,7 @@ struct BenchReport {
             for threads in plan.threadCounts {
                 for test in plan.tests {
                     let result = try benchmark.run(test, threads: threads, repetitions: plan.repetitions, kernels: plan.kernels,
-                                                   calibration: plan.calibration, jsonSchema: plan.jsonSchema)
+                                                   calibration: plan.calibration, jsonSchema: plan.jsonSchema, device: device)
                     if index == 0, figures.results.isEmpty, let start {
                         figures.firstTokenSeconds = start + loadSeconds + result.warmUpSeconds
                     }
@@ -308,7 +316,7 @@ struct BenchReport {
                 + String(format: "%.1f GFLOP/s", measurement.flopsPerSecond / 1e9)
                 + " (best of \(measurement.passes) passes of independent \(measurement.variant.name) fused multiply-adds in C)")
         }
-        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels")
+        lines.append("peak RSS of the process: \(Self.mebibytes(peakResidentBytes)), \(kernels) kernels, models on \(device)")
         return lines.joined(separator: "\n") + "\n"
     }
 
@@ -368,6 +376,7 @@ struct BenchReport {
             }),
             "peak_rss_bytes": .int(peakResidentBytes),
             "kernels": .string(kernels.name),
+            "device": .string(device),
         ]
         return report.jsonString(JSONFormat(itemSeparator: ",", keySeparator: ":"))
     }

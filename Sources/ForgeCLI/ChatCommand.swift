@@ -13,6 +13,7 @@ public struct ChatCommand: ParsableCommand {
 
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var placement: DeviceOptions
     @OptionGroup public var sampling: SamplingOptions
     @OptionGroup public var constraint: GrammarOptions
 
@@ -44,7 +45,8 @@ public struct ChatCommand: ParsableCommand {
     /// Loads the model and sets up the conversation the options describe.
     func makeConversation() throws -> ChatConversation {
         let model = try LanguageModel(path: modelOptions.resolvedPath())
-        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
+        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType,
+                                            device: try placement.open())
         return ChatConversation(
             session: session, formatter: try PromptFormatter(model: model, builtIn: chatTemplate),
             parameters: GenerationParameters(maxTokens: count < 0 ? nil : count, sampling: try sampling.parameters(), grammar: try constraint.grammar()),

@@ -18,6 +18,7 @@ public struct GenerateCommand: ParsableCommand {
 
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var placement: DeviceOptions
     @OptionGroup public var sampling: SamplingOptions
     @OptionGroup public var constraint: GrammarOptions
 
@@ -60,7 +61,8 @@ public struct GenerateCommand: ParsableCommand {
         let loadStart = ContinuousClock.now
         let model = try LanguageModel(path: modelOptions.resolvedPath())
         let loadSeconds = seconds(since: loadStart)
-        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
+        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType,
+                                            device: try placement.open())
         if runtime.verbose { Diagnostics.describe(model: model, session: session) }
 
         var text = try readPrompt()

@@ -10,6 +10,7 @@ public struct LogitsCommand: ParsableCommand {
 
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var placement: DeviceOptions
 
     @Option(name: [.short, .customLong("prompt")], help: "The prompt (special-token text is parsed).")
     public var prompt: String?
@@ -35,7 +36,8 @@ public struct LogitsCommand: ParsableCommand {
 
     public func run() throws {
         let model = try LanguageModel(path: modelOptions.resolvedPath())
-        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType)
+        let session = try GenerationSession(model: model, contextSize: runtime.contextSize, threadCount: runtime.threads, cacheType: runtime.kvCacheType,
+                                            device: try placement.open())
         let text: String
         if let prompt {
             text = prompt

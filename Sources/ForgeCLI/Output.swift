@@ -36,14 +36,11 @@ enum JSONText {
 enum Diagnostics {
     static func describe(model: LanguageModel, session: GenerationSession) {
         let c = model.configuration
-        let cache = session.cache
         StandardStreams.error("""
             model: \(model.path)
             architecture \(c.architecture): \(c.layerCount) layers, embedding \(c.embeddingLength), FFN \(c.feedForwardLength), \
             \(c.headCount) query heads / \(c.kvHeadCount) KV heads, head dim \(c.headDimension), vocabulary \(c.vocabularySize)
-            KV cache: \(cache.type.rawValue), \(cache.contextSize) positions × \(cache.layerCount) layers × \(c.kvHeadCount) KV heads × \(c.headDimension) = \
-            \(String(format: "%.2f", Double(cache.byteCount) / 1_048_576)) MiB
-            threads: \(session.evaluator.threadCount)
+            runs on: \(session.evaluator.summary)
 
             """)
     }

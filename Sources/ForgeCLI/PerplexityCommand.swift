@@ -10,6 +10,7 @@ public struct PerplexityCommand: ParsableCommand {
         discussion: "Non-overlapping chunks of -c tokens, each scored on its second half.")
 
     @OptionGroup public var modelOptions: ModelOptions
+    @OptionGroup public var placement: DeviceOptions
 
     @Option(name: .customShort("f"), help: ArgumentHelp("The text file.", valueName: "FILE"))
     public var file: String
@@ -40,7 +41,8 @@ public struct PerplexityCommand: ParsableCommand {
         if !json {
             StandardStreams.error("perplexity: \(tokens.count) tokens, \(tokens.count / contextSize) chunks of \(contextSize)\n")
         }
-        let result = try Perplexity.evaluate(model: model, tokens: tokens, contextSize: contextSize, threadCount: threads) { chunk, running in
+        let result = try Perplexity.evaluate(model: model, tokens: tokens, contextSize: contextSize, threadCount: threads,
+                                             device: try placement.open()) { chunk, running in
             if !json { StandardStreams.write("[\(chunk)]\(String(format: "%.4f", running)),") }
         }
         if json {

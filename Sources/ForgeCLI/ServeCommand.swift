@@ -13,14 +13,15 @@ public struct ServeCommand: AsyncParsableCommand {
             Endpoints: POST /v1/chat/completions, POST /v1/completions, GET /v1/models, GET /health \
             (ready), GET /livez (alive), POST /tokenize, POST /detokenize, POST /apply-template, and \
             GET /metrics with --metrics. --ctx-size is divided among the --parallel slots, as \
-            llama-server does. Prints "listening on http://HOST:PORT" on stderr once the model is \
-            loaded. SIGTERM or SIGINT drains: /health and new requests get 503, running requests get \
-            --drain-timeout seconds to finish, the rest end cleanly, and the server exits 0; a second \
-            SIGINT exits at once.
+            llama-server does (on a Vulkan device the slots' KV cache lives there too). Prints \
+            "listening on http://HOST:PORT" on stderr once the model is loaded. SIGTERM or SIGINT drains: \
+            /health and new requests get 503, running requests get --drain-timeout seconds to finish, the \
+            rest end cleanly, and the server exits 0; a second SIGINT exits at once.
             """)
 
     @OptionGroup public var modelOptions: ModelOptions
     @OptionGroup public var runtime: RuntimeOptions
+    @OptionGroup public var placement: DeviceOptions
 
     @Option(help: "Address to listen on.")
     public var host = "127.0.0.1"
@@ -66,6 +67,7 @@ public struct ServeCommand: AsyncParsableCommand {
         configuration.parallel = parallel
         configuration.threadCount = runtime.threads
         configuration.cacheType = runtime.kvCacheType
+        configuration.device = try placement.open()
         configuration.apiKeys = apiKeys + (try readKeyFile())
         configuration.alias = alias
         configuration.timeout = timeout

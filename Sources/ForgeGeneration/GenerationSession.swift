@@ -79,13 +79,13 @@ public struct GenerationResult: Sendable {
 }
 
 /// One conversation: a KV cache at the model's KV head count, the tokens it holds, and the
-/// buffers to run the model. Successive calls reuse the cached prefix they share, so a chat
+/// buffers to run the model, on the CPU or a Vulkan device. Successive calls reuse the cached prefix they share, so a chat
 /// only processes each turn's new tokens. Generations run one at a time: a call waits for one
 /// still running (a dropped stream's, which stops within a step) before it touches the cache.
 public final class GenerationSession: @unchecked Sendable {
     public let model: LanguageModel
-    public let cache: KVCache
-    public let evaluator: Evaluator
+    /// The forward pass and its cache (one slot).
+    public let evaluator: any ModelEvaluator
     /// The tokens whose keys and values are in the cache, in order.
     public private(set) var tokens: [Int] = []
     /// Guards the four properties below; signalled when a generation ends.
@@ -98,15 +98,17 @@ public final class GenerationSession: @unchecked Sendable {
 
     /// - Parameters:
     ///   - contextSize: positions the cache holds; capped by the model's training context.
-    public init(model: LanguageModel, contextSize: Int = 4096, threadCount: Int = 2, cacheType: KVCacheType = .f16, batchSize: Int = 512) throws {
+    ///   - device: where the model runs (a Vulkan device: checked and uploaded here).
+    public init(model: LanguageModel, contextSize: Int = 4096, threadCount: Int = 2, cacheType: KVCacheType = .f16, batchSize: Int = 512,
+                device: ComputeDevice = .cpu) throws {
         self.model = model
         let context = min(contextSize, model.trainingContextLength)
         let batch = min(batchSize, context)
-        cache = try KVCache(configuration: model.configuration, contextSize: context, type: cacheType, maxBatchSize: batch)
-        evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, threadCount: threadCount)
+        evaluator = try device.makeEvaluator(weights: model.weights, contextSize: context, maxBatchSize: batch, cacheType: cacheType,
+                                             threadCount: threadCount)
     }
 
-    public var contextSize: Int { cache.contextSize }
+    public var contextSize: Int { evaluator.contextSize }
 
     /// Forgets the conversation (after a generation still running has ended).
     public func reset() {
@@ -146,7 +148,7 @@ public final class GenerationSession: @unchecked Sendable {
     /// `ingest` of a checked prompt, giving up between batches once `stopping` says so; the
     /// cache then holds the part of the prompt evaluated so far.
     private func ingest(_ prompt: [Int], stopping: () -> Bool) throws -> Int {
-        let common = SequenceDecoder.reusablePrefix(cached: tokens, prompt: prompt, cache: cache)
+        let common = SequenceDecoder.reusablePrefix(cached: tokens, prompt: prompt, evaluator: evaluator)
         tokens = Array(prompt[..<common])
         var start = common
         while start < prompt.count {
@@ -160,7 +162,7 @@ public final class GenerationSession: @unchecked Sendable {
 
     /// The one forward pass: appends `batch` to the cache after `tokens`.
     private func evaluate(_ batch: ArraySlice<Int>) throws {
-        try evaluator.evaluate(Batch(tokens: Array(batch), startingAt: tokens.count), cache: cache)
+        try evaluator.evaluate(Batch(tokens: Array(batch), startingAt: tokens.count))
         tokens.append(contentsOf: batch)
         lastRow = batch.count - 1
     }

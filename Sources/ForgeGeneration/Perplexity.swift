@@ -16,7 +16,7 @@ public struct PerplexityResult: Sendable {
 
 public enum Perplexity {
     public static func evaluate(
-        model: LanguageModel, tokens: [Int], contextSize: Int, threadCount: Int = 2,
+        model: LanguageModel, tokens: [Int], contextSize: Int, threadCount: Int = 2, device: ComputeDevice = .cpu,
         afterChunk: (Int, Double) -> Void = { _, _ in }
     ) throws -> PerplexityResult {
         guard contextSize >= 4 else { throw GenerationError.invalidParameter("the context must be at least 4 tokens") }
@@ -24,8 +24,8 @@ public enum Perplexity {
         guard chunks > 0 else {
             throw GenerationError.invalidParameter("the text is \(tokens.count) tokens; perplexity needs at least \(contextSize) (one chunk)")
         }
-        let cache = try KVCache(configuration: model.configuration, contextSize: contextSize, maxBatchSize: contextSize)
-        let evaluator = Evaluator(weights: model.weights, maxBatchSize: contextSize, maxLogitRows: 32, threadCount: threadCount)
+        let evaluator = try device.makeEvaluator(weights: model.weights, contextSize: contextSize, maxBatchSize: contextSize,
+                                                 maxLogitRows: 32, threadCount: threadCount)
         let first = contextSize / 2
         let bos = model.tokenizer.addBOS ? model.tokenizer.bosTokenID : nil
         var sum = 0.0, sumSquares = 0.0, count = 0
@@ -34,7 +34,7 @@ public enum Perplexity {
             var batch = Array(tokens[chunk * contextSize..<(chunk + 1) * contextSize])
             let targets = batch
             if let bos { batch[0] = bos }
-            try evaluator.evaluate(Batch(tokens: batch, startingAt: 0), cache: cache)
+            try evaluator.evaluate(Batch(tokens: batch, startingAt: 0))
             var row = first
             while row < contextSize - 1 {
                 let rows = row..<min(row + evaluator.maxLogitRows, contextSize - 1)

@@ -52,8 +52,8 @@ public struct SequenceDecoder: Sendable {
 
     /// How many of the tokens a cache holds (`cached`) a new sequence starting with `prompt` keeps.
     /// The last prompt token is always evaluated again, so its logits are fresh.
-    public static func reusablePrefix(cached: [Int], prompt: [Int], cache: KVCache) -> Int {
-        let common = cache.reusablePrefix(common: zip(cached, prompt).prefix { $0 == $1 }.count, written: cached.count)
+    public static func reusablePrefix(cached: [Int], prompt: [Int], evaluator: any ModelEvaluator) -> Int {
+        let common = evaluator.reusablePrefix(common: zip(cached, prompt).prefix { $0 == $1 }.count, written: cached.count)
         return min(common, prompt.count - 1)
     }
 

@@ -114,8 +114,9 @@ public final class SpeedBenchmark {
     /// - Parameter jsonSchema: for a generation test, decode under this schema: each token is the
     ///   best the grammar allows after masking the whole vocabulary (the grammar starts over when
     ///   complete), and the grammar is compiled afresh in each run, as each request would.
+    /// - Parameter device: where the model runs (`threads` and `kernels` are the CPU's).
     public func run(_ test: BenchmarkTest, threads: Int, repetitions: Int, kernels: KernelVariant = .best,
-                    calibration: KernelCalibration = .shared, jsonSchema: String? = nil) throws -> BenchmarkResult {
+                    calibration: KernelCalibration = .shared, jsonSchema: String? = nil, device: ComputeDevice = .cpu) throws -> BenchmarkResult {
         guard threads >= 1, threads <= 256 else {
             throw GenerationError.invalidParameter("threads must be between 1 and 256, not \(threads)")
         }
@@ -127,11 +128,16 @@ public final class SpeedBenchmark {
         }
         let batch = test.kind == .prompt ? min(test.tokens, Self.batchLimit) : 1
         let compute = try ComputeContext(threadCount: threads, variant: kernels, calibration: calibration)
-        let evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, maxLogitRows: 1, compute: compute)
-        let cache = try KVCache(configuration: model.configuration, contextSize: test.tokens, maxBatchSize: batch)
+        let evaluator: any ModelEvaluator = switch device {
+        case .cpu:
+            CPUModelEvaluator(evaluator: Evaluator(weights: model.weights, maxBatchSize: batch, maxLogitRows: 1, compute: compute),
+                              cache: try KVCache(configuration: model.configuration, contextSize: test.tokens, maxBatchSize: batch))
+        case .vulkan:
+            try device.makeEvaluator(weights: model.weights, contextSize: test.tokens, maxBatchSize: batch, maxLogitRows: 1, threadCount: threads)
+        }
         let run: (Int) throws -> Void = test.kind == .prompt
-            ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator, cache: cache) }
-            : { try self.decode(tokens: $0, evaluator: evaluator, cache: cache, jsonSchema: jsonSchema) }
+            ? { try self.evaluatePrompt(tokens: $0, evaluator: evaluator) }
+            : { try self.decode(tokens: $0, evaluator: evaluator, jsonSchema: jsonSchema) }
 
         // llama-bench warms a generation test up with a single token.
         var start = ContinuousClock.now
@@ -143,8 +149,8 @@ public final class SpeedBenchmark {
             try run(test.tokens)
             samples.append(Double(test.tokens) / max((ContinuousClock.now - start).inSeconds, 1e-9))
         }
-        return BenchmarkResult(test: test, threads: evaluator.threadCount, samples: samples, warmUpSeconds: warmUp,
-                               decodeStrategies: compute.decodeStrategies, constrained: test.kind == .generation && jsonSchema != nil)
+        return BenchmarkResult(test: test, threads: threads, samples: samples, warmUpSeconds: warmUp,
+                               decodeStrategies: evaluator is CPUModelEvaluator ? compute.decodeStrategies : [], constrained: test.kind == .generation && jsonSchema != nil)
     }
 
     private func randomToken() -> Int {
@@ -156,23 +162,23 @@ public final class SpeedBenchmark {
         return randomToken()
     }
 
-    private func evaluatePrompt(tokens count: Int, evaluator: Evaluator, cache: KVCache) throws {
+    private func evaluatePrompt(tokens count: Int, evaluator: any ModelEvaluator) throws {
         var tokens = [firstToken]
         while tokens.count < count { tokens.append(randomToken()) }
         var position = 0
         while position < count {
             let slice = Array(tokens[position..<min(count, position + evaluator.maxBatchSize)])
-            try evaluator.evaluate(Batch(tokens: slice, startingAt: position), cache: cache)
+            try evaluator.evaluate(Batch(tokens: slice, startingAt: position))
             position += slice.count
             if position == count { _ = try evaluator.logits(row: slice.count - 1) }
         }
     }
 
-    private func decode(tokens count: Int, evaluator: Evaluator, cache: KVCache, jsonSchema: String?) throws {
+    private func decode(tokens count: Int, evaluator: any ModelEvaluator, jsonSchema: String?) throws {
         let constraint = try jsonSchema.map { GrammarConstraint(grammar: try Grammar(jsonSchema: $0), vocabulary: model.tokenizer.grammarVocabulary) }
         var token = firstToken
         for position in 0..<count {
-            try evaluator.evaluate(Batch(tokens: [token], startingAt: position), cache: cache)
+            try evaluator.evaluate(Batch(tokens: [token], startingAt: position))
             let logits = try evaluator.logits(row: 0)
             guard let constraint else {
                 token = randomToken()

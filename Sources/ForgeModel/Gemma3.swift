@@ -30,6 +30,12 @@ enum Gemma3 {
         loadLayer: { loader, index, c in try Layer(loader, index, c) },
         embeddingScale: { c in Float(c.embeddingLength).squareRoot() })
 
+    /// The queries are multiplied by 1/√ of this: the head size, except that Gemma 3 27B scales by
+    /// its embedding per head (gemma_pytorch's config).
+    static func queryScale(_ c: ModelConfiguration) -> Float {
+        c.layerCount == 62 ? Float(c.embeddingLength / c.headCount) : Float(c.headDimension)
+    }
+
     struct Layer: TransformerLayer, @unchecked Sendable {
         let attentionNorm: [Float]                      // (dim)
         let query, key, value: WeightMatrix             // (n_head | n_head_kv) * head_dim × dim
@@ -62,9 +68,7 @@ enum Gemma3 {
             f.linear(value, f.normed, into: f.v)
             f.queryKeyNorm(queryNorm, keyNorm)
             f.ropeQueriesAndKeys(style: .neox)
-            // Gemma 3 27B scales by its embedding per head instead (gemma_pytorch's config).
-            let queryScale = c.layerCount == 62 ? Float(c.embeddingLength / c.headCount) : Float(c.headDimension)
-            f.scale(f.q, by: 1 / queryScale.squareRoot(), width: c.queryWidth)
+            f.scale(f.q, by: 1 / Gemma3.queryScale(c).squareRoot(), width: c.queryWidth)
             f.storeKeysAndValues()
             f.attend(scale: 1)
             f.observe("kqv_out", f.attention, width: c.queryWidth)

@@ -67,7 +67,7 @@ struct EngineStream: Sendable {
     func cancel() { job.cancel() }
 }
 
-/// Continuous batching over the slots of one KV cache: one Evaluator and one cache, driven by a
+/// Continuous batching over the slots of one KV cache: one evaluator and its cache, driven by a
 /// dedicated thread. Each step is one forward pass holding the next token of every decoding slot
 /// plus prompt chunks of newly admitted requests; requests beyond the slots wait in a bounded
 /// queue, and a finished or cancelled request leaves its slot at the next step. A slot keeps the
@@ -79,8 +79,7 @@ final class InferenceEngine: @unchecked Sendable {
     let queueCapacity: Int
     private let timeout: Double?
     private let beforeEachStep: (@Sendable () -> Void)?
-    private let cache: KVCache
-    private let evaluator: Evaluator
+    private let evaluator: any ModelEvaluator
 
     private let condition = NSCondition()
     // Guarded by `condition`.
@@ -112,9 +111,9 @@ final class InferenceEngine: @unchecked Sendable {
         timeout = configuration.timeout
         beforeEachStep = configuration.beforeEachStep
         let batch = max(slotCount, min(configuration.batchSize, slotCount * slotContextSize))
-        cache = try KVCache(configuration: model.configuration, contextSize: slotContextSize, slotCount: slotCount,
-                            type: configuration.cacheType, maxBatchSize: batch)
-        evaluator = Evaluator(weights: model.weights, maxBatchSize: batch, maxLogitRows: slotCount, threadCount: configuration.threadCount)
+        evaluator = try configuration.device.makeEvaluator(weights: model.weights, contextSize: slotContextSize, slotCount: slotCount,
+                                                           maxBatchSize: batch, maxLogitRows: slotCount, cacheType: configuration.cacheType,
+                                                           threadCount: configuration.threadCount)
         slots = Array(repeating: Slot(), count: slotCount)
         metrics.slotCount = slotCount
     }
@@ -230,7 +229,7 @@ final class InferenceEngine: @unchecked Sendable {
         var best: Int?
         var common = -1
         for index in slots.indices where slots[index].job == nil {
-            let reusable = SequenceDecoder.reusablePrefix(cached: slots[index].tokens, prompt: prompt, cache: cache)
+            let reusable = SequenceDecoder.reusablePrefix(cached: slots[index].tokens, prompt: prompt, evaluator: evaluator)
             if reusable > common || (reusable == common && slots[index].lastUsed < slots[best ?? index].lastUsed) {
                 best = index
                 common = reusable
@@ -290,7 +289,7 @@ final class InferenceEngine: @unchecked Sendable {
         let clock = ContinuousClock()
         let stepStart = clock.now
         do {
-            try evaluator.evaluate(Batch(tokens: stepTokens, positions: stepPositions, slots: stepSlots), cache: cache)
+            try evaluator.evaluate(Batch(tokens: stepTokens, positions: stepPositions, slots: stepSlots))
         } catch {
             for index in Set(stepSlots) {
                 slots[index].tokens.removeAll()

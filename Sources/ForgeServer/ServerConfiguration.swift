@@ -25,6 +25,8 @@ public struct ServerConfiguration: Sendable {
     /// Tokens in one forward pass: decode tokens of every active slot plus prompt chunks.
     public var batchSize = 512
     public var cacheType: KVCacheType = .f16
+    /// Where the model runs; on a Vulkan device the KV cache slots live there too.
+    public var device: ComputeDevice = .cpu
     /// Largest request body accepted; larger ones get 413.
     public var maxBodyBytes = 4 << 20
     /// Signals that start the drain (the CLI passes SIGINT and SIGTERM; in-process tests none).

@@ -103,30 +103,38 @@ extension CommandRecorder {
                      workgroups: groups(tokens * heads * rotated / 2), workgroupSize: device.elementwiseWidth)
     }
 
-    /// Writes `tokens` rows of keys and values (kvWidth each) into f16 caches at the rows
-    /// `positions` (u32 per token) names.
+    /// Writes `tokens` rows of keys and values (kvWidth each) into f16 caches. `tokenRows` holds
+    /// two u32 per token: the cache row of its slot's position 0, and its position.
     public func storeKeysAndValues(keys: BufferRange, values: BufferRange, keyCache: BufferRange, valueCache: BufferRange,
-                                   positions: BufferRange, tokens: Int, kvWidth: Int) throws {
+                                   tokenRows: BufferRange, tokens: Int, kvWidth: Int) throws {
         guard kvWidth % 2 == 0 else { throw VulkanError("the f16 cache needs an even KV width, not \(kvWidth)") }
-        try dispatch("store_kv", [keys, values, keyCache, valueCache, positions], constants: [UInt32(tokens), UInt32(kvWidth)],
+        try dispatch("store_kv", [keys, values, keyCache, valueCache, tokenRows], constants: [UInt32(tokens), UInt32(kvWidth)],
                      workgroups: groups(tokens * kvWidth / 2), workgroupSize: device.elementwiseWidth)
     }
 
-    /// Grouped-query attention with a causal mask: query head h of token t attends over f16
-    /// cache rows 0...positions[t] of KV head h / (heads / kvHeads), scores times `scale`.
-    public func attention(queries: BufferRange, keyCache: BufferRange, valueCache: BufferRange, positions: BufferRange,
-                          output: BufferRange, tokens: Int, heads: Int, kvHeads: Int, headDimension: Int, scale: Float) throws {
+    /// Grouped-query attention with a causal mask: query head h of token t attends over its
+    /// slot's f16 cache rows for positions 0...p (`tokenRows` as in `storeKeysAndValues`), or the
+    /// last `window` of them, of KV head h / (heads / kvHeads), scores times `scale`.
+    public func attention(queries: BufferRange, keyCache: BufferRange, valueCache: BufferRange, tokenRows: BufferRange,
+                          output: BufferRange, tokens: Int, heads: Int, kvHeads: Int, headDimension: Int, scale: Float,
+                          window: Int? = nil) throws {
         guard headDimension % 2 == 0, headDimension <= 256, heads % kvHeads == 0 else {
             throw VulkanError("attention needs an even head size up to 256 and whole query groups (head size \(headDimension), \(heads):\(kvHeads) heads)")
         }
-        try dispatch("attention", [queries, keyCache, valueCache, positions, output],
-                     constants: [UInt32(tokens), UInt32(heads), UInt32(kvHeads), UInt32(headDimension), scale.bitPattern],
+        guard window.map({ $0 > 0 }) ?? true else { throw VulkanError("a sliding window must be positive, not \(window!)") }
+        try dispatch("attention", [queries, keyCache, valueCache, tokenRows, output],
+                     constants: [UInt32(tokens), UInt32(heads), UInt32(kvHeads), UInt32(headDimension), scale.bitPattern, UInt32(window ?? 0)],
                      workgroups: tokens * heads, workgroupSize: device.reductionWidth)
     }
 
     /// gate ← silu(gate) ⊙ up over `count` values.
     public func swiGLU(gate: BufferRange, up: BufferRange, count: Int) throws {
         try dispatch("swiglu", [gate, up], constants: [UInt32(count)], workgroups: groups(count), workgroupSize: device.elementwiseWidth)
+    }
+
+    /// gate ← gelu(gate) ⊙ up over `count` values, GELU in its tanh form.
+    public func geGLU(gate: BufferRange, up: BufferRange, count: Int) throws {
+        try dispatch("geglu", [gate, up], constants: [UInt32(count)], workgroups: groups(count), workgroupSize: device.elementwiseWidth)
     }
 
     /// destination[i] += source[i mod period] for i in 0..<count: a residual (period = count) or

@@ -3,35 +3,16 @@ import Testing
 import ForgeGGUF
 import ForgeKernels
 import ForgeModel
+import ForgeTestSupport
 
 /// Tiny random-weight Qwen3 and Gemma 3 models against llama.cpp's logits for them
 /// (Fixtures/architectures: make-fixtures.py wrote the same files, drawing the same numbers, and
 /// ran llama.cpp on them). Gemma's window of 4 positions is shorter than the prompt, and its cache
 /// keeps a ring for the local layers that the 20 positions wrap.
 @Suite struct ArchitectureFixtureTests {
-    struct Model: Sendable, CustomStringConvertible {
-        var name: String
-        var architecture: String
-        var layers: Int
-        var dim: Int
-        var ffn: Int
-        var heads: Int
-        var kvHeads: Int
-        var headDim: Int
-        var vocab: Int
-        var ropeBase: Float
-        var seed: UInt64
-        var window: Int?
-        var description: String { name }
-    }
+    typealias Model = TinyArchitectureModel
 
-    // The table of make-fixtures.py.
-    static let models = [
-        Model(name: "tiny-qwen3", architecture: "qwen3", layers: 2, dim: 32, ffn: 48, heads: 4, kvHeads: 2, headDim: 16,
-              vocab: 258, ropeBase: 1_000_000, seed: 3, window: nil),
-        Model(name: "tiny-gemma3", architecture: "gemma3", layers: 6, dim: 32, ffn: 48, heads: 4, kvHeads: 1, headDim: 16,
-              vocab: 258, ropeBase: 100_000, seed: 7, window: 4),
-    ]
+    static let models = TinyArchitectureModel.fixtures
 
     @Test(arguments: models)
     func logitsMatchLlamaCpp(model: Model) throws {
@@ -44,7 +25,7 @@ import ForgeModel
 
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("\(model.name)-\(UUID().uuidString).gguf").path
         defer { try? FileManager.default.removeItem(atPath: path) }
-        try Self.write(model, to: path)
+        try model.write(to: path)
         let weights = try ModelWeights(gguf: GGUFFile(path: path))
         #expect(weights.architecture.name == model.architecture)
         #expect(weights.configuration.headDimension == model.headDim)
@@ -84,48 +65,5 @@ import ForgeModel
         #expect(cache.reusablePrefix(common: 600, written: 1200) == 0)
         #expect(cache.reusablePrefix(common: 2000, written: 2500) == 2000)
         #expect(full.reusablePrefix(common: 600, written: 1024) == 600)
-    }
-
-    /// The file make-fixtures.py writes for `model`, tensor values drawn in its order.
-    static func write(_ model: Model, to path: String) throws {
-        var random = SplitMix64(seed: model.seed)
-        func uniform() -> Double { Double(random.next() >> 41) / Double(1 << 23) - 0.5 }
-        let dim = model.dim, hd = model.headDim, q = model.heads * hd, kv = model.kvHeads * hd
-        var tensors: [(String, [Int], Bool)] = [("token_embd.weight", [dim, model.vocab], false)]
-        for i in 0..<model.layers {
-            let p = "blk.\(i)."
-            tensors += [(p + "attn_norm.weight", [dim], true), (p + "attn_q.weight", [dim, q], false),
-                        (p + "attn_k.weight", [dim, kv], false), (p + "attn_v.weight", [dim, kv], false),
-                        (p + "attn_q_norm.weight", [hd], true), (p + "attn_k_norm.weight", [hd], true),
-                        (p + "attn_output.weight", [q, dim], false)]
-            if model.architecture == "gemma3" { tensors.append((p + "post_attention_norm.weight", [dim], true)) }
-            tensors += [(p + "ffn_norm.weight", [dim], true), (p + "ffn_gate.weight", [dim, model.ffn], false),
-                        (p + "ffn_up.weight", [dim, model.ffn], false), (p + "ffn_down.weight", [model.ffn, dim], false)]
-            if model.architecture == "gemma3" { tensors.append((p + "post_ffw_norm.weight", [dim], true)) }
-        }
-        tensors.append(("output_norm.weight", [dim], true))
-
-        var writer = GGUFWriter()
-        let a = model.architecture
-        writer.set("general.architecture", .string(a))
-        writer.set("\(a).block_count", .uint32(UInt32(model.layers)))
-        writer.set("\(a).context_length", .uint32(128))
-        writer.set("\(a).embedding_length", .uint32(UInt32(dim)))
-        writer.set("\(a).feed_forward_length", .uint32(UInt32(model.ffn)))
-        writer.set("\(a).attention.head_count", .uint32(UInt32(model.heads)))
-        writer.set("\(a).attention.head_count_kv", .uint32(UInt32(model.kvHeads)))
-        writer.set("\(a).attention.key_length", .uint32(UInt32(hd)))
-        writer.set("\(a).attention.value_length", .uint32(UInt32(hd)))
-        writer.set("\(a).attention.layer_norm_rms_epsilon", .float32(1e-6))
-        writer.set("\(a).rope.freq_base", .float32(model.ropeBase))
-        if let window = model.window { writer.set("\(a).attention.sliding_window", .uint32(UInt32(window))) }
-        writer.set("tokenizer.ggml.model", .string("gpt2"))
-        writer.set("tokenizer.ggml.tokens", .array(.string((0..<model.vocab).map { "t\($0)" })))
-        for (name, shape, isNorm) in tensors {
-            let count = shape.reduce(1, *)
-            let values = (0..<count).map { _ in Float(isNorm ? 1 + 0.5 * uniform() : 0.5 * uniform()) }
-            try writer.addTensor(name: name, shape: shape, floats: values)
-        }
-        try writer.write(to: path)
     }
 }

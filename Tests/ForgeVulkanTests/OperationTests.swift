@@ -161,6 +161,23 @@ struct OperationTests {
         TestDevice.expectNoValidationMessages()
     }
 
+    /// The CPU rounds the gate to f16 and GELU's result to f16 (llama.cpp's table) where the
+    /// shader computes in f32: the bound is two f16 roundings (relative 2⁻¹¹ each, squared).
+    @Test func geGLU() throws {
+        let device = TestDevice.shared
+        var generator = SeededGenerator(seed: 37)
+        let rows = 3, width = 1_001
+        var gate = generator.normals(rows * width, scale: 3), up = generator.normals(rows * width)
+        gate[0] = -12; gate[1] = 11 // past the table's range on both sides
+        let gateBuffer = try device.buffer(gate), upBuffer = try device.buffer(up)
+        try device.run { try $0.geGLU(gate: gateBuffer.range(), up: upBuffer.range(), count: rows * width) }
+        var expected = gate
+        Self.cpu.geGLU(gate: &expected, up: up, rows: rows, width: width)
+        let error = normalizedError(try device.download(gateBuffer, count: gate.count), reference: expected)
+        #expect(error < 2e-6, "normalized error \(error)")
+        TestDevice.expectNoValidationMessages()
+    }
+
     @Test func softmax() throws {
         let device = TestDevice.shared
         var generator = SeededGenerator(seed: 41)
