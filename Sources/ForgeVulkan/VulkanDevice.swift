@@ -11,7 +11,7 @@ public struct VulkanError: Error, CustomStringConvertible, Sendable {
 func checked<T>(_ call: (UnsafeMutablePointer<CChar>, Int) -> T?) throws -> T {
     var message = [CChar](repeating: 0, count: 512)
     if let result = message.withUnsafeMutableBufferPointer({ call($0.baseAddress!, $0.count) }) { return result }
-    throw VulkanError(String(cString: message))
+    throw VulkanError(message.withUnsafeBufferPointer { String(cString: $0.baseAddress!) })
 }
 
 func checked(_ call: (UnsafeMutablePointer<CChar>, Int) -> Int32) throws {
@@ -160,7 +160,7 @@ public final class VulkanDevice: @unchecked Sendable {
         var text = [CChar](repeating: 0, count: 65536)
         let count = forge_vk_take_messages(instance, &text, text.count)
         guard count > 0 else { return [] }
-        let lines = String(cString: text).split(separator: "\n").map(String.init)
+        let lines = text.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }.split(separator: "\n").map(String.init)
         return lines.isEmpty ? ["\(count) validation messages"] : lines
     }
 
