@@ -4,7 +4,6 @@ import ForgeGGUF
 import ForgeGeneration
 import ForgeGrammar
 import ForgeHub
-import ForgeJinja
 import ForgeKernels
 
 /// `forge bench`: llama-bench's tests and table, plus what the speeds mean on this machine (decode's
@@ -74,7 +73,7 @@ public struct BenchCommand: ParsableCommand {
             }
             StandardStreams.write(row + "\n")
         }
-        StandardStreams.write(json ? report.json() + "\n" : "\n" + report.summary())
+        StandardStreams.write(json ? try report.json() : "\n" + report.summary())
     }
 
     /// What to run, checked: every value parsed and in range, before any model is loaded.
@@ -320,64 +319,91 @@ struct BenchReport {
         return lines.joined(separator: "\n") + "\n"
     }
 
-    func json() -> String {
-        func number(_ value: Double) -> JinjaValue { value.isFinite ? .double(value) : .null }
-        func result(_ model: ModelFigures, _ result: BenchmarkResult) -> JinjaValue {
-            var fields: JinjaObject = [
-                "model": .string(model.path),
-                "test": .string(result.testName),
-                "threads": .int(result.threads),
-                "tokens_per_second": number(result.mean),
-                "stddev": number(result.standardDeviation),
-                "samples": .array(result.samples.map(number)),
-            ]
-            if let flops = Self.effectiveFlopsPerSecond(model, result) {
-                fields["effective_gflop_per_second"] = number(flops / 1e9)
-                if model.computeBound, let ceiling = computeCeiling(threads: result.threads) {
-                    fields["fraction_of_compute"] = number(flops / ceiling.flopsPerSecond)
-                }
+    func json() throws -> String {
+        func finite(_ value: Double) -> Double? { value.isFinite ? value : nil }
+        let results = models.flatMap { model in
+            model.results.map { result in
+                let flops = Self.effectiveFlopsPerSecond(model, result)
+                let bytes = Self.effectiveBytesPerSecond(model, result)
+                let compute = model.computeBound ? computeCeiling(threads: result.threads) : nil
+                let bandwidth = ceiling(threads: result.threads)
+                return BenchJSON.Result(
+                    model: model.path, test: result.testName, threads: result.threads,
+                    tokensPerSecond: finite(result.mean), stddev: finite(result.standardDeviation), samples: result.samples.map(finite),
+                    effectiveGflopPerSecond: flops.map { $0 / 1e9 },
+                    fractionOfCompute: flops.flatMap { flops in compute.map { flops / $0.flopsPerSecond } },
+                    effectiveGbPerSecond: bytes.map { $0 / 1e9 },
+                    fractionOfBandwidth: bytes.flatMap { bytes in bandwidth.map { bytes / $0.bytesPerSecond } })
             }
-            if let effective = Self.effectiveBytesPerSecond(model, result) {
-                fields["effective_gb_per_second"] = number(effective / 1e9)
-                if let ceiling = ceiling(threads: result.threads) {
-                    fields["fraction_of_bandwidth"] = number(effective / ceiling.bytesPerSecond)
-                }
-            }
-            return .object(fields)
         }
-        let modelObjects: [JinjaValue] = models.map { model in
-            [
-                "path": .string(model.path),
-                "description": .string(model.description),
-                "size_bytes": .int(model.sizeBytes),
-                "parameters": .int(model.parameters),
-                "weight_bytes_per_token": .int(model.weightBytesPerToken),
-                "load_seconds": number(model.loadSeconds),
-                "first_token_seconds": model.firstTokenSeconds.map(number) ?? .null,
-                "peak_rss_bytes": .int(model.peakResidentBytes),
-                "decode_strategies": .object(JinjaObject(model.decodeStrategies.map { ($0.type.name, .string($0.rows.rawValue)) })),
-            ]
-        }
-        let probes: [JinjaValue] = bandwidth.map { measurement in
-            [
-                "threads": .int(measurement.threads), "gb_per_second": number(measurement.bytesPerSecond / 1e9),
-                "buffer_bytes": .int(measurement.bufferBytes), "passes": .int(measurement.passes),
-            ]
-        }
-        let report: JinjaValue = [
-            "results": .array(models.flatMap { model in model.results.map { result(model, $0) } }),
-            "models": .array(modelObjects),
-            "read_bandwidth_gb_per_second": bandwidth.map(\.bytesPerSecond).max().map { number($0 / 1e9) } ?? .null,
-            "bandwidth": .array(probes),
-            "compute_gflop_per_second": compute.map(\.flopsPerSecond).max().map { number($0 / 1e9) } ?? .null,
-            "compute": .array(compute.map { measurement in
-                ["threads": .int(measurement.threads), "gflop_per_second": number(measurement.flopsPerSecond / 1e9),
-                 "passes": .int(measurement.passes), "kernels": .string(measurement.variant.name)]
-            }),
-            "peak_rss_bytes": .int(peakResidentBytes),
-            "kernels": .string(kernels.name),
-            "device": .string(device),
-        ]
-        return report.jsonString(JSONFormat(itemSeparator: ",", keySeparator: ":"))
+        let report = BenchJSON(
+            results: results,
+            models: models.map { model in
+                BenchJSON.Model(
+                    path: model.path, description: model.description, sizeBytes: model.sizeBytes, parameters: model.parameters,
+                    weightBytesPerToken: model.weightBytesPerToken, loadSeconds: finite(model.loadSeconds),
+                    firstTokenSeconds: model.firstTokenSeconds.flatMap(finite), peakRssBytes: model.peakResidentBytes,
+                    decodeStrategies: Dictionary(model.decodeStrategies.map { ($0.type.name, $0.rows.rawValue) }, uniquingKeysWith: { $1 }))
+            },
+            readBandwidthGbPerSecond: bandwidth.map(\.bytesPerSecond).max().map { $0 / 1e9 },
+            bandwidth: bandwidth.map { BenchJSON.Bandwidth(threads: $0.threads, gbPerSecond: $0.bytesPerSecond / 1e9, bufferBytes: $0.bufferBytes, passes: $0.passes) },
+            computeGflopPerSecond: compute.map(\.flopsPerSecond).max().map { $0 / 1e9 },
+            compute: compute.map { BenchJSON.Compute(threads: $0.threads, gflopPerSecond: $0.flopsPerSecond / 1e9, passes: $0.passes, kernels: $0.variant.name) },
+            peakRssBytes: peakResidentBytes, kernels: kernels.name, device: device)
+        return try JSONReport.line(report)
     }
+}
+
+/// `forge bench --json`: one object with snake_case keys, as `scripts/bench` reads them; figures a
+/// run did not measure are left out.
+struct BenchJSON: Encodable {
+    struct Result: Encodable {
+        var model: String
+        var test: String
+        var threads: Int
+        var tokensPerSecond: Double?
+        var stddev: Double?
+        var samples: [Double?]
+        var effectiveGflopPerSecond: Double?
+        var fractionOfCompute: Double?
+        var effectiveGbPerSecond: Double?
+        var fractionOfBandwidth: Double?
+    }
+
+    struct Model: Encodable {
+        var path: String
+        var description: String
+        var sizeBytes: Int
+        var parameters: Int
+        var weightBytesPerToken: Int
+        var loadSeconds: Double?
+        var firstTokenSeconds: Double?
+        var peakRssBytes: Int
+        /// Weight type name → the one-token row order it took.
+        var decodeStrategies: [String: String]
+    }
+
+    struct Bandwidth: Encodable {
+        var threads: Int
+        var gbPerSecond: Double
+        var bufferBytes: Int
+        var passes: Int
+    }
+
+    struct Compute: Encodable {
+        var threads: Int
+        var gflopPerSecond: Double
+        var passes: Int
+        var kernels: String
+    }
+
+    var results: [Result]
+    var models: [Model]
+    var readBandwidthGbPerSecond: Double?
+    var bandwidth: [Bandwidth]
+    var computeGflopPerSecond: Double?
+    var compute: [Compute]
+    var peakRssBytes: Int
+    var kernels: String
+    var device: String
 }
