@@ -188,8 +188,9 @@ struct BenchReport {
 
         """
 
-    /// Runs every test of every model, handing each finished table row to `row`, then probes the
-    /// bandwidth (last, so its buffer does not count in the models' peak memory) and the compute rate.
+    /// Runs every test of every model, handing each finished table row to `row`, then, on the CPU,
+    /// probes the bandwidth (last, so its buffer does not count in the models' peak memory) and the
+    /// compute rate.
     static func measure(_ plan: BenchPlan, row: (String) -> Void) throws -> BenchReport {
         var report = BenchReport(kernels: plan.kernels, tuning: plan.calibration.mode)
         let device = try plan.placement.open()
@@ -223,6 +224,8 @@ struct BenchReport {
             report.models.append(figures)
         }
         report.peakResidentBytes = ProcessStatistics.peakResidentBytes()
+        // The probes measure this CPU, which bounds nothing a Vulkan device does.
+        guard case .cpu = device else { return report }
         if plan.bandwidthBytes > 0 {
             for threads in plan.threadCounts {
                 report.bandwidth.append(try MemoryBandwidth.measure(bytes: plan.bandwidthBytes, threads: threads))
