@@ -123,7 +123,7 @@ let package = Package(
         .testTarget(name: "ForgeGGUFTests", dependencies: ["ForgeGGUF", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeJinjaTests", dependencies: ["ForgeJinja", "ForgeKernels"], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeTokenizerTests", dependencies: ["ForgeTokenizer", "ForgeGGUF", "ForgeJinja", "ForgeKernels", "ForgeTestSupport"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF", .product(name: "Atomics", package: "swift-atomics")], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ForgeKernelsTests", dependencies: ["ForgeKernels", "CForgeKernels", "ForgeGGUF", "ForgeTestSupport", .product(name: "Atomics", package: "swift-atomics")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeModelTests", dependencies: ["ForgeModel", "ForgeGeneration", "ForgeGGUF", "ForgeKernels", "ForgeTokenizer", "ForgeTestSupport", .product(name: "Crypto", package: "swift-crypto")], resources: [.copy("Fixtures")]),
         .testTarget(name: "ForgeVulkanTests", dependencies: ["ForgeVulkan", "ForgeKernels", "ForgeGGUF", "ForgeModel", "ForgeGeneration", "ForgeTokenizer", "ForgeTestSupport"],
                     resources: [.copy("Fixtures")]),

@@ -16,8 +16,8 @@ public enum ComputeCeiling {
         public var description: String { "a compute probe needs at least one pass and one step, not \(passes) and \(steps)" }
     }
 
-    /// Runs independent multiply-add chains on every one of `threads` threads, `steps` rounds each
-    /// (2·10⁷ take about 30 ms on a 4 GHz core), `passes` times, and keeps the fastest pass.
+    /// Runs independent multiply-add chains on every one of `threads` threads, `steps` rounds each,
+    /// `passes` times, and keeps the fastest pass.
     public static func measure(threads: Int, variant: KernelVariant = .best, passes: Int = 5,
                                steps: Int = 20_000_000) throws -> Measurement {
         guard passes >= 1, steps >= 1 else {

@@ -126,24 +126,11 @@ public final class Evaluator: @unchecked Sendable {
         guard cache.accepts(batchOf: n) else {
             throw ModelError("batch of \(n) tokens is longer than the \(cache.maxBatchSize) the KV cache's sliding-window rings were made for")
         }
-        guard batch.positions.count == n, batch.slots.count == n else {
-            throw ModelError("batch positions and slots must have one entry per token")
-        }
         guard cache.layerCount == c.layerCount, cache.rowWidth == c.kvWidth,
               (0..<c.layerCount).allSatisfy({ cache.windows[$0] == c.window(layer: $0) }) else {
             throw ModelError("KV cache was made for another model")
         }
-        for i in 0..<n {
-            guard batch.tokens[i] >= 0, batch.tokens[i] < c.vocabularySize else {
-                throw ModelError("token id \(batch.tokens[i]) is outside the vocabulary (0..<\(c.vocabularySize))")
-            }
-            guard batch.positions[i] >= 0, batch.positions[i] < cache.contextSize else {
-                throw ModelError("position \(batch.positions[i]) is past the context size \(cache.contextSize)")
-            }
-            guard batch.slots[i] >= 0, batch.slots[i] < cache.slotCount else {
-                throw ModelError("slot \(batch.slots[i]) does not exist (the cache has \(cache.slotCount))")
-            }
-        }
+        try batch.check(vocabularySize: c.vocabularySize, contextSize: cache.contextSize, slotCount: cache.slotCount)
         evaluatedCount = 0
         let w = weights.tensors
         let dim = c.embeddingLength

@@ -158,20 +158,7 @@ public final class VulkanEvaluator: ModelEvaluator, @unchecked Sendable {
     public func evaluate(_ batch: Batch) throws {
         let c = weights.configuration, n = batch.count
         guard n > 0, n <= maxBatchSize else { throw ModelError("batch of \(n) tokens (1 to \(maxBatchSize) allowed)") }
-        guard batch.positions.count == n, batch.slots.count == n else {
-            throw ModelError("batch positions and slots must have one entry per token")
-        }
-        for i in 0..<n {
-            guard batch.tokens[i] >= 0, batch.tokens[i] < c.vocabularySize else {
-                throw ModelError("token id \(batch.tokens[i]) is outside the vocabulary (0..<\(c.vocabularySize))")
-            }
-            guard batch.positions[i] >= 0, batch.positions[i] < contextSize else {
-                throw ModelError("position \(batch.positions[i]) is past the context size \(contextSize)")
-            }
-            guard batch.slots[i] >= 0, batch.slots[i] < slotCount else {
-                throw ModelError("slot \(batch.slots[i]) does not exist (the cache has \(slotCount))")
-            }
-        }
+        try batch.check(vocabularySize: c.vocabularySize, contextSize: contextSize, slotCount: slotCount)
         evaluatedCount = 0
         do {
             try run(batch)

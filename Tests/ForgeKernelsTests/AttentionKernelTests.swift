@@ -1,5 +1,6 @@
 import Foundation
 import ForgeKernels
+import ForgeTestSupport
 import Testing
 
 /// The attention and SwiGLU kernels follow llama.cpp's operation order, so every variant must give

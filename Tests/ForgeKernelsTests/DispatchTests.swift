@@ -1,6 +1,7 @@
 import CForgeKernels
 import ForgeGGUF
 import ForgeKernels
+import ForgeTestSupport
 import Testing
 
 /// A variant without a kernel for a weight type takes the next variant's (AVX-512 → AVX2 →

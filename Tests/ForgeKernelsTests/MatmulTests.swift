@@ -1,6 +1,7 @@
 import CForgeKernels
 import ForgeGGUF
 import ForgeKernels
+import ForgeTestSupport
 import Testing
 
 /// Matrix products against a plain f64 reference built from the dequantized weights and the

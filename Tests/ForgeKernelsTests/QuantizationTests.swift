@@ -1,6 +1,7 @@
 import CForgeKernels
 import ForgeGGUF
 import ForgeKernels
+import ForgeTestSupport
 import Testing
 
 /// Encoders against the gguf package's quantizers, whose F16/BF16/Q8_0/Q4_x/Q5_x rounding

@@ -1,18 +1,8 @@
 import Foundation
 import ForgeGGUF
 import ForgeKernels
+import ForgeTestSupport
 import Testing
-
-extension SplitMix64 {
-    /// Roughly normal values (sum of uniforms), scaled.
-    mutating func normals(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in
-            var sum: Float = 0
-            for _ in 0..<4 { sum += Float.random(in: -1...1, using: &self) }
-            return sum * scale
-        }
-    }
-}
 
 enum Fixtures {
     static func data(_ path: String) throws -> Data {

@@ -1,6 +1,7 @@
 import CForgeKernels
 import ForgeGGUF
 import ForgeKernels
+import ForgeTestSupport
 import Testing
 
 /// The prefill tiles decode a weight block once for several tokens; each token's result must be

@@ -1,5 +1,6 @@
 import ForgeKernels
 import ForgeVulkan
+import ForgeTestSupport
 import Testing
 
 /// Grouped-query attention on the device against the CPU's attention kernel, with the KV cache
@@ -31,7 +32,7 @@ struct AttentionTests {
         let (heads, kvHeads, headDimension) = (shape.heads, shape.kvHeads, shape.headDimension)
         let kvWidth = kvHeads * headDimension, group = heads / kvHeads, contextSize = shape.prompt + 8
         let scale = 1 / Float(headDimension).squareRoot()
-        var generator = SeededGenerator(seed: UInt64(heads * 1000 + kvHeads))
+        var generator = SplitMix64(seed: UInt64(heads * 1000 + kvHeads))
         let slots = shape.slot + 2, slotRow = shape.slot * contextSize
         let keyCache = try device.makeBuffer(byteCount: slots * contextSize * kvWidth * 2)
         let valueCache = try device.makeBuffer(byteCount: slots * contextSize * kvWidth * 2)

@@ -2,6 +2,7 @@ import Foundation
 import ForgeGGUF
 import ForgeKernels
 import ForgeVulkan
+import ForgeTestSupport
 import Testing
 
 /// Every shader against the CPU on random inputs of awkward sizes, as llama.cpp's
@@ -35,7 +36,7 @@ struct OperationTests {
     /// W of `rows` rows.
     static func products(_ type: GGMLType, rows: Int, columns: Int, tokens: Int, device: VulkanDevice,
                          seed: UInt64) throws -> (device: [Float], cpu: [Float], dequantized: [Float]) {
-        var generator = SeededGenerator(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let weights = generator.blocks(type, count: rows * columns)
         let input = generator.normals(tokens * columns)
         var expected = [Float](repeating: 0, count: rows * tokens)
@@ -79,7 +80,7 @@ struct OperationTests {
             let error = normalizedError(result, reference: dequantized)
             #expect(error < Self.dequantizedBound, "\(tokens) tokens: normalized error \(error)")
         }
-        var generator = SeededGenerator(seed: 8)
+        var generator = SplitMix64(seed: 8)
         let weights = generator.blocks(.q8_0, count: 301 * 256)
         let parts = try weights.withUnsafeBytes { raw in
             try DeviceMatrix(WeightMatrix(type: .q8_0, rows: 301, columns: 256, data: raw.baseAddress!), on: device).parts.count
@@ -90,7 +91,7 @@ struct OperationTests {
 
     @Test func rmsNorm() throws {
         let device = TestDevice.shared
-        var generator = SeededGenerator(seed: 11)
+        var generator = SplitMix64(seed: 11)
         let rows = 5, width = 577, epsilon: Float = 1e-6
         let input = generator.normals(rows * width, scale: 3), weight = generator.normals(width)
         let source = try device.buffer(input), weights = try device.buffer(weight)
@@ -111,7 +112,7 @@ struct OperationTests {
     @Test(arguments: [DeviceRoPEStyle.normal, .neox])
     func rope(style: DeviceRoPEStyle) throws {
         let device = TestDevice.shared
-        var generator = SeededGenerator(seed: style == .normal ? 21 : 22)
+        var generator = SplitMix64(seed: style == .normal ? 21 : 22)
         let tokens = 3, heads = 5, headDimension = 64, rotated = 48
         let positions = [0, 17, 1_234]
         // The angle table as the CPU path fills it (RoPE.swift): θ multiplied by base^(-2/d) per pair.
@@ -149,7 +150,7 @@ struct OperationTests {
 
     @Test func swiGLU() throws {
         let device = TestDevice.shared
-        var generator = SeededGenerator(seed: 31)
+        var generator = SplitMix64(seed: 31)
         let rows = 3, width = 1_001
         let gate = generator.normals(rows * width, scale: 2), up = generator.normals(rows * width)
         let gateBuffer = try device.buffer(gate), upBuffer = try device.buffer(up)
@@ -165,7 +166,7 @@ struct OperationTests {
     /// shader computes in f32: the bound is two f16 roundings (relative 2⁻¹¹ each, squared).
     @Test func geGLU() throws {
         let device = TestDevice.shared
-        var generator = SeededGenerator(seed: 37)
+        var generator = SplitMix64(seed: 37)
         let rows = 3, width = 1_001
         var gate = generator.normals(rows * width, scale: 3), up = generator.normals(rows * width)
         gate[0] = -12; gate[1] = 11 // past the table's range on both sides
@@ -180,7 +181,7 @@ struct OperationTests {
 
     @Test func softmax() throws {
         let device = TestDevice.shared
-        var generator = SeededGenerator(seed: 41)
+        var generator = SplitMix64(seed: 41)
         let rows = 4, width = 333, scale: Float = 0.125
         let input = generator.normals(rows * width, scale: 20)
         let values = try device.buffer(input)

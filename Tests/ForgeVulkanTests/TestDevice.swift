@@ -1,4 +1,6 @@
 import ForgeGGUF
+import ForgeKernels
+import ForgeTestSupport
 import ForgeVulkan
 import Testing
 
@@ -30,27 +32,8 @@ enum TestDevice {
     }
 }
 
-/// A small deterministic generator so every run sees the same inputs.
-struct SeededGenerator: RandomNumberGenerator {
-    private var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// Roughly normal values (sums of uniforms) times `scale`.
-    mutating func normals(_ count: Int, scale: Float = 1) -> [Float] {
-        (0..<count).map { _ in
-            var sum: Float = 0
-            for _ in 0..<4 { sum += Float.random(in: -1...1, using: &self) }
-            return sum * scale
-        }
-    }
-
+/// Quantized test inputs from the shared seeded generator, so every run sees the same values.
+extension SplitMix64 {
     /// Random blocks of `type` for `count` values, their f16 scales small and finite so every value decodes.
     mutating func blocks(_ type: GGMLType, count: Int) -> [UInt8] {
         if type == .f32 { return normals(count).withUnsafeBytes { Array($0) } }
